@@ -1,0 +1,274 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled hot path: forward pass, backprop and whole SGD epochs.
+
+Everything works on a mini-batch at a time, as row-major matrices: row i of an
+activation matrix is one example.  For a layer with weights W (n_out, n_in)
+and biases b (n_out,), the forward pass is
+
+    A_out = sigmoid(A_in @ W.T + b)
+
+and backprop, with deltas D (m, n_out) for a mini-batch of m examples, is
+
+    D_in     = (D @ W) * A_in * (1 - A_in)         (the previous layer's deltas)
+    dC/dW    = D.T @ A_in                          (summed over the mini-batch)
+    dC/db    = D.T @ ones                          (summed over the mini-batch)
+
+The parameters of all layers live in one flat array, layer by layer: the
+weights of layer l (row-major, n_{l+1} x n_l) followed by its biases.  The
+Python layer (fastnet.network2) builds that array, validates every shape and
+value, and only then calls in here: these functions do no checking at all.
+
+An SGD step folds the update into the weight-gradient GEMM itself:
+    W <- (1 - eta*lmbda/n) * W - (eta/m) * D.T @ A_in
+is one gemm with alpha = -eta/m and beta = 1 - eta*lmbda/n writing into W,
+so no gradient buffer is needed and W is passed over once for the update.
+"""
+import numpy as np
+
+from cython cimport floating
+from libc.math cimport exp, expf
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+
+from ._blas cimport gemm, gemv
+
+# Which cost's output error to use; fastnet.network2 maps the cost classes here.
+CROSS_ENTROPY = 0
+QUADRATIC = 1
+cdef enum:
+    _CROSS_ENTROPY = 0
+    _QUADRATIC = 1
+
+
+cdef inline floating sigmoid(floating z) noexcept nogil:
+    """1 / (1 + exp(-z)), in a form whose exp never overflows."""
+    cdef floating e
+    if floating is float:
+        if z >= 0:
+            return 1.0 / (1.0 + expf(-z))
+        e = expf(z)
+        return e / (1.0 + e)
+    else:
+        if z >= 0:
+            return 1.0 / (1.0 + exp(-z))
+        e = exp(z)
+        return e / (1.0 + e)
+
+
+cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil:
+    cdef Py_ssize_t total = 0
+    cdef int l
+    for l in range(num_layers - 1):
+        total += <Py_ssize_t> sizes[l + 1] * sizes[l] + sizes[l + 1]
+    return total
+
+
+cdef void forward(int num_layers, const int* sizes, const floating* params,
+                  floating** activations, int m) noexcept nogil:
+    """Fill activations[1..L] from the m input rows in activations[0]."""
+    cdef int l, i, j, n_in, n_out
+    cdef const floating* weights = params
+    cdef const floating* biases
+    cdef floating* a_out
+    for l in range(num_layers - 1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        biases = weights + <Py_ssize_t> n_out * n_in
+        a_out = activations[l + 1]
+        # Z = A_in @ W.T, then A_out = sigmoid(Z + b) in the same pass.
+        gemm(False, True, m, n_out, n_in, <floating> 1, activations[l], n_in,
+             weights, n_in, <floating> 0, a_out, n_out)
+        for i in range(m):
+            for j in range(n_out):
+                a_out[i * n_out + j] = sigmoid(a_out[i * n_out + j] + biases[j])
+        weights = biases + n_out
+
+
+cdef void backward(int num_layers, const int* sizes, const floating* params,
+                   floating** activations, const floating* targets, int cost_kind,
+                   int m, floating* deltas, floating* deltas_prev,
+                   const floating* ones, floating* update,
+                   floating alpha, floating weight_beta) noexcept nogil:
+    """Backpropagate m examples and fold their summed gradient into `update`.
+
+    For every layer:  update_W = alpha * sum_x dC_x/dW + weight_beta * update_W
+                      update_b = alpha * sum_x dC_x/db + update_b
+    `update` has the layout of `params` and may be `params` itself (an SGD
+    step): each layer's weights are used for the previous layer's deltas
+    before they are overwritten.  `deltas` and `deltas_prev` each hold at
+    least m * max(sizes[1:]) values; `ones` holds m ones.
+    """
+    cdef int L = num_layers - 1
+    cdef int l, n_in, n_out
+    cdef Py_ssize_t i, count
+    cdef Py_ssize_t offset = parameter_count(sizes, num_layers)
+    cdef const floating* weights
+    cdef const floating* a
+    cdef floating* swap
+    cdef floating d
+
+    # Output error: delta^L = a - y (cross-entropy), times sigma'(z) (quadratic).
+    a = activations[L]
+    count = <Py_ssize_t> m * sizes[L]
+    for i in range(count):
+        d = a[i] - targets[i]
+        if cost_kind == _QUADRATIC:
+            d = d * a[i] * (1 - a[i])
+        deltas[i] = d
+
+    for l in range(L, 0, -1):
+        n_out = sizes[l]
+        n_in = sizes[l - 1]
+        offset -= <Py_ssize_t> n_out * n_in + n_out
+        weights = params + offset
+        a = activations[l - 1]
+        if l > 1:
+            # delta^{l-1} = (D @ W) * sigma'(z^{l-1}), with sigma' = a (1 - a).
+            gemm(False, False, m, n_in, n_out, <floating> 1, deltas, n_out,
+                 weights, n_in, <floating> 0, deltas_prev, n_in)
+            count = <Py_ssize_t> m * n_in
+            for i in range(count):
+                deltas_prev[i] = deltas_prev[i] * (a[i] * (1 - a[i]))
+        # W-part: alpha * D.T @ A_in + beta * W;  b-part: alpha * D.T @ ones + b.
+        gemm(True, False, n_out, n_in, m, alpha, deltas, n_out, a, n_in,
+             weight_beta, update + offset, n_in)
+        gemv(True, m, n_out, alpha, deltas, n_out, ones, <floating> 1,
+             update + offset + <Py_ssize_t> n_out * n_in)
+        swap = deltas
+        deltas = deltas_prev
+        deltas_prev = swap
+
+
+cdef floating** layer_pointers(int num_layers, floating* buffer, const int* sizes,
+                               int rows) noexcept nogil:
+    """Point activations[1..L] at consecutive (rows, n_l) blocks of `buffer`.
+
+    activations[0] is left NULL for the caller.  Returns NULL if out of memory.
+    """
+    cdef floating** activations = <floating**> malloc(num_layers * sizeof(floating*))
+    cdef int l
+    if activations == NULL:
+        return NULL
+    activations[0] = NULL
+    for l in range(1, num_layers):
+        activations[l] = buffer
+        buffer += <Py_ssize_t> rows * sizes[l]
+    return activations
+
+
+def _dtype_of(floating[::1] params):
+    return np.float32 if floating is float else np.float64
+
+
+def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
+              const Py_ssize_t[::1] order, floating[::1] params,
+              const int[::1] sizes, int cost_kind, int mini_batch_size,
+              double eta, double lmbda, Py_ssize_t first_batch, Py_ssize_t stop_batch):
+    """Run mini-batches first_batch .. stop_batch-1 of one SGD epoch in place on `params`.
+
+    The epoch visits the rows inputs[order[0]], inputs[order[1]], ... cut into
+    consecutive mini-batches of `mini_batch_size` (the last may be shorter);
+    each mini-batch is one step  w <- (1 - eta*lmbda/n) w - (eta/m) sum dC/dw,
+    b <- b - (eta/m) sum dC/db,  with n = len(order).  The GIL is released for
+    the whole call; the buffers are allocated once, here.
+    """
+    cdef int num_layers = sizes.shape[0]
+    cdef int n0 = sizes[0]
+    cdef int n_last = sizes[num_layers - 1]
+    cdef Py_ssize_t n = order.shape[0]
+    cdef int widest = np.max(sizes[1:])
+    dtype = _dtype_of(params)
+    cdef floating[::1] hidden = np.empty(mini_batch_size * np.sum(sizes[1:]), dtype=dtype)
+    cdef floating[::1] batch_inputs = np.empty(mini_batch_size * n0, dtype=dtype)
+    cdef floating[::1] batch_targets = np.empty(mini_batch_size * n_last, dtype=dtype)
+    cdef floating[::1] deltas = np.empty(mini_batch_size * widest, dtype=dtype)
+    cdef floating[::1] deltas_prev = np.empty(mini_batch_size * widest, dtype=dtype)
+    cdef floating[::1] ones = np.ones(mini_batch_size, dtype=dtype)
+    cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
+                                                 mini_batch_size)
+    cdef floating weight_decay = 1.0 - eta * (lmbda / n)
+    cdef Py_ssize_t batch, start, row
+    cdef int i, m
+    if activations == NULL:
+        raise MemoryError()
+    activations[0] = &batch_inputs[0]
+    try:
+        with nogil:
+            for batch in range(first_batch, stop_batch):
+                start = batch * mini_batch_size
+                m = <int> min(<Py_ssize_t> mini_batch_size, n - start)
+                for i in range(m):
+                    row = order[start + i]
+                    memcpy(&batch_inputs[i * n0], &inputs[row, 0], n0 * sizeof(floating))
+                    memcpy(&batch_targets[i * n_last], &targets[row, 0],
+                           n_last * sizeof(floating))
+                forward(num_layers, &sizes[0], &params[0], activations, m)
+                backward(num_layers, &sizes[0], &params[0], activations,
+                         &batch_targets[0], cost_kind, m, &deltas[0], &deltas_prev[0],
+                         &ones[0], &params[0], <floating> (-(eta / m)), weight_decay)
+    finally:
+        free(activations)
+
+
+def accumulate_gradients(const floating[:, ::1] inputs, const floating[:, ::1] targets,
+                         const floating[::1] params, const int[::1] sizes,
+                         int cost_kind, floating[::1] gradients, int block_rows=256):
+    """gradients += the sum over all rows of dC_x/d(params), in params' layout.
+
+    Rows are processed block_rows at a time, each block as one matrix.
+    """
+    cdef int num_layers = sizes.shape[0]
+    cdef int n_last = sizes[num_layers - 1]
+    cdef Py_ssize_t n = inputs.shape[0]
+    cdef int widest = np.max(sizes[1:])
+    dtype = _dtype_of(gradients)
+    cdef floating[::1] hidden = np.empty(block_rows * np.sum(sizes[1:]), dtype=dtype)
+    cdef floating[::1] deltas = np.empty(block_rows * widest, dtype=dtype)
+    cdef floating[::1] deltas_prev = np.empty(block_rows * widest, dtype=dtype)
+    cdef floating[::1] ones = np.ones(block_rows, dtype=dtype)
+    cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
+                                                 block_rows)
+    cdef Py_ssize_t start
+    cdef int m
+    if activations == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            start = 0
+            while start < n:
+                m = <int> min(<Py_ssize_t> block_rows, n - start)
+                activations[0] = <floating*> &inputs[start, 0]
+                forward(num_layers, &sizes[0], &params[0], activations, m)
+                backward(num_layers, &sizes[0], &params[0], activations,
+                         &targets[start, 0], cost_kind, m, &deltas[0], &deltas_prev[0],
+                         &ones[0], &gradients[0], <floating> 1, <floating> 1)
+                start += block_rows
+    finally:
+        free(activations)
+
+
+def feedforward(const floating[:, ::1] inputs, const floating[::1] params,
+                const int[::1] sizes, floating[:, ::1] outputs, int block_rows=512):
+    """outputs = the network's output for every row of inputs, block_rows at a time."""
+    cdef int num_layers = sizes.shape[0]
+    cdef Py_ssize_t n = inputs.shape[0]
+    dtype = _dtype_of(outputs)
+    # The output layer writes straight into `outputs`; its slot in `hidden` goes unused.
+    cdef floating[::1] hidden = np.empty(block_rows * np.sum(sizes[1:]), dtype=dtype)
+    cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
+                                                 block_rows)
+    cdef Py_ssize_t start
+    cdef int m
+    if activations == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            start = 0
+            while start < n:
+                m = <int> min(<Py_ssize_t> block_rows, n - start)
+                activations[0] = <floating*> &inputs[start, 0]
+                activations[num_layers - 1] = &outputs[start, 0]
+                forward(num_layers, &sizes[0], &params[0], activations, m)
+                start += block_rows
+    finally:
+        free(activations)
