@@ -1,0 +1,301 @@
+"""fastnet.datasets on the real MNIST files (and Fashion-MNIST where installed)."""
+
+import gzip
+import io
+import os
+import pickle
+import pickletools
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastnet import datasets
+from fastnet.datasets import DataFormatError, DataNotFoundError, load_mnist
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("FASTNET_TEST_DATA", HERE.parent.parent / "shared" / "data" / "mnist"))
+FASHION = Path(datasets.DEBIAN_DIRS["fashion"][0])
+NAMES = list(datasets.IDX_FILES.values())
+
+if not all((DATA / (n + ".gz")).is_file() for n in NAMES):
+    pytest.skip("MNIST IDX files not found in {} (set FASTNET_TEST_DATA)".format(DATA),
+                allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def no_outside_data(monkeypatch, tmp_path):
+    """Keep the user's environment and cache out of every test."""
+    monkeypatch.delenv("FASTNET_DATA", raising=False)
+    monkeypatch.setenv("FASTNET_CACHE", str(tmp_path / "empty-cache"))
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist(DATA)
+
+
+@pytest.fixture(scope="module")
+def raw_uint8():
+    """The four files as uint8 arrays, read independently of fastnet."""
+    out = {}
+    for name in NAMES:
+        data = gzip.decompress((DATA / (name + ".gz")).read_bytes())
+        offset = 16 if "images" in name else 8
+        out[name] = np.frombuffer(data, np.uint8, offset=offset)
+    return out
+
+
+def test_shapes_dtypes_and_layout(mnist):
+    for (X, y), n in zip(mnist, (50000, 10000, 10000)):
+        assert X.shape == (n, 784) and X.dtype == np.float32
+        assert y.shape == (n,) and y.dtype == np.int64
+        assert X.flags.c_contiguous and y.flags.c_contiguous
+        assert 0.0 <= X.min() and X.max() < 1.0
+        assert set(np.unique(y)) == set(range(10))
+
+
+def test_first_labels_and_split(mnist, raw_uint8):
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = mnist
+    assert list(ytr[:10]) == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert list(yte[:10]) == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    labels = raw_uint8["train-labels-idx1-ubyte"]
+    assert np.array_equal(ytr, labels[:50000]) and np.array_equal(yva, labels[50000:])
+    images = raw_uint8["train-images-idx3-ubyte"].reshape(60000, 784)
+    # bytes / 256, exactly, as in the book's pickle
+    assert np.array_equal(Xtr * 256, images[:50000]) and np.array_equal(Xva * 256, images[50000:])
+    assert np.array_equal(Xte * 256, raw_uint8["t10k-images-idx3-ubyte"].reshape(10000, 784))
+    assert Xtr.max() == np.float32(255 / 256)
+
+
+def test_float64(mnist):
+    data = load_mnist(DATA, dtype=np.float64)
+    for (X, y), (X32, y32) in zip(data, mnist):
+        assert X.dtype == np.float64 and X.flags.c_contiguous
+        assert np.array_equal(X, X32) and np.array_equal(y, y32)
+    with pytest.raises(ValueError, match="dtype"):
+        load_mnist(DATA, dtype=np.int32)
+    with pytest.raises(ValueError, match="dataset"):
+        load_mnist(DATA, dataset="cifar")
+
+
+def test_uncompressed_idx(tmp_path, mnist, raw_uint8):
+    for name in NAMES:
+        (tmp_path / name).write_bytes(gzip.decompress((DATA / (name + ".gz")).read_bytes()))
+    for a, b in zip(load_mnist(tmp_path), mnist):
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    assert np.array_equal(datasets.read_idx(tmp_path / NAMES[1]), raw_uint8[NAMES[1]])
+
+
+@pytest.fixture(scope="module")
+def book_pickle(tmp_path_factory, raw_uint8):
+    """mnist.pkl.gz laid out as the book's: a gzip'd pickle of the triple."""
+    images = raw_uint8["train-images-idx3-ubyte"].reshape(60000, 784).astype(np.float32) / 256
+    labels = raw_uint8["train-labels-idx1-ubyte"].astype(np.int64)
+    test_x = raw_uint8["t10k-images-idx3-ubyte"].reshape(10000, 784).astype(np.float32) / 256
+    test_y = raw_uint8["t10k-labels-idx1-ubyte"].astype(np.int64)
+    triple = ((images[:50000], labels[:50000]), (images[50000:], labels[50000:]), (test_x, test_y))
+    path = tmp_path_factory.mktemp("book") / "mnist.pkl.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        pickle.dump(triple, f, protocol=2)
+    return path
+
+
+def test_pickle_and_idx_give_identical_arrays(book_pickle, mnist):
+    for route in (book_pickle, book_pickle.parent):  # the file itself, or its folder
+        data = load_mnist(route)
+        for (X, y), (X2, y2) in zip(data, mnist):
+            assert X.dtype == X2.dtype == np.float32 and y.dtype == np.int64
+            assert X.flags.c_contiguous
+            assert np.array_equal(X, X2) and np.array_equal(y, y2)
+
+
+def _py2_array_pickle(array):
+    """Pickle bytes the way Python 2's cPickle (protocol 2) writes an ndarray:
+    numpy.core globals and the data as a byte string (BINSTRING)."""
+    def short(s):
+        return b"U" + bytes([len(s)]) + s
+
+    dtype = (b"cnumpy\ndtype\n" + short(array.dtype.str[1:].encode()) + b"K\x00K\x01\x87R"
+             + b"(K\x03" + short(b"<") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb")
+    shape = b"(" + b"".join(b"J" + struct.pack("<i", d) for d in array.shape) + b"t"
+    data = array.tobytes()
+    return (b"\x80\x02cnumpy.core.multiarray\n_reconstruct\nq\x00cnumpy\nndarray\nK\x00\x85"
+            + short(b"b") + b"\x87R(K\x01" + shape + dtype + b"\x89"
+            + b"T" + struct.pack("<i", len(data)) + data + b"tb.")
+
+
+def test_python2_pickle_of_arrays_loads():
+    array = (np.arange(12, dtype=np.float32) / 256).reshape(3, 4)
+    raw = _py2_array_pickle(array)
+    pickletools.dis(raw, out=io.StringIO())  # well-formed
+    got = datasets._ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    assert got.dtype == np.float32 and np.array_equal(got, array)
+
+
+def test_pickle_that_would_run_code_is_refused(tmp_path):
+    path = tmp_path / "mnist.pkl.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"cos\nsystem\n(S'echo hacked'\ntR.")
+    with pytest.raises(DataFormatError, match="refusing to load os.system"):
+        load_mnist(path)
+
+
+def test_pickle_with_wrong_layout(tmp_path):
+    path = tmp_path / "mnist.pkl"
+    path.write_bytes(pickle.dumps(((np.zeros((5, 784), np.float32), np.zeros(5, np.int64)),) * 3))
+    with pytest.raises(DataFormatError, match=r"mnist.pkl: the training part has shapes"):
+        load_mnist(path)
+
+
+# --- broken files --------------------------------------------------------------------------
+
+def _folder_with(tmp_path, name, content, gz=False):
+    """A folder with the real files linked in, and ``name`` replaced by ``content``."""
+    for other in NAMES:
+        if other != name:
+            (tmp_path / (other + ".gz")).symlink_to(DATA / (other + ".gz"))
+    target = tmp_path / (name + (".gz" if gz else ""))
+    target.write_bytes(gzip.compress(content) if gz else content)
+    return target
+
+
+def _real(name):
+    return gzip.decompress((DATA / (name + ".gz")).read_bytes())
+
+
+def test_truncated_gzip_names_the_file(tmp_path):
+    name = "t10k-images-idx3-ubyte"
+    target = _folder_with(tmp_path, name, b"")
+    target.rename(tmp_path / (name + ".gz"))
+    (tmp_path / (name + ".gz")).write_bytes((DATA / (name + ".gz")).read_bytes()[:100000])
+    with pytest.raises(DataFormatError, match="t10k-images-idx3-ubyte.gz: gzip data is truncated"):
+        load_mnist(tmp_path)
+
+
+def test_truncated_idx_names_the_file(tmp_path):
+    target = _folder_with(tmp_path, "t10k-labels-idx1-ubyte", _real("t10k-labels-idx1-ubyte")[:5000])
+    with pytest.raises(DataFormatError, match="truncated") as info:
+        load_mnist(tmp_path)
+    assert str(target) in str(info.value) and isinstance(info.value, ValueError)
+
+
+def test_bad_magic(tmp_path):
+    content = b"\x00\x00\x0d\x01" + _real("train-labels-idx1-ubyte")[4:]
+    _folder_with(tmp_path, "train-labels-idx1-ubyte", content, gz=True)
+    with pytest.raises(DataFormatError, match="train-labels-idx1-ubyte.gz: bad IDX magic number"):
+        load_mnist(tmp_path)
+
+
+def test_wrong_count_and_trailing_bytes(tmp_path):
+    labels = _real("t10k-labels-idx1-ubyte")
+    short = struct.pack(">II", 0x801, 9000) + labels[8:9008]
+    (tmp_path / "a").mkdir()
+    _folder_with(tmp_path / "a", "t10k-labels-idx1-ubyte", short)
+    with pytest.raises(DataFormatError, match="expected 10000 labels, found 9000"):
+        load_mnist(tmp_path / "a")
+    (tmp_path / "b").mkdir()
+    _folder_with(tmp_path / "b", "t10k-labels-idx1-ubyte", labels + b"\x00\x00")
+    with pytest.raises(DataFormatError, match="2 unexpected bytes after the data"):
+        load_mnist(tmp_path / "b")
+
+
+def test_images_with_wrong_shape(tmp_path):
+    images = _real("t10k-images-idx3-ubyte")
+    wrong = struct.pack(">IIII", 0x803, 10000, 784, 1) + images[16:]
+    _folder_with(tmp_path, "t10k-images-idx3-ubyte", wrong)
+    with pytest.raises(DataFormatError, match="expected 28x28 images"):
+        load_mnist(tmp_path)
+
+
+# --- where data is looked for --------------------------------------------------------------
+
+def test_explicit_path_missing_or_empty(tmp_path):
+    with pytest.raises(DataNotFoundError, match="no such file or directory"):
+        load_mnist(tmp_path / "nowhere")
+    with pytest.raises(DataNotFoundError, match="no MNIST files there"):
+        load_mnist(tmp_path)
+
+
+def test_explicit_path_wins_over_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTNET_DATA", str(DATA))
+    with pytest.raises(DataNotFoundError):
+        load_mnist(tmp_path / "nowhere")
+
+
+def test_environment_variable(tmp_path, monkeypatch, mnist):
+    parent = tmp_path / "data"
+    parent.mkdir()
+    (parent / "mnist").symlink_to(DATA)  # a sub-folder "mnist" is found too
+    monkeypatch.setenv("FASTNET_DATA", os.pathsep.join([str(tmp_path / "missing"), str(parent)]))
+    (X, y), _, _ = load_mnist(download=False)
+    assert np.array_equal(X, mnist[0][0])
+
+
+def test_cache_dir(tmp_path, monkeypatch, mnist):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "mnist").symlink_to(DATA)
+    monkeypatch.setenv("FASTNET_CACHE", str(cache))
+    assert datasets.default_cache_dir() == str(cache)
+    (X, y), _, _ = load_mnist(download=False)
+    assert np.array_equal(y, mnist[0][1])
+
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.delenv("FASTNET_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert datasets.default_cache_dir() == str(tmp_path / "fastnet")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert datasets.default_cache_dir() == str(tmp_path / ".cache" / "fastnet")
+
+
+def test_nothing_found_offline_says_where_and_how(tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTNET_DATA", str(tmp_path))
+    with pytest.raises(DataNotFoundError) as info:
+        load_mnist(download=False)
+    message = str(info.value)
+    assert "FASTNET_DATA" in message and "--data" in message
+    assert str(tmp_path) in message and "empty-cache" in message
+    assert "\n" not in message
+
+
+def test_mnist_is_not_taken_for_fashion(tmp_path, monkeypatch):
+    monkeypatch.setattr(datasets, "DEBIAN_DIRS", {"mnist": [], "fashion": []})
+    monkeypatch.setenv("FASTNET_DATA", str(DATA))
+    with pytest.raises(DataNotFoundError, match="holds MNIST, not Fashion-MNIST"):
+        load_mnist(dataset="fashion", download=False)
+    with pytest.raises(DataFormatError, match="holds MNIST, not Fashion-MNIST"):
+        load_mnist(DATA, dataset="fashion")
+
+
+# --- Fashion-MNIST ---------------------------------------------------------------------------
+
+needs_fashion = pytest.mark.skipif(
+    not all((FASHION / (n + ".gz")).is_file() for n in NAMES),
+    reason="Fashion-MNIST not installed in {} (apt-get install dataset-fashion-mnist)".format(FASHION))
+
+
+@needs_fashion
+def test_fashion_from_debian_package(mnist):
+    (Xtr, ytr), (Xva, yva), (Xte, yte) = load_mnist(dataset="fashion", download=False)
+    assert Xtr.shape == (50000, 784) and Xva.shape == (10000, 784) and Xte.shape == (10000, 784)
+    assert Xtr.dtype == np.float32 and ytr.dtype == np.int64
+    assert list(ytr[:10]) == [9, 0, 0, 3, 0, 2, 7, 2, 5, 5]
+    assert list(yte[:10]) == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
+    assert 0.0 <= Xtr.min() and Xtr.max() < 1.0
+    assert not np.array_equal(Xte, mnist[2][0])
+    # and MNIST files are not taken for Fashion-MNIST, nor the other way round
+    with pytest.raises(DataFormatError, match="holds Fashion-MNIST, not MNIST"):
+        load_mnist(FASHION)
+
+
+@needs_fashion
+def test_fashion_via_environment(tmp_path, monkeypatch):
+    (tmp_path / "fashion-mnist").symlink_to(FASHION)
+    monkeypatch.setattr(datasets, "DEBIAN_DIRS", {"mnist": [], "fashion": []})
+    monkeypatch.setenv("FASTNET_DATA", str(tmp_path))
+    (_, y), _, _ = load_mnist(dataset="fashion", dtype=np.float64, download=False)
+    assert list(y[:3]) == [9, 0, 0]
