@@ -230,8 +230,7 @@ def _load_idx(files, dataset, dtype):
         label_bytes[role] = _read_bytes(files[role])
         found = _identify(label_bytes[role])
         if found is not None and found != dataset:
-            raise _WrongDataset("{} holds {}, not {}".format(
-                os.path.dirname(files[role]) or ".", NAMES[found], NAMES[dataset]))
+            raise _WrongDataset("holds {} files, not {}".format(NAMES[found], NAMES[dataset]))
     train_labels = _parse_idx(label_bytes["train_labels"], files["train_labels"])
     test_labels = _parse_idx(label_bytes["test_labels"], files["test_labels"])
     _check_labels(train_labels, N_TRAIN + N_VAL, files["train_labels"])
@@ -392,7 +391,6 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
                     ", or mnist.pkl.gz" if dataset == "mnist" else ""))
         return data
 
-    looked = []
     places = []
     for d in os.environ.get("FASTNET_DATA", "").split(os.pathsep):
         if d:
@@ -402,31 +400,28 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
     cache = os.path.join(cache_dir or default_cache_dir(), dataset)
     places.append(cache)
 
+    looked = [] if os.environ.get("FASTNET_DATA") else ["FASTNET_DATA (not set)"]
     for place in places:
         if not os.path.isdir(place):
+            looked.append(place + " (missing)")
             continue
-        looked.append(place)
         try:
             data = _load_from_dir(place, dataset, dtype)
         except _WrongDataset as e:
-            looked[-1] = "{} (holds the wrong dataset: {})".format(place, e)
+            looked.append("{} ({})".format(place, e))
             continue
         if data is not None:
             return data
-
-    where = "looked in FASTNET_DATA, {}{}".format(
-        "the Debian package's folder {}, ".format(DEBIAN_DIRS[dataset][0])
-        if DEBIAN_DIRS[dataset] else "", cache)
-    if looked:
-        where += " (existing folders: {})".format("; ".join(looked))
+        looked.append(place)
+    where = "looked in " + ", ".join(looked)
     how = ("point fastnet at the files with --data PATH or the environment variable "
            "FASTNET_DATA=PATH (a folder with the four IDX files{})".format(
                " or mnist.pkl.gz" if dataset == "mnist" else ""))
     if not download:
         raise DataNotFoundError("no {} files found: {}; {}".format(name, where, how))
     try:
-        download(dataset, cache_dir=cache_dir, mirrors=mirrors, timeout=timeout,
-                 progress=progress)
+        _download(dataset, cache_dir=cache_dir, mirrors=mirrors, timeout=timeout,
+                  progress=progress)
     except DataNotFoundError as e:
         raise DataNotFoundError("no {} files found: {}; download failed: {}; {}".format(
             name, where, e, how)) from None
@@ -439,13 +434,14 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
 # ---------------------------------------------------------------------------
 # Downloading
 
-def _progress_bar(total, desc, progress):
-    """A tqdm bar (or None) for ``total`` bytes."""
+def _progress_bar(total, url, desc, progress):
+    """A tqdm bar (or None) for downloading ``total`` bytes from ``url``."""
     if progress is False or (progress is None and not sys.stderr.isatty()):
         return None
     try:
         from tqdm import tqdm
-    except ImportError:
+    except ImportError:  # tqdm is optional: a plain line instead of a bar
+        print("fastnet: downloading {} ...".format(url), file=sys.stderr, flush=True)
         return None
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, leave=False)
 
@@ -461,7 +457,7 @@ def _fetch(url, dest_dir, timeout, progress, desc):
                 urllib.request.urlopen(url, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             length = int(length) if length and length.isdigit() else None
-            bar = _progress_bar(length, desc, progress)
+            bar = _progress_bar(length, url, desc, progress)
             received = 0
             try:
                 while True:
@@ -579,6 +575,9 @@ def download(dataset="mnist", cache_dir=None, mirrors=None, timeout=DEFAULT_TIME
             raise DataNotFoundError("could not download {}.gz ({})".format(
                 name, "; ".join(failures)))
     return target
+
+
+_download = download  # load_mnist's argument "download" hides the name there
 
 
 def _describe(error):

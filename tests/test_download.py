@@ -1,0 +1,239 @@
+"""Downloads from a real HTTP server on 127.0.0.1 that serves the real MNIST files,
+well or badly.  Every failure must end in a clear error or a fallback to the next
+mirror, and must never leave a partial or bad file in the cache."""
+
+import gzip
+import hashlib
+import http.server
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fastnet import datasets
+from fastnet.datasets import ChecksumError, DataNotFoundError, download, load_mnist
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("FASTNET_TEST_DATA", HERE.parent.parent / "shared" / "data" / "mnist"))
+NAMES = list(datasets.IDX_FILES.values())
+
+if not all((DATA / (n + ".gz")).is_file() for n in NAMES):
+    pytest.skip("MNIST IDX files not found in {} (set FASTNET_TEST_DATA)".format(DATA),
+                allow_module_level=True)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """GET /<mode>/<name>.gz, where mode says how to misbehave:
+    good, corrupt (valid gzip, altered content), truncated (fewer bytes than
+    Content-Length), missing (404), hang (never answers), stall (half, then silence)."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        server = self.server
+        mode, _, filename = self.path.lstrip("/").partition("/")
+        server.requests.append((mode, filename))
+        path = DATA / filename
+        if mode == "missing" or not path.is_file():
+            self.send_error(404, "Not Found")
+            return
+        if mode == "hang":
+            server.release.wait(10)
+            return
+        body = path.read_bytes()
+        if mode == "corrupt":
+            content = bytearray(gzip.decompress(body))
+            content[-1] ^= 0xFF
+            body = gzip.compress(bytes(content), compresslevel=1)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if mode in ("truncated", "stall"):
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            if mode == "stall":
+                server.release.wait(10)
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server():
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.requests = []
+    httpd.release = threading.Event()
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    port = httpd.server_address[1]
+    httpd.url = lambda mode: "http://127.0.0.1:{}/{}/".format(port, mode)
+    yield httpd
+    httpd.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(autouse=True)
+def no_outside_data(monkeypatch, tmp_path):
+    monkeypatch.delenv("FASTNET_DATA", raising=False)
+    monkeypatch.setenv("FASTNET_CACHE", str(tmp_path / "unused-cache"))
+
+
+@pytest.fixture(scope="module")
+def expected():
+    return load_mnist(DATA)
+
+
+def cache_files(cache):
+    folder = Path(cache) / "mnist"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+GOOD = sorted(n + ".gz" for n in NAMES)
+
+
+def test_good_mirror(server, tmp_path, expected):
+    data = load_mnist(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5, progress=False)
+    assert cache_files(tmp_path) == GOOD
+    for name in GOOD:  # the files are stored as served
+        assert (tmp_path / "mnist" / name).read_bytes() == (DATA / name).read_bytes()
+    for (X, y), (X2, y2) in zip(data, expected):
+        assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    # A second call uses the cache and asks the server nothing.
+    count = len(server.requests)
+    load_mnist(cache_dir=tmp_path, mirrors=[server.url("good")], progress=False)
+    assert len(server.requests) == count
+
+
+def test_corrupt_file_is_rejected(server, tmp_path):
+    with pytest.raises(DataNotFoundError) as info:
+        download(cache_dir=tmp_path, mirrors=[server.url("corrupt")], timeout=5)
+    assert "SHA-256 mismatch" in str(info.value) and "train-images-idx3-ubyte.gz" in str(info.value)
+    assert cache_files(tmp_path) == []
+
+
+def test_corrupt_then_fallback(server, tmp_path):
+    download(cache_dir=tmp_path, mirrors=[server.url("corrupt"), server.url("good")], timeout=5)
+    assert cache_files(tmp_path) == GOOD
+    # the failed mirror was asked once, then moved to the back of the list
+    assert [r for r in server.requests if r[0] == "corrupt"] == [("corrupt", NAMES[0] + ".gz")]
+
+
+def test_truncated_transfer(server, tmp_path):
+    with pytest.raises(DataNotFoundError) as info:
+        download(cache_dir=tmp_path, mirrors=[server.url("truncated")], timeout=5)
+    message = str(info.value)
+    assert "could not download train-images-idx3-ubyte.gz" in message
+    assert "IncompleteRead" in message or "cut short" in message or "truncated" in message
+    assert cache_files(tmp_path) == []
+
+
+def test_404_then_fallback(server, tmp_path):
+    with pytest.raises(DataNotFoundError, match="HTTP 404"):
+        download(cache_dir=tmp_path, mirrors=[server.url("missing")], timeout=5)
+    assert cache_files(tmp_path) == []
+    download(cache_dir=tmp_path, mirrors=[server.url("missing"), server.url("good")], timeout=5)
+    assert cache_files(tmp_path) == GOOD
+
+
+def test_hanging_mirror_times_out_then_fallback(server, tmp_path):
+    start = time.monotonic()
+    with pytest.raises(DataNotFoundError, match="timed out"):
+        download(cache_dir=tmp_path, mirrors=[server.url("hang")], timeout=0.3)
+    assert time.monotonic() - start < 5
+    assert cache_files(tmp_path) == []
+    download(cache_dir=tmp_path, mirrors=[server.url("hang"), server.url("good")], timeout=0.3)
+    assert cache_files(tmp_path) == GOOD
+
+
+def test_stalled_transfer_times_out(server, tmp_path):
+    with pytest.raises(DataNotFoundError, match="timed out"):
+        download(cache_dir=tmp_path, mirrors=[server.url("stall")], timeout=0.3)
+    assert cache_files(tmp_path) == []
+
+
+def test_only_missing_files_are_fetched(server, tmp_path):
+    (tmp_path / "mnist").mkdir()
+    for name in GOOD[:2]:
+        (tmp_path / "mnist" / name).symlink_to(DATA / name)
+    download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
+    assert sorted(name for _, name in server.requests) == GOOD[2:]
+    assert cache_files(tmp_path) == GOOD
+
+
+def test_per_mirror_hash_table(server, tmp_path):
+    right = {n: hashlib.sha256((DATA / n).read_bytes()).hexdigest() for n in GOOD}
+    wrong = dict(right, **{NAMES[0] + ".gz": "0" * 64})
+    with pytest.raises(DataNotFoundError, match="does not match the mirror's table"):
+        download(cache_dir=tmp_path, mirrors=[(server.url("good"), wrong)], timeout=5)
+    assert cache_files(tmp_path) == []
+    download(cache_dir=tmp_path, mirrors=[(server.url("good"), right)], timeout=5)
+    assert cache_files(tmp_path) == GOOD
+
+
+def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
+    def interrupt(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(datasets, "_verify", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
+    assert cache_files(tmp_path) == []
+
+
+def test_killed_download_leaves_no_file_under_a_real_name(server, tmp_path):
+    """SIGKILL mid-transfer: at most a hidden temporary file is left, which a
+    later download removes once it is old."""
+    package_root = Path(datasets.__file__).resolve().parents[1]
+    code = ("import sys; from fastnet import datasets; "
+            "datasets.download(cache_dir=sys.argv[1], mirrors=[sys.argv[2]], timeout=30)")
+    env = dict(os.environ, PYTHONPATH=str(package_root))
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path), server.url("stall")],
+                            env=env, cwd=str(tmp_path))
+    try:
+        deadline = time.monotonic() + 20
+        while not any(m == "stall" for m, _ in server.requests):
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.3)  # let it write part of the file
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    left = cache_files(tmp_path)
+    assert all(name.startswith(datasets.PART_PREFIX) for name in left)
+    assert len(left) == 1 and (tmp_path / "mnist" / left[0]).stat().st_size > 0
+    # An hour later, the next download clears it away.
+    part = tmp_path / "mnist" / left[0]
+    old = time.time() - 2 * 3600
+    os.utime(part, (old, old))
+    download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
+    assert cache_files(tmp_path) == GOOD
+
+
+def test_offline_error_says_where_and_how(tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTNET_DATA", str(tmp_path / "my-data"))
+    # a port nobody listens on: connection refused
+    with pytest.raises(DataNotFoundError) as info:
+        load_mnist(cache_dir=tmp_path / "cache", mirrors=["http://127.0.0.1:9/"], timeout=2)
+    message = str(info.value)
+    assert "no MNIST files found" in message and "download failed" in message
+    assert "127.0.0.1:9" in message and str(tmp_path / "cache" / "mnist") in message
+    assert "--data PATH" in message and "FASTNET_DATA" in message
+    assert cache_files(tmp_path / "cache") == []
+
+
+def test_default_mirrors_and_hashes_are_consistent():
+    for dataset in datasets.DATASETS:
+        assert datasets.MIRRORS[dataset] and set(datasets.CONTENT_SHA256[dataset]) == set(NAMES)
+    for name in NAMES:  # the shared files' contents match the known hashes
+        content = gzip.decompress((DATA / (name + ".gz")).read_bytes())
+        assert hashlib.sha256(content).hexdigest() == datasets.CONTENT_SHA256["mnist"][name]
+    assert issubclass(ChecksumError, ValueError)
