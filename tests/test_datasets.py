@@ -265,9 +265,9 @@ def test_nothing_found_offline_says_where_and_how(tmp_path, monkeypatch):
 def test_mnist_is_not_taken_for_fashion(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "DEBIAN_DIRS", {"mnist": [], "fashion": []})
     monkeypatch.setenv("FASTNET_DATA", str(DATA))
-    with pytest.raises(DataNotFoundError, match="holds MNIST, not Fashion-MNIST"):
+    with pytest.raises(DataNotFoundError, match="holds MNIST files, not Fashion-MNIST"):
         load_mnist(dataset="fashion", download=False)
-    with pytest.raises(DataFormatError, match="holds MNIST, not Fashion-MNIST"):
+    with pytest.raises(DataFormatError, match="holds MNIST files, not Fashion-MNIST"):
         load_mnist(DATA, dataset="fashion")
 
 
@@ -288,7 +288,7 @@ def test_fashion_from_debian_package(mnist):
     assert 0.0 <= Xtr.min() and Xtr.max() < 1.0
     assert not np.array_equal(Xte, mnist[2][0])
     # and MNIST files are not taken for Fashion-MNIST, nor the other way round
-    with pytest.raises(DataFormatError, match="holds Fashion-MNIST, not MNIST"):
+    with pytest.raises(DataFormatError, match="holds Fashion-MNIST files, not MNIST"):
         load_mnist(FASHION)
 
 
