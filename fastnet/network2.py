@@ -102,11 +102,21 @@ class Network:
             a = sigmoid(np.dot(w, a) + (b if a.ndim == 2 else np.ravel(b)))
         return a
 
+    def outputs(self, X, dtype=None):
+        """The output layer's activations for every row of ``X``: shape (n, sizes[-1]).
+
+        The batch form of ``feedforward``, computed by the compiled kernel.
+        """
+        dtype = _check_dtype(dtype)
+        X = _as_matrix(X, self.sizes[0], dtype, "X")
+        return self._outputs(_Examples(X, None, labels=()), self._packed_parameters(dtype))
+
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
             evaluation_data=None,
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
             monitor_training_cost=False, monitor_training_accuracy=False,
-            *, dtype=None, progress=None, quiet=False, monitor_learning_speed=None):
+            *, dtype=None, progress=None, quiet=False, monitor_learning_speed=None,
+            shuffle_with=None):
         """Train with mini-batch stochastic gradient descent and L2 regularisation.
 
         Exactly network2's SGD: every epoch shuffles ``training_data`` in place
@@ -122,7 +132,9 @@ class Network:
         - ``quiet``: print nothing;
         - ``monitor_learning_speed``: data (as for ``learning_speed``); after
           every epoch the hidden layers' learning speeds on it are recorded,
-          and a fifth list of them is returned.
+          and a fifth list of them is returned;
+        - ``shuffle_with``: a ``random.Random`` to shuffle with instead of the
+          module-level ``random`` that network2 uses.
         """
         epochs = _check_count(epochs, "epochs", minimum=0)
         mini_batch_size = _check_count(mini_batch_size, "mini_batch_size", minimum=1)
@@ -131,6 +143,10 @@ class Network:
         dtype = _check_dtype(dtype)
         if progress is not None and not callable(progress):
             raise TypeError("progress must be a callable taking a number of mini-batches")
+        if shuffle_with is None:
+            shuffle_with = random
+        elif not isinstance(shuffle_with, random.Random):
+            raise TypeError("shuffle_with must be a random.Random, got {!r}".format(shuffle_with))
         cost_id = _cost_kernel_id(self.cost)
         train = self._examples(training_data, dtype, "training_data")
         n = train.n
@@ -153,7 +169,7 @@ class Network:
         params = self._packed_parameters(dtype)
         try:
             for j in range(epochs):
-                order = train.shuffle()
+                order = train.shuffle(shuffle_with)
                 for first in range(0, n_batches, chunk):
                     stop = min(first + chunk, n_batches)
                     _kernels.sgd_epoch(train.X, train.targets, order, params, self._sizes,
@@ -413,11 +429,9 @@ class _ArrayExamples(_Examples):
         targets = _targets_from(y, X.shape[0], sizes[-1], dtype, what + " labels y")
         super().__init__(X, targets, y.astype(np.intp) if y.ndim == 1 else None)
 
-    def shuffle(self):
-        """The epoch's row order, drawn with random.shuffle as network2 shuffles its list."""
-        order = list(range(self.n))
-        random.shuffle(order)
-        return np.array(order, dtype=np.intp)
+    def shuffle(self, generator):
+        """The epoch's row order, drawn as network2's random.shuffle of its list."""
+        return _shuffled_positions(self.n, generator)
 
 
 class _ListExamples(_Examples):
@@ -428,18 +442,16 @@ class _ListExamples(_Examples):
 
     def __init__(self, data, sizes, dtype, what):
         n0, n_out = sizes[0], sizes[-1]
-        X = np.empty((len(data), n0), dtype=dtype)
-        targets = np.zeros((len(data), n_out), dtype=dtype)
-        for k, pair in enumerate(data):
-            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-                raise ValueError("{}[{}] must be an (x, y) pair".format(what, k))
-            x, y = pair
-            x = _as_numeric(x, "{}[{}] x".format(what, k))
-            if x.size != n0 or x.ndim > 2 or (x.ndim == 2 and x.shape[1] != 1):
-                raise ValueError("{}[{}]: x must be a column of shape ({}, 1), got {}"
-                                 .format(what, k, n0, x.shape))
-            X[k] = x.ravel()
-            targets[k] = _target_row(y, n_out, "{}[{}] y".format(what, k))
+        xs = [pair[0] if isinstance(pair, tuple) and len(pair) == 2 else None for pair in data]
+        ys = [pair[1] if isinstance(pair, tuple) and len(pair) == 2 else None for pair in data]
+        X = _stack_columns(xs, n0, dtype)
+        if _all_labels(ys):
+            targets = _targets_from(np.array(ys, dtype=np.int64), len(ys), n_out, dtype,
+                                    what + " labels")
+        else:
+            targets = _stack_columns(ys, n_out, dtype)
+        if X is None or targets is None:
+            X, targets = _convert_pair_by_pair(data, n0, n_out, dtype, what)
         _check_finite(X, what + " inputs")
         _check_finite(targets, what + " labels")
         super().__init__(X, targets)
@@ -451,19 +463,78 @@ class _ListExamples(_Examples):
         """Whether ``data`` still holds the very pairs, in the order, last seen."""
         return len(data) == len(self.snapshot) and all(map(operator.is_, data, self.snapshot))
 
-    def shuffle(self):
-        """Shuffle the caller's list in place, exactly as network2's random.shuffle does.
-
-        random.shuffle draws the same numbers for any list of the same length,
-        so shuffling the positions 0..n-1 gives the permutation it would apply.
-        """
-        permutation = list(range(self.n))
-        random.shuffle(permutation)
-        shuffled = [self.snapshot[i] for i in permutation]
+    def shuffle(self, generator):
+        """Shuffle the caller's list in place, exactly as network2's random.shuffle does."""
+        permutation = _shuffled_positions(self.n, generator)
+        shuffled = list(map(self.snapshot.__getitem__, permutation.tolist()))
         self.data[:] = shuffled
         self.snapshot = shuffled
-        self.order = self.order[np.array(permutation, dtype=np.intp)]
+        self.order = self.order[permutation]
         return self.order
+
+
+def _shuffled_positions(n, generator):
+    """The permutation ``generator.shuffle`` would apply to a list of length n.
+
+    ``generator`` is the ``random`` module or a ``random.Random``; its state
+    advances exactly as that shuffle would advance it.  random.shuffle draws
+    the same numbers for any list of a given length, so the permutation is
+    all that matters.  CPython's generator is MT19937, which NumPy has too:
+    NumPy draws the 32-bit words, the kernel replays shuffle's use of them,
+    and the generator is moved on by as many words.  Any other state format
+    falls back to shuffling a Python list.
+    """
+    version, internal, gauss_next = generator.getstate()
+    if version != 3 or len(internal) != 625 or n < 2 or n > 2 ** 31:
+        positions = list(range(n))
+        generator.shuffle(positions)
+        return np.array(positions, dtype=np.intp)
+    start = {"bit_generator": "MT19937",
+             "state": {"key": np.array(internal[:624], dtype=np.uint32), "pos": internal[624]}}
+    words = np.random.MT19937()
+    wanted = 2 * n + 64          # each draw is accepted with probability > 1/2
+    while True:
+        words.state = start
+        positions = np.arange(n, dtype=np.intp)
+        used = _kernels.shuffle_positions(words.random_raw(wanted), positions)
+        if used >= 0:
+            break
+        wanted *= 2
+    words.state = start
+    words.random_raw(used)
+    end = words.state["state"]
+    generator.setstate((version, tuple(end["key"].tolist()) + (int(end["pos"]),), gauss_next))
+    return positions
+
+
+def _stack_columns(columns, height, dtype):
+    """Stack ndarray columns of shape (height, 1) as rows, or None if any is not one."""
+    shape = (height, 1)
+    if not all(isinstance(c, np.ndarray) and c.shape == shape and c.dtype.kind in "biuf"
+               for c in columns):
+        return None
+    return np.stack(columns, dtype=dtype).reshape(len(columns), height)
+
+
+def _all_labels(ys):
+    return all(isinstance(y, numbers.Integral) and not isinstance(y, bool) for y in ys)
+
+
+def _convert_pair_by_pair(data, n0, n_out, dtype, what):
+    """The slow, forgiving conversion, which names the first pair that is wrong."""
+    X = np.empty((len(data), n0), dtype=dtype)
+    targets = np.zeros((len(data), n_out), dtype=dtype)
+    for k, pair in enumerate(data):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError("{}[{}] must be an (x, y) pair".format(what, k))
+        x, y = pair
+        x = _as_numeric(x, "{}[{}] x".format(what, k))
+        if x.size != n0 or x.ndim > 2 or (x.ndim == 2 and x.shape[1] != 1):
+            raise ValueError("{}[{}]: x must be a column of shape ({}, 1), got {}"
+                             .format(what, k, n0, x.shape))
+        X[k] = x.ravel()
+        targets[k] = _target_row(y, n_out, "{}[{}] y".format(what, k))
+    return X, targets
 
 
 def _target_row(y, n_out, what):

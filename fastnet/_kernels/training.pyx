@@ -28,6 +28,7 @@ import numpy as np
 from cython cimport floating
 from libc.math cimport exp, expf
 from libc.stdlib cimport malloc, free
+from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
 from ._blas cimport gemm, gemv
@@ -156,10 +157,6 @@ cdef floating** layer_pointers(int num_layers, floating* buffer, const int* size
     return activations
 
 
-def _dtype_of(floating[::1] params):
-    return np.float32 if floating is float else np.float64
-
-
 def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
               const Py_ssize_t[::1] order, floating[::1] params,
               const int[::1] sizes, int cost_kind, int mini_batch_size,
@@ -177,7 +174,7 @@ def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
     cdef int n_last = sizes[num_layers - 1]
     cdef Py_ssize_t n = order.shape[0]
     cdef int widest = np.max(sizes[1:])
-    dtype = _dtype_of(params)
+    dtype = np.float32 if floating is float else np.float64
     cdef floating[::1] hidden = np.empty(mini_batch_size * np.sum(sizes[1:]), dtype=dtype)
     cdef floating[::1] batch_inputs = np.empty(mini_batch_size * n0, dtype=dtype)
     cdef floating[::1] batch_targets = np.empty(mini_batch_size * n_last, dtype=dtype)
@@ -221,7 +218,7 @@ def accumulate_gradients(const floating[:, ::1] inputs, const floating[:, ::1] t
     cdef int n_last = sizes[num_layers - 1]
     cdef Py_ssize_t n = inputs.shape[0]
     cdef int widest = np.max(sizes[1:])
-    dtype = _dtype_of(gradients)
+    dtype = np.float32 if floating is float else np.float64
     cdef floating[::1] hidden = np.empty(block_rows * np.sum(sizes[1:]), dtype=dtype)
     cdef floating[::1] deltas = np.empty(block_rows * widest, dtype=dtype)
     cdef floating[::1] deltas_prev = np.empty(block_rows * widest, dtype=dtype)
@@ -252,7 +249,7 @@ def feedforward(const floating[:, ::1] inputs, const floating[::1] params,
     """outputs = the network's output for every row of inputs, block_rows at a time."""
     cdef int num_layers = sizes.shape[0]
     cdef Py_ssize_t n = inputs.shape[0]
-    dtype = _dtype_of(outputs)
+    dtype = np.float32 if floating is float else np.float64
     # The output layer writes straight into `outputs`; its slot in `hidden` goes unused.
     cdef floating[::1] hidden = np.empty(block_rows * np.sum(sizes[1:]), dtype=dtype)
     cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
@@ -272,3 +269,51 @@ def feedforward(const floating[:, ::1] inputs, const floating[::1] params,
                 start += block_rows
     finally:
         free(activations)
+
+
+cdef extern from *:
+    int __builtin_clzll(unsigned long long) nogil
+
+
+cdef Py_ssize_t shuffle_with_words(const uint64_t* words, Py_ssize_t available,
+                                   Py_ssize_t* positions, Py_ssize_t n) noexcept nogil:
+    """Fisher-Yates exactly as CPython's random.shuffle, fed MT19937 32-bit outputs.
+
+    random.shuffle swaps x[i] with x[j], i = n-1 .. 1, where j = _randbelow(i+1):
+    draw getrandbits(k) = word >> (32 - k), k = (i+1).bit_length(), until it is
+    <= i.  Returns the number of words used, or -1 if `available` ran out.
+    """
+    cdef Py_ssize_t i, used = 0, swap
+    cdef uint64_t j
+    cdef int shift
+    for i in range(n - 1, 0, -1):
+        shift = __builtin_clzll(<unsigned long long> (i + 1)) - 32
+        while True:
+            if used == available:
+                return -1
+            j = words[used] >> shift
+            used += 1
+            if j <= <uint64_t> i:
+                break
+        swap = positions[i]
+        positions[i] = positions[j]
+        positions[j] = swap
+    return used
+
+
+def shuffle_positions(const uint64_t[::1] words, Py_ssize_t[::1] positions):
+    """Shuffle `positions` in place as random.shuffle would with these MT19937 outputs.
+
+    Returns how many of `words` were used, or -1 if there were too few (the
+    positions are then partly shuffled and must be reset by the caller).
+    Needs len(positions) <= 2**31 so that every draw takes one 32-bit word.
+    """
+    cdef Py_ssize_t used
+    if positions.shape[0] < 2:
+        return 0
+    if words.shape[0] == 0:
+        return -1
+    with nogil:
+        used = shuffle_with_words(&words[0], words.shape[0], &positions[0],
+                                  positions.shape[0])
+    return used
