@@ -1,0 +1,334 @@
+"""The ``fastnet`` command line (also ``python -m fastnet``).
+
+    fastnet train                      # [784, 30, 10], 30 epochs, as in the book's chapter
+    fastnet train --sizes 784,30,30,10 --dtype float32 --save net.json
+
+Subcommands live in ``COMMANDS``: a name mapped to a function that adds the
+subcommand's parser to argparse's subparsers and sets ``run`` (a function of
+the parsed arguments returning the exit code) as its default.  A new
+subcommand is one function and one entry (or a call to ``register``).
+
+Exit codes: 0 done, 1 the data could not be loaded or the network not saved,
+2 bad arguments, 130 stopped by Ctrl-C.
+"""
+
+import argparse
+import os
+import random
+import signal
+import sys
+import time
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Arguments that parse but make no sense together; exit code 2."""
+
+
+class Failure(Exception):
+    """A run that cannot go on (data missing, file unwritable); exit code 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr, not the whole usage."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, "{}: error: {} (see '{} --help')\n".format(
+            self.prog, message, self.prog))
+
+
+# ---------------------------------------------------------------------------
+# Argument types: each turns a string into a value or says what is wrong.
+
+def _int_at_least(minimum):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
+        if value < minimum:
+            raise argparse.ArgumentTypeError("must be at least {}, got {}".format(minimum, value))
+        return value
+    return parse
+
+
+def _float_in(minimum, positive):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("expected a number, got {!r}".format(text))
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError("must be a finite number, got {}".format(text))
+        if value < minimum or (positive and value == minimum):
+            raise argparse.ArgumentTypeError("must be {} {}, got {}".format(
+                "greater than" if positive else "at least", minimum, text))
+        return value
+    return parse
+
+
+def _sizes(text):
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "expected layer widths separated by commas, like 784,30,10; got {!r}".format(text))
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError("needs at least an input and an output layer, got {!r}"
+                                         .format(text))
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError("every layer needs at least one neuron, got {!r}"
+                                         .format(text))
+    return sizes
+
+
+# ---------------------------------------------------------------------------
+# train
+
+TRAIN_HELP = "train a network on MNIST (or Fashion-MNIST) and report its validation accuracy"
+
+TRAIN_EPILOG = """\
+The data is looked for in --data PATH if given; otherwise in $FASTNET_DATA, then
+(for Fashion-MNIST) Debian's /usr/share/datasets/fashion-mnist, then the cache
+folder ($FASTNET_CACHE, else $XDG_CACHE_HOME/fastnet, else ~/.cache/fastnet), and
+finally it is downloaded into that cache. A folder may hold the four IDX files
+(train-images-idx3-ubyte and friends, gzip'd or not) or the book's mnist.pkl.gz.
+
+Training uses the first 50,000 training images (or --limit N of them); the
+accuracy is measured on the 10,000 validation images after each epoch. Ctrl-C
+stops after the current chunk of mini-batches, saves the network if --save was
+given, and exits with code 130.
+
+example: fastnet train --sizes 784,30,30,10 --epochs 30 --seed 1 --save net.json"""
+
+
+def add_train_command(subparsers):
+    p = subparsers.add_parser(
+        "train", help=TRAIN_HELP, description=TRAIN_HELP[0].upper() + TRAIN_HELP[1:] + ".",
+        epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    net = p.add_argument_group("network and training (network2's SGD; defaults from the book)")
+    net.add_argument("--sizes", type=_sizes, default=[784, 30, 10], metavar="N,N,...",
+                     help="neurons per layer, input first; the input must be 784 (28x28 pixels) "
+                          "and the output 10 (one per class) (default: 784,30,10)")
+    net.add_argument("--epochs", type=_int_at_least(1), default=30, metavar="N",
+                     help="passes over the training data (default: 30)")
+    net.add_argument("--mini-batch-size", type=_int_at_least(1), default=10, metavar="N",
+                     help="examples per gradient step (default: 10)")
+    net.add_argument("--eta", type=_float_in(0.0, positive=True), default=0.1, metavar="RATE",
+                     help="learning rate (default: 0.1)")
+    net.add_argument("--lmbda", type=_float_in(0.0, positive=False), default=5.0,
+                     metavar="LAMBDA", help="L2 regularisation parameter (default: 5.0)")
+    net.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                     help="floating-point precision of training: float64 as network2, or the "
+                          "faster float32 (default: float64)")
+    net.add_argument("--seed", type=int, metavar="S",
+                     help="seed Python's random and NumPy's generator (random.seed(S); "
+                          "np.random.seed(S)), so the run can be repeated exactly "
+                          "(default: unseeded)")
+    data = p.add_argument_group("data")
+    data.add_argument("--data", metavar="PATH",
+                      help="a folder with the four IDX files or mnist.pkl.gz, or the pickle "
+                           "itself (default: search as described below)")
+    data.add_argument("--dataset", choices=("mnist", "fashion"), default="mnist",
+                      help="MNIST digits or Fashion-MNIST clothes (default: mnist)")
+    data.add_argument("--limit", type=_int_at_least(1), metavar="N",
+                      help="train on the first N of the 50,000 training images only "
+                           "(default: all)")
+    out = p.add_argument_group("output")
+    out.add_argument("--save", metavar="FILE",
+                     help="write the trained network to FILE as network2's JSON, loadable "
+                          "with fastnet.load (or network2.load)")
+    out.add_argument("--quiet", action="store_true",
+                     help="print only the final line: no progress bar, no per-epoch lines")
+    p.set_defaults(run=run_train)
+    return p
+
+
+class _StopRequest:
+    """While active, the first Ctrl-C only asks training to stop at the next
+    chunk boundary; a second one interrupts at once."""
+
+    def __init__(self, quiet):
+        self.requested = False
+        self.quiet = quiet
+        self.previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        if not self.quiet:
+            print("\nStopping after the current mini-batches (Ctrl-C again to quit at once)",
+                  file=sys.stderr, flush=True)
+
+    def __enter__(self):
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: leave Ctrl-C alone
+            self.previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _progress_bar(total, description, enabled):
+    """A tqdm bar on stderr over ``total`` mini-batches, or None."""
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=description, unit="batch", leave=False, file=sys.stderr)
+
+
+def run_train(args):
+    import numpy as np
+
+    from fastnet import datasets
+
+    sizes = args.sizes
+    if sizes[0] != 784 or sizes[-1] != 10:
+        raise UsageError("--sizes must start with 784 (one input per pixel) and end with 10 "
+                         "(one output per class), got {}".format(",".join(map(str, sizes))))
+    if args.limit is not None and args.limit > datasets.N_TRAIN:
+        raise UsageError("--limit can be at most {} (the training images), got {}".format(
+            datasets.N_TRAIN, args.limit))
+    if args.save is not None:
+        folder = os.path.dirname(os.path.abspath(args.save))
+        if not os.path.isdir(folder):
+            raise UsageError("--save {}: folder {} does not exist".format(args.save, folder))
+        if os.path.isdir(args.save):
+            raise UsageError("--save {}: that is a folder; give a file name".format(args.save))
+    if args.data is not None and not os.path.exists(args.data):
+        raise UsageError("--data {}: no such file or folder".format(args.data))
+
+    import fastnet  # the core; imported late so that bad arguments are reported fast
+
+    dtype = np.float32 if args.dtype == "float32" else np.float64
+    try:
+        (X_train, y_train), (X_val, y_val), _ = datasets.load_mnist(
+            args.data, dataset=args.dataset, dtype=dtype, progress=None if not args.quiet else False)
+    except (datasets.DataFormatError, datasets.DataNotFoundError) as e:
+        raise Failure(str(e)) from None
+    if args.limit is not None:
+        X_train, y_train = X_train[:args.limit], y_train[:args.limit]
+    training = (X_train, y_train)
+    validation = (X_val, y_val)
+
+    if args.seed is not None:
+        random.seed(args.seed)
+        np.random.seed(args.seed)
+    net = fastnet.Network(sizes, cost=fastnet.CrossEntropyCost)
+
+    n = len(y_train)
+    n_batches = -(-n // args.mini_batch_size)
+    show_bar = not args.quiet and sys.stderr.isatty()
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    say("Training {} on {} {} images: {} epochs, mini-batch size {}, eta {}, lmbda {}, {}{}"
+        .format(sizes, n, datasets.NAMES[args.dataset], args.epochs, args.mini_batch_size,
+                args.eta, args.lmbda, args.dtype,
+                "" if args.seed is None else ", seed {}".format(args.seed)))
+
+    examples = 0        # training examples processed so far
+    train_seconds = 0.0
+    interrupted = False
+    accuracy = None
+    with _StopRequest(args.quiet) as stop:
+        for epoch in range(args.epochs):
+            bar = _progress_bar(n_batches, "Epoch {}/{}".format(epoch + 1, args.epochs),
+                                show_bar)
+            batches = [0]
+
+            def progress(done, bar=bar, batches=batches):
+                batches[0] += done
+                if bar is not None:
+                    bar.update(done)
+                if stop.requested:
+                    raise KeyboardInterrupt
+
+            start = time.perf_counter()
+            try:
+                net.SGD(training, 1, args.mini_batch_size, args.eta, lmbda=args.lmbda,
+                        dtype=dtype, progress=progress, quiet=True)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                train_seconds += time.perf_counter() - start
+                examples += min(batches[0] * args.mini_batch_size, n)
+                if bar is not None:
+                    bar.close()
+            accuracy = net.accuracy(validation)
+            if interrupted:
+                say("Stopped during epoch {}/{}: validation accuracy {}".format(
+                    epoch + 1, args.epochs, _percent(accuracy, len(y_val))))
+                break
+            say("Epoch {}/{}: validation accuracy {}".format(
+                epoch + 1, args.epochs, _percent(accuracy, len(y_val))))
+            if stop.requested:
+                interrupted = True
+                break
+
+    rate = examples / train_seconds if train_seconds > 0 else float("nan")
+    print("{}validation accuracy {}; {:,.0f} training examples/s ({:,} examples in {:.2f} s)"
+          .format("Interrupted: " if interrupted else "Final ", _percent(accuracy, len(y_val)),
+                  rate, examples, train_seconds), flush=True)
+    if args.save is not None:
+        try:
+            net.save(args.save)
+        except OSError as e:
+            raise Failure("could not save the network to {}: {}".format(
+                args.save, e.strerror or e)) from None
+        say("Saved the network to {}".format(args.save))
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _percent(correct, total):
+    return "{} / {} ({:.2f}%)".format(correct, total, 100.0 * correct / total)
+
+
+# ---------------------------------------------------------------------------
+# The command table and main
+
+COMMANDS = {"train": add_train_command}
+
+
+def register(name, add_command):
+    """Add a subcommand: ``add_command(subparsers)`` adds its parser and sets ``run``."""
+    COMMANDS[name] = add_command
+
+
+def build_parser():
+    parser = Parser(prog="fastnet",
+                    description="fastnet: fast CPU training of the networks of Michael "
+                                "Nielsen's network2.py.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                       parser_class=Parser)
+    for add_command in COMMANDS.values():
+        add_command(subparsers)
+    return parser
+
+
+def main(argv=None):
+    """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error already printed
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    prog = "fastnet " + args.command
+    try:
+        return args.run(args)
+    except UsageError as e:
+        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        return EXIT_USAGE
+    except Failure as e:
+        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("{}: interrupted".format(prog), file=sys.stderr)
+        return EXIT_INTERRUPTED
