@@ -211,8 +211,8 @@ class Network:
         ``x`` is an input column, ``y`` the desired output column (or an int label).
         """
         x = _as_matrix(x, self.sizes[0], np.float64, "x").reshape(1, -1)
-        examples = _Examples(x, _targets_from(np.asarray(y), 1, self.sizes[-1],
-                                              np.float64, "y"))
+        target = _target_row(y, self.sizes[-1], "y").reshape(1, -1)
+        examples = _Examples(x, _as_matrix(target, self.sizes[-1], np.float64, "y"))
         return self._mean_gradients(examples, self._packed_parameters(np.float64))
 
     def gradients(self, data, dtype=None):
@@ -421,17 +421,26 @@ class _Examples:
 
 
 class _ArrayExamples(_Examples):
-    """Data given as arrays; an epoch visits the rows in shuffled order."""
+    """Data given as arrays, which are never reordered.
+
+    Each SGD call starts from the arrays' row order, as if from a fresh
+    network2 list of the same examples in that order.
+    """
 
     def __init__(self, X, y, sizes, dtype, what):
         X = _as_matrix(X, sizes[0], dtype, what + " inputs X")
         y = np.asarray(y)
         targets = _targets_from(y, X.shape[0], sizes[-1], dtype, what + " labels y")
         super().__init__(X, targets, y.astype(np.intp) if y.ndim == 1 else None)
+        self.order = np.arange(self.n, dtype=np.intp)
 
     def shuffle(self, generator):
-        """The epoch's row order, drawn as network2's random.shuffle of its list."""
-        return _shuffled_positions(self.n, generator)
+        """The epoch's row order: the rows as network2's list would hold them now.
+
+        network2 shuffles the same list every epoch, so the permutations compose.
+        """
+        self.order = self.order[_shuffled_positions(self.n, generator)]
+        return self.order
 
 
 class _ListExamples(_Examples):
@@ -513,6 +522,8 @@ def _stack_columns(columns, height, dtype):
     if not all(isinstance(c, np.ndarray) and c.shape == shape and c.dtype.kind in "biuf"
                for c in columns):
         return None
+    if not columns:
+        return np.empty((0, height), dtype=dtype)
     return np.stack(columns, dtype=dtype).reshape(len(columns), height)
 
 

@@ -1,0 +1,309 @@
+"""fastnet's compiled Network against the per-example NumPy reference, on real MNIST.
+
+The reference (fastnet.reference) is network2's arithmetic example by example;
+fastnet batches it through BLAS, so float64 results may differ by summation
+order only: the tolerances below are round-off, not modelling slack.
+"""
+import io
+import json
+import random
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+
+import fastnet
+from fastnet import network2, reference
+from conftest import as_network2_list, seed
+
+ROUND_OFF = 1e-10
+
+
+def max_abs_diff(a_list, b_list):
+    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+               for a, b in zip(a_list, b_list))
+
+
+def run_quietly(fn, *args, **kwargs):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        result = fn(*args, **kwargs)
+    return result, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def first_10000(mnist_train):
+    X, y = mnist_train
+    return X[:10000], y[:10000]
+
+
+@pytest.fixture(scope="module")
+def validation_1000(mnist_validation):
+    X, y = mnist_validation
+    return X[:1000], y[:1000]
+
+
+def test_one_epoch_matches_reference_on_10000_mnist_images(first_10000, validation_1000):
+    X, y = first_10000
+    Xv, yv = validation_1000
+    monitors = dict(monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
+                    monitor_training_cost=True, monitor_training_accuracy=True)
+
+    seed(7)
+    ref = reference.Network([784, 30, 10])
+    ref_train = as_network2_list(X, y)
+    ref_result, ref_printed = run_quietly(
+        ref.SGD, ref_train, 1, 10, 0.1, 5.0,
+        evaluation_data=as_network2_list(Xv, yv, one_hot=False), **monitors)
+    ref_random, ref_np_random = random.getstate(), np.random.get_state()
+
+    seed(7)
+    net = network2.Network([784, 30, 10])
+    fast_train = as_network2_list(X, y)
+    fast_result, fast_printed = run_quietly(
+        net.SGD, fast_train, 1, 10, 0.1, 5.0,
+        evaluation_data=as_network2_list(Xv, yv, one_hot=False), **monitors)
+
+    # The same random numbers were drawn from both generators...
+    assert random.getstate() == ref_random
+    fast_np = np.random.get_state()
+    assert fast_np[2:] == ref_np_random[2:] and np.array_equal(fast_np[1], ref_np_random[1])
+    # ... the caller's list was shuffled in place the same way ...
+    assert all(np.array_equal(a[0], b[0]) for a, b in zip(ref_train, fast_train))
+    # ... and the parameters agree to round-off.
+    assert max_abs_diff(net.weights, ref.weights) <= ROUND_OFF
+    assert max_abs_diff(net.biases, ref.biases) <= ROUND_OFF
+    assert all(w.dtype == np.float64 for w in net.weights + net.biases)
+    assert [b.shape for b in net.biases] == [(30, 1), (10, 1)]
+
+    eval_cost, eval_acc, train_cost, train_acc = fast_result
+    assert eval_acc == ref_result[1] and train_acc == ref_result[3]
+    assert all(isinstance(a, int) for a in eval_acc + train_acc)
+    np.testing.assert_allclose(eval_cost, ref_result[0], rtol=1e-12)
+    np.testing.assert_allclose(train_cost, ref_result[2], rtol=1e-12)
+    # The printed lines are network2's, numbers aside (costs may differ in the last digits).
+    assert [l.split(":")[0] for l in fast_printed.splitlines()] == \
+        [l.split(":")[0] for l in ref_printed.splitlines()]
+    assert fast_printed.splitlines()[0] == "Epoch 0 training complete"
+    assert "Accuracy on evaluation data: {} / 1000".format(eval_acc[0]) in fast_printed
+    assert "Accuracy on training data: {} / 10000".format(train_acc[0]) in fast_printed
+    assert fast_printed.endswith("\n\n")
+
+
+def test_five_epochs_still_agree_and_arrays_give_the_same_run(first_10000, validation_1000):
+    X, y = first_10000[0][:3000], first_10000[1][:3000]
+    Xv, yv = validation_1000
+
+    seed(11)
+    ref = reference.Network([784, 30, 10])
+    ref_result, _ = run_quietly(ref.SGD, as_network2_list(X, y), 5, 10, 0.5, 5.0,
+                                evaluation_data=as_network2_list(Xv, yv, one_hot=False),
+                                monitor_evaluation_accuracy=True)
+
+    seed(11)
+    net = fastnet.Network([784, 30, 10])
+    result, _ = run_quietly(net.SGD, (X, y), 5, 10, 0.5, 5.0, evaluation_data=(Xv, yv),
+                            monitor_evaluation_accuracy=True)
+    diff = max(max_abs_diff(net.weights, ref.weights), max_abs_diff(net.biases, ref.biases))
+    assert diff <= ROUND_OFF
+    assert result[1] == ref_result[1]
+    assert len(result[1]) == 5 and result[0] == result[2] == result[3] == []
+
+
+def test_float32_agrees_within_float32_precision(first_10000):
+    X, y = first_10000
+    seed(3)
+    ref = reference.Network([784, 30, 10])
+    run_quietly(ref.SGD, as_network2_list(X, y), 1, 10, 0.1, 5.0)
+    seed(3)
+    net = fastnet.Network([784, 30, 10])
+    run_quietly(net.SGD, (X.astype(np.float32), y), 1, 10, 0.1, 5.0, dtype=np.float32)
+    diff = max(max_abs_diff(net.weights, ref.weights), max_abs_diff(net.biases, ref.biases))
+    # 1,000 updates in float32 (eps 1.2e-7) on weights of size ~0.1-1.
+    assert diff < 1e-4
+    assert diff > 1e-9  # it really ran in float32
+    assert net.accuracy((X, y)) == ref.accuracy(as_network2_list(X, y), convert=True)
+
+
+@pytest.mark.parametrize("sizes", [[5, 3, 2], [4, 6, 5, 3], [3, 2, 2, 2, 4]])
+@pytest.mark.parametrize("cost", [network2.CrossEntropyCost, network2.QuadraticCost])
+def test_backprop_matches_finite_differences(sizes, cost):
+    rng = np.random.RandomState(sum(sizes))
+    net = network2.Network(sizes, cost=cost)
+    net.weights = [rng.randn(*w.shape) for w in net.weights]
+    net.biases = [rng.randn(*b.shape) for b in net.biases]
+    x = rng.rand(sizes[0], 1)
+    y = np.zeros((sizes[-1], 1))
+    y[rng.randint(sizes[-1])] = 1.0
+    nabla_b, nabla_w = net.backprop(x, y)
+
+    def cost_at():
+        return cost.fn(net.feedforward(x), y)
+
+    h = 1e-6
+    worst = 0.0
+    for params, grads in ((net.weights, nabla_w), (net.biases, nabla_b)):
+        for p, g in zip(params, grads):
+            assert g.shape == p.shape
+            for index in np.ndindex(p.shape):
+                saved = p[index]
+                p[index] = saved + h
+                up = cost_at()
+                p[index] = saved - h
+                down = cost_at()
+                p[index] = saved
+                worst = max(worst, abs((up - down) / (2 * h) - g[index]))
+    assert worst < 1e-7
+
+
+@pytest.mark.parametrize("cost", [network2.CrossEntropyCost, network2.QuadraticCost])
+def test_backprop_and_gradients_match_reference(cost):
+    rng = np.random.RandomState(5)
+    sizes = [6, 5, 4, 3]
+    seed(2)
+    net = network2.Network(sizes, cost=cost)
+    ref = reference.Network(sizes, cost=getattr(reference, cost.__name__))
+    ref.weights = [w.copy() for w in net.weights]
+    ref.biases = [b.copy() for b in net.biases]
+    X = rng.rand(40, 6)
+    labels = rng.randint(3, size=40)
+    data = [(x.reshape(6, 1), network2.vectorized_result(l, 3)) for x, l in zip(X, labels)]
+    nb, nw = net.backprop(*data[0])
+    rb, rw = ref.backprop(*data[0])
+    assert max_abs_diff(nb + nw, rb + rw) < 1e-15
+    mean_b, mean_w = net.gradients((X, labels))
+    sums = [ref.backprop(x, y) for x, y in data]
+    ref_b = [sum(s[0][l] for s in sums) / 40 for l in range(3)]
+    ref_w = [sum(s[1][l] for s in sums) / 40 for l in range(3)]
+    assert max_abs_diff(mean_b + mean_w, ref_b + ref_w) < 1e-15
+    speeds = net.learning_speed(data)
+    assert speeds == pytest.approx([np.linalg.norm(b) for b in ref_b[:-1]], rel=1e-13)
+
+
+def test_inference_and_cost_match_reference(first_10000, validation_1000):
+    X, y = first_10000[0][:500], first_10000[1][:500]
+    Xv, yv = validation_1000
+    for cost_name in ("CrossEntropyCost", "QuadraticCost"):
+        seed(4)
+        net = network2.Network([784, 20, 10], cost=getattr(network2, cost_name))
+        ref = reference.Network([784, 20, 10], cost=getattr(reference, cost_name))
+        ref.weights, ref.biases = net.weights, net.biases
+        train, evaluation = as_network2_list(X, y), as_network2_list(Xv, yv, one_hot=False)
+        assert net.accuracy(evaluation) == ref.accuracy(evaluation) == net.accuracy((Xv, yv))
+        assert net.accuracy(train, convert=True) == ref.accuracy(train, convert=True)
+        assert net.total_cost(train, 5.0) == pytest.approx(ref.total_cost(train, 5.0), rel=1e-12)
+        assert net.total_cost(evaluation, 5.0, convert=True) == pytest.approx(
+            ref.total_cost(evaluation, 5.0, convert=True), rel=1e-12)
+        x = Xv[0].reshape(784, 1)
+        np.testing.assert_allclose(net.feedforward(x), ref.feedforward(x), rtol=1e-14)
+        np.testing.assert_allclose(net.outputs(Xv[:3]), np.hstack(
+            [ref.feedforward(Xv[i].reshape(784, 1)) for i in range(3)]).T, rtol=1e-13)
+
+
+def test_initialisers_draw_like_network2():
+    seed(9)
+    ref = reference.Network([7, 5, 3])
+    ref.large_weight_initializer()
+    seed(9)
+    net = network2.Network([7, 5, 3])
+    net.large_weight_initializer()
+    assert max_abs_diff(net.weights + net.biases, ref.weights + ref.biases) == 0.0
+    assert net.num_layers == 3 and net.sizes == [7, 5, 3] and net.cost is network2.CrossEntropyCost
+
+
+def test_replaced_weights_take_effect_in_the_next_sgd(first_10000):
+    X, y = first_10000[0][:200], first_10000[1][:200]
+    seed(1)
+    net = network2.Network([784, 10, 10])
+    ref = reference.Network([784, 10, 10])
+    new_weights = [np.full(w.shape, 0.01) for w in net.weights]
+    net.weights = [w.copy() for w in new_weights]
+    ref.weights = [w.copy() for w in new_weights]
+    ref.biases = [b.copy() for b in net.biases]
+    seed(2)
+    run_quietly(ref.SGD, as_network2_list(X, y), 2, 7, 0.3, 1.0)
+    seed(2)
+    run_quietly(net.SGD, as_network2_list(X, y), 2, 7, 0.3, 1.0)
+    assert max_abs_diff(net.weights + net.biases, ref.weights + ref.biases) <= ROUND_OFF
+
+
+def test_converted_list_is_reused_until_it_changes(first_10000):
+    X, y = first_10000[0][:100], first_10000[1][:100]
+    net = network2.Network([784, 5, 10])
+    data = as_network2_list(X, y)
+    run_quietly(net.SGD, data, 2, 10, 0.1)
+    first = net._examples(data, np.float64, "data")
+    assert net._examples(data, np.float64, "data") is first   # shuffled by SGD, still cached
+    data[0] = (np.zeros((784, 1)), data[0][1])                 # the caller changes a pair
+    changed = net._examples(data, np.float64, "data")
+    assert changed is not first
+    assert not changed.X[changed.order[0]].any()
+
+
+def test_json_round_trip_both_ways(tmp_path):
+    seed(5)
+    net = network2.Network([6, 4, 3], cost=network2.QuadraticCost)
+    fast_file, ref_file = tmp_path / "fast.json", tmp_path / "ref.json"
+    net.save(str(fast_file))
+    ref = reference.Network([6, 4, 3], cost=reference.QuadraticCost)
+    ref.weights, ref.biases = net.weights, net.biases
+    ref.save(str(ref_file))
+    # The very same file contents as network2 writes.
+    assert json.loads(fast_file.read_text()) == json.loads(ref_file.read_text())
+    assert fast_file.read_text() == ref_file.read_text()
+    from_ref = network2.load(str(ref_file))
+    to_ref = reference.load(str(fast_file))
+    assert from_ref.cost is network2.QuadraticCost and to_ref.cost is reference.QuadraticCost
+    assert max_abs_diff(from_ref.weights + from_ref.biases, net.weights + net.biases) == 0.0
+    assert max_abs_diff(to_ref.weights + to_ref.biases, net.weights + net.biases) == 0.0
+    assert [p.name for p in tmp_path.iterdir()] != [] and not list(tmp_path.glob(".fastnet-*"))
+
+
+def test_load_draws_initial_weights_like_network2(tmp_path):
+    seed(5)
+    network2.Network([3, 2]).save(str(tmp_path / "n.json"))
+    seed(6)
+    reference.load(str(tmp_path / "n.json"))
+    after_ref = np.random.get_state()[2]
+    seed(6)
+    network2.load(str(tmp_path / "n.json"))
+    assert np.random.get_state()[2] == after_ref
+
+
+def test_progress_reports_every_mini_batch_and_interrupt_keeps_weights(first_10000):
+    X, y = first_10000[0][:1000], first_10000[1][:1000]
+    seen = []
+    net = network2.Network([784, 10, 10])
+    run_quietly(net.SGD, (X, y), 2, 10, 0.1, progress=seen.append)
+    assert sum(seen) == 2 * 100 and len(seen) > 2
+
+    seed(8)
+    net = network2.Network([784, 10, 10])
+    before = [w.copy() for w in net.weights]
+    calls = []
+
+    def interrupt(done):
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_quietly(net.SGD, (X, y), 1, 10, 0.1, progress=interrupt)
+    partial = [w.copy() for w in net.weights]
+    assert max_abs_diff(partial, before) > 0      # the finished mini-batches were kept
+    # ... and they are exactly the first 3 chunks of the same run.
+    seed(8)
+    again = network2.Network([784, 10, 10])
+    calls.clear()
+    with pytest.raises(KeyboardInterrupt):
+        run_quietly(again.SGD, (X, y), 1, 10, 0.1, progress=interrupt)
+    assert max_abs_diff(again.weights, partial) == 0.0
+
+
+def test_quiet_prints_nothing_and_learning_speed_monitor(first_10000, capsys):
+    X, y = first_10000[0][:300], first_10000[1][:300]
+    net = network2.Network([784, 8, 8, 10])
+    result = net.SGD((X, y), 2, 30, 0.1, 1.0, quiet=True, monitor_learning_speed=(X, y))
+    assert capsys.readouterr().out == ""
+    assert len(result) == 5 and len(result[4]) == 2
+    assert result[4][-1] == pytest.approx(net.learning_speed((X, y)), rel=1e-14)
