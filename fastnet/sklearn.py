@@ -1,0 +1,261 @@
+"""A scikit-learn classifier that trains the chapter's networks on fastnet's kernels.
+
+    from fastnet.sklearn import FastNetClassifier
+    clf = FastNetClassifier(hidden_layer_sizes=(30,), epochs=30, random_state=0)
+    clf.fit(X, y).score(X_test, y_test)
+
+It is an ordinary scikit-learn estimator: it goes into pipelines, grid
+searches and cross-validation, takes any class labels (strings too) and any
+number of features.  Underneath it is a plain ``fastnet.Network``: ``fit``
+builds one with ``sizes = [n_features, *hidden_layer_sizes, n_classes]`` and
+calls its ``SGD``, so training runs through exactly the same compiled kernel.
+
+scikit-learn is an optional extra: ``pip install fastnet[sklearn]``.
+"""
+
+import numbers
+import random
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin
+except ImportError as error:          # pragma: no cover - exercised in a subprocess
+    raise ImportError("fastnet.sklearn needs scikit-learn, which is an optional extra: "
+                      "pip install fastnet[sklearn]") from error
+
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    from sklearn.utils.validation import validate_data
+except ImportError:                   # scikit-learn older than 1.6
+    def validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
+
+from fastnet.network2 import CrossEntropyCost, Network, QuadraticCost
+
+__all__ = ["FastNetClassifier"]
+
+_COSTS = {"cross_entropy": CrossEntropyCost, "quadratic": QuadraticCost}
+_DTYPES = {"float64": np.float64, "float32": np.float32}
+
+# The chapter measures learning speeds on the first 1,000 training examples.
+_SPEED_EXAMPLES = 1000
+
+
+class FastNetClassifier(ClassifierMixin, BaseEstimator):
+    """A sigmoid network trained by network2's mini-batch SGD with L2 regularisation.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(30,)
+        Neurons in each hidden layer; ``()`` means no hidden layer.  The
+        network's sizes are ``[n_features, *hidden_layer_sizes, n_classes]``:
+        one sigmoid output per class, two for a binary problem.
+    cost : {"cross_entropy", "quadratic"}, default="cross_entropy"
+        network2's ``CrossEntropyCost`` or ``QuadraticCost``.
+    epochs : int, default=30
+        Passes over the training data made by ``fit``.
+    mini_batch_size : int, default=10
+    eta : float, default=0.1
+        The learning rate.
+    lmbda : float, default=5.0
+        The L2 regularisation parameter; as in network2, each step shrinks
+        the weights by ``1 - eta*lmbda/n`` with n the number of training
+        examples given to ``fit`` (or to this ``partial_fit`` call).
+    dtype : {"float64", "float32"}, default="float64"
+        The precision the kernel trains and predicts in.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and the shuffling.  An int ``s`` gives
+        exactly the run of network2 after ``np.random.seed(s); random.seed(s)``
+        (weights drawn from ``np.random.RandomState(s)``, every epoch shuffled
+        by ``random.Random(s)``), but without touching those global
+        generators.  None draws fresh seeds from the operating system.
+    record_learning_speed : bool, default=False
+        After every epoch, record the learning speed ``||delta^l||`` of every
+        hidden layer (the chapter's measure) on the first 1,000 training
+        examples, in ``learning_speed_``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels; output neuron j stands for ``classes_[j]``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when fitted on data with string column names (a DataFrame).
+    network_ : fastnet.Network
+        The trained network; save it with ``network_.save(filename)``.
+    learning_speed_ : ndarray of shape (n_epochs, n_hidden_layers)
+        Only when ``record_learning_speed`` is true; one row per epoch
+        trained (``partial_fit`` adds a row per call).
+    """
+
+    def __init__(self, hidden_layer_sizes=(30,), cost="cross_entropy", epochs=30,
+                 mini_batch_size=10, eta=0.1, lmbda=5.0, dtype="float64",
+                 random_state=None, record_learning_speed=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.cost = cost
+        self.epochs = epochs
+        self.mini_batch_size = mini_batch_size
+        self.eta = eta
+        self.lmbda = lmbda
+        self.dtype = dtype
+        self.random_state = random_state
+        self.record_learning_speed = record_learning_speed
+
+    #### Training
+
+    def fit(self, X, y):
+        """Train a freshly initialised network for ``epochs`` epochs on (X, y)."""
+        self._check_parameters()
+        X, y = validate_data(self, X, y, dtype=self._dtype(), order="C")
+        check_classification_targets(y)
+        classes, labels = np.unique(y, return_inverse=True)
+        self._start(X.shape[1], classes)
+        self._train(X, labels, self.epochs)
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch (one pass) over (X, y), continuing from the current weights.
+
+        The first call must name every class in ``classes``; it starts a
+        fresh network.  Later calls continue it (and its shuffling stream).
+        """
+        first_call = not hasattr(self, "network_")
+        if classes is not None:
+            check_classification_targets(classes)
+            classes = np.unique(classes)
+        if first_call:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self._check_parameters()
+        elif classes is not None and not np.array_equal(classes, self.classes_):
+            raise ValueError("classes={!r} is not the same as on the first call to "
+                             "partial_fit, which gave {!r}".format(classes, self.classes_))
+        X, y = validate_data(self, X, y, dtype=self._dtype(), order="C", reset=first_call)
+        check_classification_targets(y)
+        if first_call:
+            self._start(X.shape[1], classes)
+        labels = np.searchsorted(self.classes_, y)
+        labels = np.minimum(labels, len(self.classes_) - 1)
+        unknown = self.classes_[labels] != y
+        if unknown.any():
+            raise ValueError("y contains labels {} that are not in classes {}"
+                             .format(np.unique(y[unknown]).tolist(), self.classes_.tolist()))
+        self._train(X, labels, 1)
+        return self
+
+    def _start(self, n_features, classes):
+        """A new network with network2's default initial weights, drawn from our own generator."""
+        if len(classes) < 2:
+            raise ValueError("FastNetClassifier needs samples of at least 2 classes in the "
+                             "data, but the data contains only one class: {!r}"
+                             .format(classes[0] if len(classes) else None))
+        sizes = [n_features, *self.hidden_layer_sizes, len(classes)]
+        if self.random_state is None:
+            weights_rng = np.random.RandomState()          # fresh OS entropy
+            shuffler = random.Random()
+        elif isinstance(self.random_state, numbers.Integral):
+            weights_rng = np.random.RandomState(self.random_state)
+            shuffler = random.Random(self.random_state)
+        else:
+            weights_rng = check_random_state(self.random_state)
+            shuffler = None
+        network = Network(sizes, _COSTS[self.cost])
+        # Overwrite the constructor's draws (from np.random) the same way network2
+        # draws them: all biases layer by layer, then all weights.
+        network.biases = [weights_rng.randn(n, 1) for n in sizes[1:]]
+        network.weights = [weights_rng.randn(n_out, n_in) / np.sqrt(n_in)
+                           for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        if shuffler is None:
+            shuffler = random.Random(int(weights_rng.randint(0, 2 ** 31 - 1)))
+        self.classes_ = classes
+        self.network_ = network
+        self._shuffler = shuffler
+        if self.record_learning_speed:
+            self.learning_speed_ = np.empty((0, len(self.hidden_layer_sizes)))
+        elif hasattr(self, "learning_speed_"):
+            del self.learning_speed_
+
+    def _train(self, X, labels, epochs):
+        """Run the network's own SGD (the compiled kernel) on arrays."""
+        speed_data = None
+        if self.record_learning_speed:
+            speed_data = (X[:_SPEED_EXAMPLES], labels[:_SPEED_EXAMPLES])
+        results = self.network_.SGD((X, labels), epochs, self.mini_batch_size, self.eta,
+                                    self.lmbda, dtype=self._dtype(), quiet=True,
+                                    monitor_learning_speed=speed_data,
+                                    shuffle_with=self._shuffler)
+        if self.record_learning_speed:
+            speeds = np.array(results[4], dtype=np.float64).reshape(epochs, -1)
+            earlier = getattr(self, "learning_speed_", np.empty((0, speeds.shape[1])))
+            self.learning_speed_ = np.vstack([earlier, speeds])
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "network_")
+
+    #### Prediction
+
+    def predict_proba(self, X):
+        """Class probabilities: the output neurons' activations, scaled to sum to 1 per row.
+
+        The network's outputs are independent sigmoids, not a softmax, so
+        they are divided by their row sum; the argmax, and so ``predict``,
+        is unchanged.
+        """
+        outputs = self._outputs(X)
+        return outputs / outputs.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """The class whose output neuron is most active, as network2's accuracy counts it."""
+        outputs = self._outputs(X)
+        return self.classes_[np.argmax(outputs, axis=1)]
+
+    def _outputs(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=self._dtype(), order="C", reset=False)
+        outputs = self.network_.outputs(X, dtype=self._dtype()).astype(np.float64)
+        # A sigmoid can round to 0 for every output; share such a row out evenly.
+        outputs[outputs.sum(axis=1) == 0] = 1.0
+        return outputs
+
+    #### Parameters
+
+    def _dtype(self):
+        return _DTYPES.get(self.dtype, np.float64)
+
+    def _check_parameters(self):
+        """Reject bad parameter values at fit time (scikit-learn's convention), clearly."""
+        if self.cost not in _COSTS:
+            raise ValueError("cost must be 'cross_entropy' or 'quadratic', got {!r}"
+                             .format(self.cost))
+        if self.dtype not in _DTYPES:
+            raise ValueError("dtype must be 'float64' or 'float32', got {!r}".format(self.dtype))
+        sizes = self.hidden_layer_sizes
+        if (not isinstance(sizes, (tuple, list))
+                or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
+                           and s >= 1 for s in sizes)):
+            raise ValueError("hidden_layer_sizes must be a tuple of positive ints, e.g. (30,), "
+                             "got {!r}".format(sizes))
+        if not isinstance(self.record_learning_speed, (bool, np.bool_)):
+            raise TypeError("record_learning_speed must be True or False, got {!r}"
+                            .format(self.record_learning_speed))
+        if not (self.random_state is None or isinstance(self.random_state, numbers.Integral)
+                or isinstance(self.random_state, np.random.RandomState)):
+            raise TypeError("random_state must be None, an int or a numpy RandomState, got {!r}"
+                            .format(self.random_state))
+        # epochs, mini_batch_size, eta and lmbda are checked by Network.SGD itself,
+        # but checking here too means a bad value fails before any work is done.
+        for name, minimum in (("epochs", 0), ("mini_batch_size", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError("{} must be an int, got {!r}".format(name, value))
+            if value < minimum:
+                raise ValueError("{} must be at least {}, got {}".format(name, minimum, value))
+        for name in ("eta", "lmbda"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not np.isfinite(value):
+                raise ValueError("{} must be a finite number, got {!r}".format(name, value))
