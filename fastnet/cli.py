@@ -317,7 +317,12 @@ def main(argv=None):
     """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # reported by the subcommand, whose --help lists what it takes
+            subparsers = next(a for a in parser._actions
+                              if isinstance(a, argparse._SubParsersAction))
+            subparsers.choices[args.command].error(
+                "unrecognized arguments: {}".format(" ".join(extra)))
     except SystemExit as e:  # --help, or a usage error already printed
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     prog = "fastnet " + args.command

@@ -22,7 +22,8 @@ Where the data is looked for, in order (the first that holds it wins)
      (``/usr/share/datasets/fashion-mnist``).
   4. the per-user cache: ``$FASTNET_CACHE``, else ``$XDG_CACHE_HOME/fastnet``,
      else ``~/.cache/fastnet``; one sub-directory per dataset.
-  5. a download into that cache from the public mirrors (``MIRRORS``).
+  5. a download into that cache from the public mirrors (``MIRRORS``, or the
+     base URLs in the environment variable ``FASTNET_MIRRORS``).
 
 Downloads: each file is fetched into a temporary file inside the cache
 directory, checked, and only then renamed into place with ``os.replace``, so a
@@ -361,7 +362,8 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
     dataset: "mnist" or "fashion" (Fashion-MNIST, same layout).
     dtype: np.float32 (as the book's pickle) or np.float64, for the X arrays.
     download: if False, never go to the network.
-    mirrors: base URLs to download from, instead of ``MIRRORS[dataset]``.
+    mirrors: base URLs to download from, instead of $FASTNET_MIRRORS or
+        ``MIRRORS[dataset]``.
     cache_dir: instead of ``default_cache_dir()``.
     timeout: seconds to wait on a silent mirror before trying the next.
     progress: None shows a download progress bar when stderr is a terminal
@@ -531,13 +533,18 @@ def download(dataset="mnist", cache_dir=None, mirrors=None, timeout=DEFAULT_TIME
              progress=None):
     """Fetch the four IDX files of ``dataset`` into ``<cache_dir>/<dataset>``.
 
+    ``mirrors`` defaults to the base URLs in the environment variable
+    FASTNET_MIRRORS (separated by spaces or commas), else ``MIRRORS[dataset]``.
     Files already in the cache are kept.  Each file is tried on every mirror in
     turn; a mirror that failed is tried last for the following files.  Every
     file is verified before it is renamed into place.  Returns the directory;
     raises DataNotFoundError listing each mirror's failure if a file cannot be had.
     """
     _check_dataset(dataset)
-    mirrors = [_split_mirror(m) for m in (MIRRORS[dataset] if mirrors is None else mirrors)]
+    if mirrors is None:
+        mirrors = os.environ.get("FASTNET_MIRRORS", "").replace(",", " ").split() \
+            or MIRRORS[dataset]
+    mirrors = [_split_mirror(m) for m in mirrors]
     if not mirrors:
         raise DataNotFoundError("no download mirrors given")
     target = os.path.join(cache_dir or default_cache_dir(), dataset)

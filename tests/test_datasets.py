@@ -28,6 +28,7 @@ if not all((DATA / (n + ".gz")).is_file() for n in NAMES):
 def no_outside_data(monkeypatch, tmp_path):
     """Keep the user's environment and cache out of every test."""
     monkeypatch.delenv("FASTNET_DATA", raising=False)
+    monkeypatch.delenv("FASTNET_MIRRORS", raising=False)
     monkeypatch.setenv("FASTNET_CACHE", str(tmp_path / "empty-cache"))
 
 

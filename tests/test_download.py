@@ -85,6 +85,7 @@ def server():
 @pytest.fixture(autouse=True)
 def no_outside_data(monkeypatch, tmp_path):
     monkeypatch.delenv("FASTNET_DATA", raising=False)
+    monkeypatch.delenv("FASTNET_MIRRORS", raising=False)
     monkeypatch.setenv("FASTNET_CACHE", str(tmp_path / "unused-cache"))
 
 
@@ -237,3 +238,10 @@ def test_default_mirrors_and_hashes_are_consistent():
         content = gzip.decompress((DATA / (name + ".gz")).read_bytes())
         assert hashlib.sha256(content).hexdigest() == datasets.CONTENT_SHA256["mnist"][name]
     assert issubclass(ChecksumError, ValueError)
+
+
+def test_mirrors_from_the_environment(server, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTNET_MIRRORS", "{} , {}".format(server.url("missing"), server.url("good")))
+    download(cache_dir=tmp_path, timeout=5)
+    assert cache_files(tmp_path) == GOOD
+    assert {mode for mode, _ in server.requests} == {"missing", "good"}
