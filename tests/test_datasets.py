@@ -99,17 +99,25 @@ def book_pickle(tmp_path_factory, raw_uint8):
     triple = ((images[:50000], labels[:50000]), (images[50000:], labels[50000:]), (test_x, test_y))
     path = tmp_path_factory.mktemp("book") / "mnist.pkl.gz"
     with gzip.open(path, "wb", compresslevel=1) as f:
-        pickle.dump(triple, f, protocol=2)
+        pickle.dump(triple, f, protocol=4)  # Python 2's format: see test_python2_pickle_...
     return path
 
 
 def test_pickle_and_idx_give_identical_arrays(book_pickle, mnist):
-    for route in (book_pickle, book_pickle.parent):  # the file itself, or its folder
-        data = load_mnist(route)
-        for (X, y), (X2, y2) in zip(data, mnist):
-            assert X.dtype == X2.dtype == np.float32 and y.dtype == np.int64
-            assert X.flags.c_contiguous
-            assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    data = load_mnist(book_pickle)
+    for (X, y), (X2, y2) in zip(data, mnist):
+        assert X.dtype == X2.dtype == np.float32 and y.dtype == np.int64
+        assert X.flags.c_contiguous
+        assert np.array_equal(X, X2) and np.array_equal(y, y2)
+
+
+def test_pickle_found_in_a_folder(book_pickle, monkeypatch):
+    calls = []
+    monkeypatch.setattr(datasets, "_load_pickle", lambda path, dtype: calls.append(path) or "ok")
+    assert load_mnist(book_pickle.parent) == "ok"
+    assert calls == [str(book_pickle)]
+    with pytest.raises(DataNotFoundError, match="no Fashion-MNIST files there"):
+        load_mnist(book_pickle.parent, dataset="fashion")  # the pickle is MNIST's
 
 
 def _py2_array_pickle(array):

@@ -1,0 +1,202 @@
+"""`python -m fastnet train` end to end, in a subprocess, on the real MNIST files."""
+
+import functools
+import http.server
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import fastnet
+from fastnet import cli
+
+HERE = Path(__file__).resolve().parent
+DATA = Path(os.environ.get("FASTNET_TEST_DATA", HERE.parent.parent / "shared" / "data" / "mnist"))
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+PACKAGE_ROOT = Path(fastnet.__file__).resolve().parents[1]
+
+if not (DATA / "train-images-idx3-ubyte.gz").is_file():
+    pytest.skip("MNIST IDX files not found in {} (set FASTNET_TEST_DATA)".format(DATA),
+                allow_module_level=True)
+
+
+@pytest.fixture
+def env(tmp_path):
+    """The environment of a user with no data configured and an empty cache."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("FASTNET_DATA", "FASTNET_MIRRORS", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(PACKAGE_ROOT)
+    env["FASTNET_CACHE"] = str(tmp_path / "cache")
+    return env
+
+
+def fastnet_cmd(*args, env, cwd, timeout=60):
+    return subprocess.run([sys.executable, "-m", "fastnet", *args], env=env, cwd=str(cwd),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_short_training_run_saves_a_loadable_network(env, tmp_path):
+    out = tmp_path / "net.json"
+    r = fastnet_cmd("train", "--data", str(DATA), "--limit", "1000", "--epochs", "2",
+                    "--sizes", "784,20,10", "--seed", "3", "--dtype", "float32", "--save", str(out),
+                    env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Training [784, 20, 10] on 1000 MNIST images: 2 epochs")
+    assert lines[0].endswith("float32, seed 3")
+    assert [l.split(":")[0] for l in lines if l.startswith("Epoch")] == ["Epoch 1/2", "Epoch 2/2"]
+    final = [l for l in lines if l.startswith("Final validation accuracy")]
+    assert len(final) == 1 and "/ 10000" in final[0] and "training examples/s" in final[0]
+    assert "(2,000 examples in" in final[0]
+    assert "Traceback" not in r.stderr
+    net = fastnet.load(str(out))
+    assert net.sizes == [784, 20, 10]
+    saved = json.loads(out.read_text())
+    assert set(saved) == {"sizes", "weights", "biases", "cost"}
+    assert saved["cost"] == "CrossEntropyCost"
+    # A network trained on 1,000 images for two epochs is far better than chance.
+    correct = int(final[0].split("accuracy ")[1].split(" /")[0])
+    assert correct > 5000
+
+    # The same seed gives the same run.
+    again = fastnet_cmd("train", "--data", str(DATA), "--limit", "1000", "--epochs", "2",
+                        "--sizes", "784,20,10", "--seed", "3", "--dtype", "float32", "--quiet",
+                        env=env, cwd=tmp_path)
+    assert again.returncode == 0
+    assert again.stdout.split(";")[0] == final[0].split(";")[0]
+
+
+def test_quiet_float32_from_fastnet_data(env, tmp_path):
+    env["FASTNET_DATA"] = str(DATA)
+    r = fastnet_cmd("train", "--limit", "500", "--epochs", "1", "--dtype", "float32",
+                    "--quiet", env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == 1 and r.stdout.startswith("Final validation accuracy")
+    assert r.stderr == ""
+
+
+def test_bad_argument_in_a_subprocess(env, tmp_path):
+    r = fastnet_cmd("train", "--epochs", "zero", env=env, cwd=tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "--epochs" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--epochs", "0"], "--epochs: must be at least 1"),
+    (["--mini-batch-size", "-3"], "--mini-batch-size: must be at least 1"),
+    (["--eta", "0"], "--eta: must be greater than 0.0"),
+    (["--lmbda", "nan"], "--lmbda: must be a finite number"),
+    (["--sizes", "784"], "--sizes: needs at least an input and an output layer"),
+    (["--sizes", "784,30,9"], "must start with 784"),
+    (["--sizes", "784,0,10"], "at least one neuron"),
+    (["--dtype", "float16"], "invalid choice: 'float16'"),
+    (["--dataset", "cifar"], "invalid choice: 'cifar'"),
+    (["--limit", "60000"], "--limit can be at most 50000"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--data", "/no/such/folder"], "--data /no/such/folder: no such file or folder"),
+    (["--save", "/no/such/folder/net.json"], "folder /no/such/folder does not exist"),
+])
+def test_bad_arguments(args, words, capsys):
+    assert cli.main(["train", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and words in captured.err, captured.err
+    assert captured.err.startswith("fastnet train: error:")
+
+
+def test_no_command_and_help(capsys):
+    assert cli.main([]) == 2
+    assert "required: COMMAND" in capsys.readouterr().err
+    assert cli.main(["--help"]) == 0
+    assert "train" in capsys.readouterr().out
+    assert cli.main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    for option in ("--sizes", "--epochs", "--mini-batch-size", "--eta", "--lmbda", "--dtype",
+                   "--seed", "--data", "--dataset", "--save", "--limit", "--quiet",
+                   "FASTNET_DATA", "130"):
+        assert option in text
+
+
+def test_folder_without_data_is_a_one_line_error(env, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = fastnet_cmd("train", "--data", str(empty), env=env, cwd=tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "no MNIST files there" in r.stderr
+
+
+def test_nothing_found_offline(env, tmp_path):
+    env["FASTNET_MIRRORS"] = "http://127.0.0.1:9/"  # nobody listens: connection refused
+    r = fastnet_cmd("train", "--limit", "100", "--epochs", "1", env=env, cwd=tmp_path)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1
+    for words in ("no MNIST files found", "FASTNET_DATA", "--data PATH", "download failed"):
+        assert words in r.stderr
+
+
+def test_downloads_into_the_cache(env, tmp_path):
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(DATA))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        env["FASTNET_MIRRORS"] = "http://127.0.0.1:{}/".format(httpd.server_address[1])
+        r = fastnet_cmd("train", "--limit", "200", "--epochs", "1", "--quiet",
+                        env=env, cwd=tmp_path)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "cache" / "mnist").iterdir()) == sorted(
+        p.name for p in DATA.glob("*.gz"))
+
+
+def test_ctrl_c_stops_cleanly_and_saves(env, tmp_path):
+    out = tmp_path / "net.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fastnet", "train", "--data", str(DATA), "--limit", "5000",
+         "--epochs", "100000", "--dtype", "float32", "--save", str(out)],
+        env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("Epoch 2/"):
+                break
+        proc.send_signal(signal.SIGINT)
+        rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Interrupted: validation accuracy" in rest
+    assert "Stopping after the current mini-batches" in err and "Traceback" not in err
+    assert fastnet.load(str(out)).sizes == [784, 30, 10]
+
+
+@pytest.mark.skipif(not (FASHION / "train-images-idx3-ubyte.gz").is_file(),
+                    reason="Fashion-MNIST not installed in {} "
+                           "(apt-get install dataset-fashion-mnist)".format(FASHION))
+def test_fashion(env, tmp_path):
+    r = fastnet_cmd("train", "--dataset", "fashion", "--limit", "1000", "--epochs", "1",
+                    "--dtype", "float32",
+                    env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "on 1000 Fashion-MNIST images" in r.stdout
+
+
+def test_register_a_command(monkeypatch, capsys):
+    def add_hello(subparsers):
+        p = subparsers.add_parser("hello", help="say hello")
+        p.add_argument("--name", default="world")
+        p.set_defaults(run=lambda args: print("hello", args.name) or 0)
+    monkeypatch.setitem(cli.COMMANDS, "hello", add_hello)
+    assert cli.main(["hello", "--name", "fastnet"]) == 0
+    assert capsys.readouterr().out == "hello fastnet\n"
+    assert cli.main(["train", "--help"]) == 0  # train is still there
