@@ -109,7 +109,7 @@ class Network:
         """
         dtype = _check_dtype(dtype)
         X = _as_matrix(X, self.sizes[0], dtype, "X")
-        return self._outputs(_Examples(X, None, labels=()), self._packed_parameters(dtype))
+        return self._outputs(X, self._packed_parameters(dtype))
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
             evaluation_data=None,
@@ -324,23 +324,28 @@ class Network:
         raise TypeError("{} must be a list of (x, y) pairs or a tuple of arrays (X, y), "
                         "got {}".format(what, type(data).__name__))
 
-    def _outputs(self, examples, params):
-        outputs = np.empty((examples.n, self.sizes[-1]), dtype=params.dtype)
-        if examples.n:
-            _kernels.feedforward(examples.X, params, self._sizes, outputs)
+    def _outputs(self, X, params):
+        outputs = np.empty((X.shape[0], self.sizes[-1]), dtype=params.dtype)
+        if X.shape[0]:
+            _kernels.feedforward(X, params, self._sizes, outputs)
         return outputs
 
     def _accuracy(self, examples, params):
-        predictions = np.argmax(self._outputs(examples, params), axis=1)
-        return int(np.count_nonzero(predictions == examples.labels))
+        correct = 0
+        for rows in _blocks(examples.n):
+            predictions = np.argmax(self._outputs(examples.X[rows], params), axis=1)
+            correct += int(np.count_nonzero(predictions == examples.labels[rows]))
+        return correct
 
     def _total_cost(self, examples, lmbda, params):
-        outputs = self._outputs(examples, params)
+        cost = 0.0
         with np.errstate(divide="ignore", invalid="ignore"):
-            cost = float(self.cost.fn(outputs, examples.targets)) / examples.n
+            for rows in _blocks(examples.n):
+                outputs = self._outputs(examples.X[rows], params)
+                cost += float(self.cost.fn(outputs, examples.targets[rows]))
         weights, _ = _unpack(params, self.sizes)
         regulariser = sum(np.linalg.norm(w) ** 2 for w in weights)
-        return cost + 0.5 * (lmbda / examples.n) * float(regulariser)
+        return cost / examples.n + 0.5 * (lmbda / examples.n) * float(regulariser)
 
     def _gradient_sums(self, examples, params):
         sums = np.zeros_like(params)
@@ -608,6 +613,11 @@ def _check_finite(a, what):
     # min and max propagate NaN and find +-inf without a temporary as large as a.
     if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
         raise ValueError("{} contain NaN or infinity".format(what))
+
+
+def _blocks(n, rows=8192):
+    """Slices of at most `rows` rows covering 0..n, to bound temporary memory."""
+    return [slice(start, min(start + rows, n)) for start in range(0, n, rows)]
 
 
 def _unpack(params, sizes):

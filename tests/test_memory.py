@@ -1,0 +1,21 @@
+"""Array-form training works in place: its peak memory is the data plus a few MB."""
+import tracemalloc
+
+import numpy as np
+
+from fastnet import network2
+
+
+def test_peak_memory_of_array_training_on_50000_images(mnist_train):
+    X, y = mnist_train                          # 313 MB of float64, C-contiguous
+    np.random.seed(0)
+    net = network2.Network([784, 30, 10])
+    tracemalloc.start()
+    try:
+        net.SGD((X, y), 1, 10, 0.1, 5.0, evaluation_data=(X[:10000], y[:10000]),
+                monitor_evaluation_accuracy=True, monitor_training_cost=True, quiet=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # One-hot targets (50,000 x 10 doubles = 4 MB) and the epoch's order dominate.
+    assert peak < 12e6, "training allocated {:.1f} MB beyond the data".format(peak / 1e6)
