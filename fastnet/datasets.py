@@ -461,9 +461,10 @@ def _fetch(url, dest_dir, timeout, progress, desc):
             length = int(length) if length and length.isdigit() else None
             bar = _progress_bar(length, url, desc, progress)
             received = 0
+            read = getattr(response, "read1", response.read)  # read1: whatever has arrived
             try:
                 while True:
-                    chunk = response.read(1 << 16)
+                    chunk = read(1 << 16)
                     if not chunk:
                         break
                     out.write(chunk)
@@ -555,7 +556,8 @@ def download(dataset="mnist", cache_dir=None, mirrors=None, timeout=DEFAULT_TIME
             target, e.strerror or e)) from None
     _remove_stale_parts(target)
 
-    for name in IDX_FILES.values():
+    # Small label files first: a bad mirror shows itself before the big downloads.
+    for name in sorted(IDX_FILES.values(), key=lambda n: "images" in n):
         if os.path.isfile(os.path.join(target, name + ".gz")) or \
                 os.path.isfile(os.path.join(target, name)):
             continue

@@ -118,7 +118,7 @@ def test_good_mirror(server, tmp_path, expected):
 def test_corrupt_file_is_rejected(server, tmp_path):
     with pytest.raises(DataNotFoundError) as info:
         download(cache_dir=tmp_path, mirrors=[server.url("corrupt")], timeout=5)
-    assert "SHA-256 mismatch" in str(info.value) and "train-images-idx3-ubyte.gz" in str(info.value)
+    assert "SHA-256 mismatch" in str(info.value) and "train-labels-idx1-ubyte.gz" in str(info.value)
     assert cache_files(tmp_path) == []
 
 
@@ -126,14 +126,15 @@ def test_corrupt_then_fallback(server, tmp_path):
     download(cache_dir=tmp_path, mirrors=[server.url("corrupt"), server.url("good")], timeout=5)
     assert cache_files(tmp_path) == GOOD
     # the failed mirror was asked once, then moved to the back of the list
-    assert [r for r in server.requests if r[0] == "corrupt"] == [("corrupt", NAMES[0] + ".gz")]
+    # (label files come first, so a bad mirror costs little)
+    assert [r for r in server.requests if r[0] == "corrupt"] == [("corrupt", NAMES[1] + ".gz")]
 
 
 def test_truncated_transfer(server, tmp_path):
     with pytest.raises(DataNotFoundError) as info:
         download(cache_dir=tmp_path, mirrors=[server.url("truncated")], timeout=5)
     message = str(info.value)
-    assert "could not download train-images-idx3-ubyte.gz" in message
+    assert "could not download train-labels-idx1-ubyte.gz" in message
     assert "IncompleteRead" in message or "cut short" in message or "truncated" in message
     assert cache_files(tmp_path) == []
 
@@ -176,7 +177,8 @@ def test_per_mirror_hash_table(server, tmp_path):
     wrong = dict(right, **{NAMES[0] + ".gz": "0" * 64})
     with pytest.raises(DataNotFoundError, match="does not match the mirror's table"):
         download(cache_dir=tmp_path, mirrors=[(server.url("good"), wrong)], timeout=5)
-    assert cache_files(tmp_path) == []
+    # the label files, verified, stay; the bad file is not there, nor any leftover
+    assert cache_files(tmp_path) == sorted(n + ".gz" for n in NAMES if "labels" in n)
     download(cache_dir=tmp_path, mirrors=[(server.url("good"), right)], timeout=5)
     assert cache_files(tmp_path) == GOOD
 
