@@ -145,6 +145,10 @@ def add_train_command(subparsers):
     return p
 
 
+class _QuitNow(KeyboardInterrupt):
+    """A second Ctrl-C: stop at once, saving nothing."""
+
+
 class _StopRequest:
     """While active, the first Ctrl-C only asks training to stop at the next
     chunk boundary; a second one interrupts at once."""
@@ -156,7 +160,7 @@ class _StopRequest:
 
     def _handle(self, signum, frame):
         if self.requested:
-            raise KeyboardInterrupt
+            raise _QuitNow
         self.requested = True
         if not self.quiet:
             print("\nStopping after the current mini-batches (Ctrl-C again to quit at once)",
@@ -255,6 +259,8 @@ def run_train(args):
             try:
                 net.SGD(training, 1, args.mini_batch_size, args.eta, lmbda=args.lmbda,
                         dtype=dtype, progress=progress, quiet=True)
+            except _QuitNow:
+                raise
             except KeyboardInterrupt:
                 interrupted = True
             finally:
@@ -335,5 +341,5 @@ def main(argv=None):
         print("{}: error: {}".format(prog, e), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
-        print("{}: interrupted".format(prog), file=sys.stderr)
+        print("{}: interrupted; nothing saved".format(prog), file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -378,6 +378,9 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
 
     if path is not None:
         path = os.path.expanduser(os.fspath(path))
+        base = os.path.basename(path)
+        if base in IDX_FILES.values() or base[:-3] in IDX_FILES.values():
+            path = os.path.dirname(path) or "."  # one of the four files: use its folder
         if os.path.isfile(path):
             return _load_pickle(path, dtype)
         if not os.path.isdir(path):
@@ -554,6 +557,8 @@ def download(dataset="mnist", cache_dir=None, mirrors=None, timeout=DEFAULT_TIME
     except OSError as e:
         raise DataNotFoundError("cannot create the cache folder {}: {}".format(
             target, e.strerror or e)) from None
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise DataNotFoundError("cannot write to the cache folder {}".format(target))
     _remove_stale_parts(target)
 
     # Small label files first: a bad mirror shows itself before the big downloads.

@@ -308,3 +308,8 @@ def test_fashion_via_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTNET_DATA", str(tmp_path))
     (_, y), _, _ = load_mnist(dataset="fashion", dtype=np.float64, download=False)
     assert list(y[:3]) == [9, 0, 0]
+
+
+def test_path_to_one_of_the_files_means_its_folder(mnist):
+    (_, y), _, _ = load_mnist(DATA / "train-labels-idx1-ubyte.gz")
+    assert np.array_equal(y, mnist[0][1])
