@@ -415,6 +415,11 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
         except _WrongDataset as e:
             looked.append("{} ({})".format(place, e))
             continue
+        except DataFormatError as e:
+            if place != cache:
+                raise
+            raise DataFormatError(e.path, e.problem + "; delete it and fastnet will "
+                                  "download it again") from None
         if data is not None:
             return data
         looked.append(place)

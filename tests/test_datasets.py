@@ -313,3 +313,12 @@ def test_fashion_via_environment(tmp_path, monkeypatch):
 def test_path_to_one_of_the_files_means_its_folder(mnist):
     (_, y), _, _ = load_mnist(DATA / "train-labels-idx1-ubyte.gz")
     assert np.array_equal(y, mnist[0][1])
+
+
+def test_bad_file_in_the_cache_says_how_to_recover(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    (cache / "mnist").mkdir(parents=True)
+    _folder_with(cache / "mnist", "t10k-labels-idx1-ubyte", b"\x00\x00\x08\x01", gz=True)
+    monkeypatch.setenv("FASTNET_CACHE", str(cache))
+    with pytest.raises(DataFormatError, match="truncated.*delete it and fastnet will download"):
+        load_mnist(download=False)
