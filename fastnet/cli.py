@@ -216,7 +216,7 @@ def run_train(args):
     dtype = np.float32 if args.dtype == "float32" else np.float64
     try:
         (X_train, y_train), (X_val, y_val), _ = datasets.load_mnist(
-            args.data, dataset=args.dataset, dtype=dtype, progress=None if not args.quiet else False)
+            args.data, dataset=args.dataset, dtype=dtype, progress=False if args.quiet else None)
     except (datasets.DataFormatError, datasets.DataNotFoundError) as e:
         raise Failure(str(e)) from None
     if args.limit is not None:

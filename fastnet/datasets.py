@@ -197,7 +197,8 @@ def _check_images(images, count, path):
 
 def _check_labels(labels, count, path):
     if labels.ndim != 1:
-        raise DataFormatError(path, "expected a 1-D label file, found shape {}".format(labels.shape))
+        raise DataFormatError(
+            path, "expected a 1-D label file, found shape {}".format(labels.shape))
     if labels.shape[0] != count:
         raise DataFormatError(path, "expected {} labels, found {}".format(count, labels.shape[0]))
     if labels.size and labels.max() > 9:

@@ -184,7 +184,8 @@ def test_truncated_gzip_names_the_file(tmp_path):
 
 
 def test_truncated_idx_names_the_file(tmp_path):
-    target = _folder_with(tmp_path, "t10k-labels-idx1-ubyte", _real("t10k-labels-idx1-ubyte")[:5000])
+    name = "t10k-labels-idx1-ubyte"
+    target = _folder_with(tmp_path, name, _real(name)[:5000])
     with pytest.raises(DataFormatError, match="truncated") as info:
         load_mnist(tmp_path)
     assert str(target) in str(info.value) and isinstance(info.value, ValueError)
@@ -284,7 +285,8 @@ def test_mnist_is_not_taken_for_fashion(tmp_path, monkeypatch):
 
 needs_fashion = pytest.mark.skipif(
     not all((FASHION / (n + ".gz")).is_file() for n in NAMES),
-    reason="Fashion-MNIST not installed in {} (apt-get install dataset-fashion-mnist)".format(FASHION))
+    reason="Fashion-MNIST not installed in {} (apt-get install dataset-fashion-mnist)"
+    .format(FASHION))
 
 
 @needs_fashion

@@ -243,7 +243,8 @@ def test_default_mirrors_and_hashes_are_consistent():
 
 
 def test_mirrors_from_the_environment(server, tmp_path, monkeypatch):
-    monkeypatch.setenv("FASTNET_MIRRORS", "{} , {}".format(server.url("missing"), server.url("good")))
+    monkeypatch.setenv("FASTNET_MIRRORS",
+                       "{} , {}".format(server.url("missing"), server.url("good")))
     download(cache_dir=tmp_path, timeout=5)
     assert cache_files(tmp_path) == GOOD
     assert {mode for mode, _ in server.requests} == {"missing", "good"}
