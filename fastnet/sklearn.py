@@ -192,8 +192,9 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
                                         monitor_learning_speed=speed_data,
                                         shuffle_with=self._shuffler)
         if self.record_learning_speed:
-            speeds = np.array(results[4], dtype=np.float64).reshape(epochs, -1)
-            earlier = getattr(self, "learning_speed_", np.empty((0, speeds.shape[1])))
+            n_hidden = len(self.network_.sizes) - 2
+            speeds = np.array(results[4], dtype=np.float64).reshape(epochs, n_hidden)
+            earlier = getattr(self, "learning_speed_", np.empty((0, n_hidden)))
             self.learning_speed_ = np.vstack([earlier, speeds])
 
     def __sklearn_is_fitted__(self):

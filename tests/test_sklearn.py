@@ -159,6 +159,17 @@ def test_string_labels_probabilities_and_float32():
     np.testing.assert_allclose(single.predict_proba(X), proba, atol=1e-3)
 
 
+@pytest.mark.parametrize("hidden, epochs", [((), 2), ((6, 5, 4), 2), ((30,), 0)])
+def test_learning_speed_shapes(hidden, epochs):
+    X, y = load_iris(return_X_y=True)
+    clf = FastNetClassifier(hidden_layer_sizes=hidden, epochs=epochs, random_state=0,
+                            record_learning_speed=True).fit(X, y)
+    assert clf.network_.sizes == [4, *hidden, 3]
+    assert clf.learning_speed_.shape == (epochs, len(hidden))
+    assert np.all(clf.learning_speed_ > 0)
+    assert not hasattr(clf.set_params(record_learning_speed=False).fit(X, y), "learning_speed_")
+
+
 def test_binary_uses_two_outputs():
     X, y = load_iris(return_X_y=True)
     clf = FastNetClassifier(random_state=0).fit(X[y > 0], y[y > 0])
@@ -213,7 +224,15 @@ def test_bad_inputs():
     bad[3, 1] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         FastNetClassifier().fit(bad, y)
+    bad[3, 1] = np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        FastNetClassifier(dtype="float32").partial_fit(bad, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="Input X contains infinity"), \
+            np.errstate(over="ignore"):
+        FastNetClassifier(dtype="float32").fit(X * 1e300, y)     # overflows float32
     clf = FastNetClassifier(epochs=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        clf.predict(bad)
     with pytest.raises(ValueError, match="X has 3 features, but FastNetClassifier is "
                                          "expecting 4 features"):
         clf.predict(X[:, :3])
