@@ -112,6 +112,7 @@ IMAGE_SHAPE = (28, 28)
 DEFAULT_TIMEOUT = 30.0
 IDX_UBYTE = 0x08
 PART_PREFIX = ".part-"
+USER_AGENT = "fastnet (Python urllib; MNIST loader)"
 
 
 class DataFormatError(ValueError):
@@ -462,10 +463,12 @@ def _fetch(url, dest_dir, timeout, progress, desc):
 
     The caller renames it into place or deletes it.  Raises OSError (including
     urllib's URLError/HTTPError and socket timeouts) on failure."""
+    # Some servers turn away urllib's default User-Agent.
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     fd, tmp = tempfile.mkstemp(prefix=PART_PREFIX, dir=dest_dir)
     try:
         with os.fdopen(fd, "wb") as out, \
-                urllib.request.urlopen(url, timeout=timeout) as response:
+                urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             length = int(length) if length and length.isdigit() else None
             bar = _progress_bar(length, url, desc, progress)
@@ -511,12 +514,15 @@ def _remove_stale_parts(directory, age=3600.0):
 
 
 def _verify(tmp, name, expected_content, expected_file, url):
-    """Check a downloaded file; raise ChecksumError or DataFormatError."""
+    """Check a downloaded file; raise ChecksumError or DataFormatError.
+
+    Returns whether the file is gzip'd (a mirror may serve the plain IDX file)."""
     with open(tmp, "rb") as f:
         raw = f.read()
     if expected_file is not None and hashlib.sha256(raw).hexdigest() != expected_file:
         raise ChecksumError(url, "SHA-256 of the download does not match the mirror's table")
-    if raw[:2] == b"\x1f\x8b":
+    gzipped = raw[:2] == b"\x1f\x8b"
+    if gzipped:
         try:
             content = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as e:
@@ -528,6 +534,7 @@ def _verify(tmp, name, expected_content, expected_file, url):
         raise ChecksumError(url, "SHA-256 mismatch: got {}, expected {}".format(
             digest, expected_content))
     _parse_idx(content, url)  # structure check (also for unknown hashes)
+    return gzipped
 
 
 def _split_mirror(mirror):
@@ -579,9 +586,9 @@ def download(dataset="mnist", cache_dir=None, mirrors=None, timeout=DEFAULT_TIME
             tmp = None
             try:
                 tmp = _fetch(url, target, timeout, progress, name)
-                _verify(tmp, name, CONTENT_SHA256[dataset].get(name),
-                        table.get(name + ".gz"), url)
-                os.replace(tmp, os.path.join(target, name + ".gz"))
+                gzipped = _verify(tmp, name, CONTENT_SHA256[dataset].get(name),
+                                  table.get(name + ".gz"), url)
+                os.replace(tmp, os.path.join(target, name + (".gz" if gzipped else "")))
                 tmp = None
                 break
             except (OSError, ValueError) as e:

@@ -31,7 +31,8 @@ if not all((DATA / (n + ".gz")).is_file() for n in NAMES):
 class Handler(http.server.BaseHTTPRequestHandler):
     """GET /<mode>/<name>.gz, where mode says how to misbehave:
     good, corrupt (valid gzip, altered content), truncated (fewer bytes than
-    Content-Length), missing (404), hang (never answers), stall (half, then silence)."""
+    Content-Length), missing (404), hang (never answers), stall (half, then silence),
+    plain (the uncompressed IDX file under the .gz name)."""
 
     def log_message(self, *args):
         pass
@@ -40,6 +41,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         server = self.server
         mode, _, filename = self.path.lstrip("/").partition("/")
         server.requests.append((mode, filename))
+        server.agents.add(self.headers.get("User-Agent"))
         path = DATA / filename
         if mode == "missing" or not path.is_file():
             self.send_error(404, "Not Found")
@@ -48,6 +50,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             server.release.wait(10)
             return
         body = path.read_bytes()
+        if mode == "plain":
+            body = gzip.decompress(body)
         if mode == "corrupt":
             content = bytearray(gzip.decompress(body))
             content[-1] ^= 0xFF
@@ -71,6 +75,7 @@ def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     httpd.requests = []
+    httpd.agents = set()
     httpd.release = threading.Event()
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -109,6 +114,7 @@ def test_good_mirror(server, tmp_path, expected):
         assert (tmp_path / "mnist" / name).read_bytes() == (DATA / name).read_bytes()
     for (X, y), (X2, y2) in zip(data, expected):
         assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    assert server.agents == {datasets.USER_AGENT}
     # A second call uses the cache and asks the server nothing.
     count = len(server.requests)
     load_mnist(cache_dir=tmp_path, mirrors=[server.url("good")], progress=False)
@@ -248,3 +254,14 @@ def test_mirrors_from_the_environment(server, tmp_path, monkeypatch):
     download(cache_dir=tmp_path, timeout=5)
     assert cache_files(tmp_path) == GOOD
     assert {mode for mode, _ in server.requests} == {"missing", "good"}
+
+
+def test_mirror_serving_plain_idx_files(server, tmp_path, expected):
+    data = load_mnist(cache_dir=tmp_path, mirrors=[server.url("plain")], timeout=5)
+    assert cache_files(tmp_path) == sorted(NAMES)  # stored under their plain names
+    assert np.array_equal(data[2][0], expected[2][0])
+
+
+def test_file_url_mirror(tmp_path):
+    download(cache_dir=tmp_path, mirrors=[DATA.as_uri()], timeout=5)
+    assert cache_files(tmp_path) == GOOD
