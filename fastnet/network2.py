@@ -309,20 +309,28 @@ class Network:
         self.biases = [b.astype(np.float64) for b in biases]
 
     def _examples(self, data, dtype, what):
-        """``data`` as arrays, converting a network2 list once and reusing it after."""
+        """``data`` as arrays, converted and checked once, then reused while unchanged.
+
+        A network2 list is reused while it holds the same pairs; arrays while
+        the same array objects are passed.  Reuse also carries on the row
+        order, so several SGD calls shuffle like one call of as many epochs.
+        """
         if isinstance(data, list):
-            key = (id(data), np.dtype(dtype).str)
-            cached = self._data_cache.get(key)
-            if cached is None or not cached.matches(data):
-                cached = _ListExamples(data, self.sizes, dtype, what)
-                if len(self._data_cache) >= 4:
-                    self._data_cache.clear()
-                self._data_cache[key] = cached
-            return cached
-        if isinstance(data, tuple) and len(data) == 2:
-            return _ArrayExamples(data[0], data[1], self.sizes, dtype, what)
-        raise TypeError("{} must be a list of (x, y) pairs or a tuple of arrays (X, y), "
-                        "got {}".format(what, type(data).__name__))
+            key = ("list", id(data), np.dtype(dtype).str)
+            build = _ListExamples
+        elif isinstance(data, tuple) and len(data) == 2:
+            key = ("arrays", id(data[0]), id(data[1]), np.dtype(dtype).str)
+            build = _ArrayExamples
+        else:
+            raise TypeError("{} must be a list of (x, y) pairs or a tuple of arrays (X, y), "
+                            "got {}".format(what, type(data).__name__))
+        cached = self._data_cache.get(key)
+        if cached is None or not cached.matches(data):
+            cached = build(data, self.sizes, dtype, what)
+            if len(self._data_cache) >= 4:
+                self._data_cache.clear()
+            self._data_cache[key] = cached
+        return cached
 
     def _outputs(self, X, params):
         outputs = np.empty((X.shape[0], self.sizes[-1]), dtype=params.dtype)
@@ -426,24 +434,33 @@ class _Examples:
 
 
 class _ArrayExamples(_Examples):
-    """Data given as arrays, which are never reordered.
+    """Data given as arrays ``(X, y)``, which are never reordered.
 
-    Each SGD call starts from the arrays' row order, as if from a fresh
-    network2 list of the same examples in that order.
+    ``order[k]`` is the row of ``X`` that network2's list would hold at
+    position k after the epochs so far, starting from the arrays' own order.
     """
 
-    def __init__(self, X, y, sizes, dtype, what):
+    def __init__(self, data, sizes, dtype, what):
+        X, y = data
+        self.source = (X, y, np.shape(X), np.shape(y))
         X = _as_matrix(X, sizes[0], dtype, what + " inputs X")
         y = np.asarray(y)
         targets = _targets_from(y, X.shape[0], sizes[-1], dtype, what + " labels y")
         super().__init__(X, targets, y.astype(np.intp) if y.ndim == 1 else None)
         self.order = np.arange(self.n, dtype=np.intp)
 
-    def shuffle(self, generator):
-        """The epoch's row order: the rows as network2's list would hold them now.
+    def matches(self, data):
+        """Whether ``data`` holds the very arrays (of the same shapes) seen before.
 
-        network2 shuffles the same list every epoch, so the permutations compose.
+        Values changed in place inside those arrays are not noticed.
         """
+        X, y, X_shape, y_shape = self.source
+        return (isinstance(X, np.ndarray) and isinstance(y, np.ndarray)
+                and data[0] is X and data[1] is y
+                and X.shape == X_shape and y.shape == y_shape)
+
+    def shuffle(self, generator):
+        """The epoch's row order: network2 shuffles the same list every epoch."""
         self.order = self.order[_shuffled_positions(self.n, generator)]
         return self.order
 

@@ -307,3 +307,26 @@ def test_quiet_prints_nothing_and_learning_speed_monitor(first_10000, capsys):
     assert capsys.readouterr().out == ""
     assert len(result) == 5 and len(result[4]) == 2
     assert result[4][-1] == pytest.approx(net.learning_speed((X, y)), rel=1e-14)
+
+
+def test_epochs_split_over_several_sgd_calls_give_the_same_run(first_10000):
+    X, y = first_10000[0][:600], first_10000[1][:600]
+    runs = []
+    for calls, data in ((1, (X, y)), (3, (X, y)), (3, as_network2_list(X, y))):
+        seed(21)
+        net = network2.Network([784, 12, 10])
+        for _ in range(calls):
+            net.SGD(data, 3 // calls, 10, 0.2, 2.0, quiet=True)
+        runs.append(net.weights + net.biases)
+    assert max_abs_diff(runs[0], runs[1]) == 0.0
+    assert max_abs_diff(runs[0], runs[2]) <= ROUND_OFF
+
+
+def test_arrays_are_checked_again_when_a_new_array_is_passed(first_10000):
+    X, y = first_10000[0][:50], first_10000[1][:50]
+    net = network2.Network([784, 5, 10])
+    net.SGD((X, y), 1, 10, 0.1, quiet=True)
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        net.SGD((bad, y), 1, 10, 0.1, quiet=True)
