@@ -438,7 +438,7 @@ def _report(results):
                   "connections; gain: how much each step scales the error vector (geometric "
                   "mean over examples). The product of the gains is how much smaller the first "
                   "hidden layer's error is than the output's.", "",
-                  "| hidden layers | when | per step, last layer first: |w σ'(z)| / gain | "
+                  "| hidden layers | when | per step, last layer first: \\|w σ'(z)\\| / gain | "
                   "product of gains |", "|---|---|---|---|"]
         for d, views in results["unstable_gradient"].items():
             for when in ("initial", "trained"):
