@@ -162,6 +162,7 @@ class Network:
         say = (lambda *args: None) if quiet else print
         n_batches = -(-n // mini_batch_size)
         chunk = n_batches if progress is None else max(1, n_batches // 100)
+        batch_size = min(mini_batch_size, n)    # what the kernel allocates room for
 
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
@@ -173,7 +174,7 @@ class Network:
                 for first in range(0, n_batches, chunk):
                     stop = min(first + chunk, n_batches)
                     _kernels.sgd_epoch(train.X, train.targets, order, params, self._sizes,
-                                       cost_id, mini_batch_size, eta, lmbda, first, stop)
+                                       cost_id, batch_size, eta, lmbda, first, stop)
                     if progress is not None:
                         progress(stop - first)
                 self._set_parameters(params)

@@ -4,6 +4,7 @@ Small synthetic arrays are enough here: these tests are about the checks in
 front of the kernels, not about MNIST.
 """
 import json
+import random
 
 import numpy as np
 import pytest
@@ -169,3 +170,14 @@ def test_backprop_checks_its_arguments(net):
         net.backprop(np.zeros((4, 1)), 7)
     with pytest.raises(ValueError, match="NaN or infinity"):
         net.backprop(np.full((4, 1), np.nan), 1)
+
+
+def test_a_mini_batch_larger_than_the_data_is_one_batch(data):
+    X, y = data
+    np.random.seed(0)
+    big = network2.Network([4, 3, 2])
+    same = network2.Network([4, 3, 2])
+    same.weights, same.biases = [w.copy() for w in big.weights], [b.copy() for b in big.biases]
+    big.SGD((X, y), 1, 2 ** 31 - 1, 0.5, quiet=True, shuffle_with=random.Random(1))
+    same.SGD((X, y), 1, len(y), 0.5, quiet=True, shuffle_with=random.Random(1))
+    assert all(np.array_equal(a, b) for a, b in zip(big.weights, same.weights))

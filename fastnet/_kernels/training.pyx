@@ -67,7 +67,8 @@ cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil
 cdef void forward(int num_layers, const int* sizes, const floating* params,
                   floating** activations, int m) noexcept nogil:
     """Fill activations[1..L] from the m input rows in activations[0]."""
-    cdef int l, i, j, n_in, n_out
+    cdef int l, n_in, n_out
+    cdef Py_ssize_t i, j
     cdef const floating* weights = params
     cdef const floating* biases
     cdef floating* a_out
@@ -184,8 +185,8 @@ def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
     cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
                                                  mini_batch_size)
     cdef floating weight_decay = 1.0 - eta * (lmbda / n)
-    cdef Py_ssize_t batch, start, row
-    cdef int i, m
+    cdef Py_ssize_t batch, start, row, i
+    cdef int m
     if activations == NULL:
         raise MemoryError()
     activations[0] = &batch_inputs[0]
