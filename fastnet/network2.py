@@ -715,7 +715,10 @@ def _write_atomically(filename, text):
     """Write text to filename via a temporary file in the same folder and a rename."""
     folder = os.path.dirname(os.path.abspath(filename))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".fastnet-", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(temporary, 0o666 & ~umask)   # what open(filename, "w") would have given
         with os.fdopen(handle, "w") as f:
             f.write(text)
             f.flush()
