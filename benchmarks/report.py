@@ -1,0 +1,180 @@
+"""The Markdown report, generated from the JSON results (never typed by hand)."""
+
+
+def _f(x, digits=3):
+    if x is None:
+        return "–"
+    if x == 0:
+        return "0"
+    if abs(x) >= 100:
+        return "{:,.0f}".format(x)
+    if abs(x) >= 10:
+        return "{:.1f}".format(x)
+    return "{:.{}g}".format(x, digits)
+
+
+def _e(x):
+    return "–" if x is None else "{:.1e}".format(x)
+
+
+def _rate(x):
+    return "–" if x is None else "{:,.0f}".format(x)
+
+
+def _times(x):
+    return "–" if x is None else "{}×".format(_f(x))
+
+
+def _pct(x):
+    return "–" if x is None else "{:.0f}%".format(100 * x)
+
+
+def _sizes(s):
+    return "[" + ",".join(str(v) for v in s) + "]"
+
+
+def machine_line(res):
+    m, v = res["machine"], res["versions"]
+    blas = res.get("fastnet_blas") or "unknown BLAS"
+    return ("{cpu} ({cores} usable cores{vm}), Python {py}, NumPy {np}, SciPy {sp}, BLAS used by "
+            "fastnet: {blas}; git {rev}{dirty}; {date}").format(
+        cpu=m["model_name"], cores=m["usable_cpus"], vm=", virtual machine" if m["hypervisor"] else "",
+        py=v["python"], np=v["numpy"], sp=v["scipy"], blas=blas,
+        rev=(res["git"]["revision"] or "unknown")[:10],
+        dirty=" (uncommitted changes)" if res["git"]["dirty"] else "", date=res["started_utc"])
+
+
+def render(res):
+    out = []
+    w = out.append
+    w("## fastnet benchmarks ({} run)".format(res["mode"]))
+    w("")
+    w("Machine: " + machine_line(res) + ". Load average at start: {}. Whole run: {:.0f} s."
+      .format(", ".join("{:.2f}".format(x) for x in res["machine"]["load_average_at_start"] or []),
+              res["elapsed_s"]))
+    w("")
+    for line in res.get("headline_summary", []):
+        w("- " + line)
+    if res.get("headline_summary"):
+        w("")
+
+    th = res["threads"]
+    w("### BLAS threads")
+    w("")
+    w(th["explanation"])
+    w("")
+    if th.get("probe"):
+        w("| probe (fastnet float64, one epoch slice) | examples | 1 thread, s | 2 threads, s | chosen |")
+        w("|---|---:|---:|---:|---:|")
+        for name, p in th["probe"].items():
+            w("| {} {} mb {} | {:,} | {} | {} | {} |".format(
+                name, _sizes(p["sizes"]), p["mini_batch_size"], p["examples"],
+                _f(p["one_thread"]["median_s"]), _f(p["two_threads"]["median_s"]), p["chosen"]))
+        w("")
+    if res.get("peaks"):
+        w("GEMM peak of SciPy's BLAS (the library fastnet calls), measured in this run:")
+        w("")
+        w("| routine | n | threads | GFLOP/s |")
+        w("|---|---:|---:|---:|")
+        for p in res["peaks"]:
+            w("| {} | {} | {} | {} |".format(p["routine"], p["n"], p["threads"], _f(p["gflops"])))
+        w("")
+
+    train = [c for c in res["cases"] if "epoch_examples" in c]
+    if train:
+        w("### Training: seconds per epoch of 50,000 MNIST images (median of repeats after a warm-up)")
+        w("")
+        w("| case | implementation | threads | s/epoch | examples/s | × reference | fastnet × this "
+          "| GFLOP/s | % of gemm peak | val. acc. |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for c in train:
+            s = c["spec"]
+            name = "{} {} mb {}".format(c["name"], _sizes(s["sizes"]), s["mini_batch_size"])
+            for r in c["results"]:
+                impl = "{} {}".format(r["impl"], r["dtype"])
+                if r["scaled"]:
+                    impl += " *({:,} ex.)*".format(r["examples_timed"])
+                fx = r["fastnet_speedup_over_this"] if r["impl"] != "fastnet" else None
+                acc = r.get("validation_accuracy")
+                acc = "–" if acc is None else "{:.2f}%".format(100.0 * acc / r["validation_examples"])
+                w("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                    name, impl, r["threads"], _f(r["seconds"]), _rate(r["examples_per_s"]),
+                    _times(r["speedup_vs_reference"]), _times(fx), _f(r["gflops"]),
+                    _pct(r["fraction_of_gemm_peak"]), acc))
+        w("")
+        w("*(N ex.)*: timed on the first N examples and scaled per example to 50,000 (the "
+          "reference always; peers where stated). × reference: the reference's seconds per epoch "
+          "over this row's (the reference is float64 only, so float32 rows are compared with it "
+          "too). fastnet × this: this row's seconds over fastnet's in the same precision. "
+          "GFLOP/s counts the GEMM work of an SGD step (forward, weight gradient, error "
+          "propagation), the same for every implementation. val. acc.: validation accuracy "
+          "after the timed epoch (fastnet and PyTorch start from the same weights and order).")
+        w("")
+
+    agreement = [a for c in res["cases"] for a in c.get("agreement", [])]
+    if agreement:
+        w("### Numerical agreement (same seeds, same training)")
+        w("")
+        w("| case | precision | against | examples × epochs | max abs diff weights | "
+          "max abs diff biases | tolerance | within |")
+        w("|---|---|---|---:|---:|---:|---:|---|")
+        for a in agreement:
+            w("| {} | fastnet {} | {} | {:,} × {} | {} | {} | {} | {} |".format(
+                a["case"], a["dtype"], a["against"] + (" float64" if a["against"] == "reference"
+                                                       else " " + a["dtype"]),
+                a["examples"], a["epochs"], _e(a["max_abs_diff_weights"]),
+                _e(a["max_abs_diff_biases"]), _e(a["tolerance"]), "yes" if a["within"] else "**NO**"))
+        w("")
+
+    infer = next((c for c in res["cases"] if c["name"] == "inference"), None)
+    if infer:
+        w("### Inference: {} over {:,} validation images".format(_sizes(infer["sizes"]),
+                                                               infer["examples"]))
+        w("")
+        w("| call | threads | seconds | images/s | × reference | correct | max abs diff of outputs |")
+        w("|---|---:|---:|---:|---:|---:|---:|")
+        for r in infer["results"]:
+            w("| {} | {} | {} | {} | {} | {:,} | {} |".format(
+                r["label"], r["threads"], _f(r["median_s"]), _rate(r["examples_per_s"]),
+                _times(r["speedup_vs_reference"]), r["accuracy"],
+                _e(r.get("max_abs_diff_vs_reference_outputs"))))
+        w("")
+        w("fastnet: `net.accuracy((X, y))`, `net.outputs(X)`; reference: network2's "
+          "`accuracy(list)` and `feedforward` per image; scikit-learn `predict` and PyTorch "
+          "`model(X)` are given the same weights. × reference: against the reference's "
+          "accuracy (for accuracy) or its per-image feedforward (for the others).")
+        w("")
+
+    speed = next((c for c in res["cases"] if c["name"] == "learning-speed"), None)
+    if speed:
+        s = speed["spec"]
+        w("### Chapter 5 learning-speed workload: {} on the first {:,} images, mini-batch {}, "
+          "eta {}, lmbda {}".format(_sizes(s["sizes"]), speed["examples"], s["mini_batch_size"],
+                                    s["eta"], s["lmbda"]))
+        w("")
+        w("| implementation | monitoring | threads | epochs per run | s/epoch | × reference | "
+          "monitoring overhead |")
+        w("|---|---|---:|---:|---:|---:|---:|")
+        for r in speed["results"]:
+            ov = r.get("monitor_overhead_percent")
+            w("| {} {} | {} | {} | {} | {} | {} | {} |".format(
+                r["impl"], r["dtype"], "every epoch" if r["monitored"] else "none", r["threads"],
+                r["epochs_per_run"], _f(r["seconds_per_epoch"]), _times(r["speedup_vs_reference"]),
+                "–" if ov is None else "{:+.0f}%".format(ov)))
+        w("")
+        for a in speed.get("agreement", []):
+            w("Learning speeds, fastnet {} vs reference after {} epoch(s): max relative "
+              "difference {}.".format(a["dtype"], a["epochs"], _e(a["max_rel_diff_speeds"])))
+        w("")
+        w("Monitored: `SGD(..., monitor_learning_speed=(X, y))` records every hidden layer's "
+          "learning speed after each epoch; the reference does it the book's way, averaging "
+          "per-example backprop gradients.")
+        w("")
+
+    if res.get("notes"):
+        w("### Notes")
+        w("")
+        for n in res["notes"]:
+            w("- " + n)
+        w("")
+    return "\n".join(out)

@@ -1,0 +1,225 @@
+"""``python -m benchmarks [--quick] [--json PATH] [--markdown PATH] ...``: see README.md."""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+from benchmarks import SCHEMA, cases, impls, machine, report
+from benchmarks import data as data_mod
+
+CASE_NAMES = [c["name"] for c in cases.TRAIN_CASES] + ["inference", "learning-speed"]
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Time fastnet against the NumPy reference (and scikit-learn and PyTorch "
+                    "when installed) on MNIST, and check numerical agreement.")
+    p.add_argument("--quick", action="store_true",
+                   help="small slices, one repeat: a smoke run of a few seconds (for CI)")
+    p.add_argument("--json", metavar="PATH", help="write every raw timing and machine info here")
+    p.add_argument("--markdown", metavar="PATH", help="also write the Markdown report here")
+    p.add_argument("--data", metavar="PATH", default=None,
+                   help="folder with the MNIST IDX files (default: $FASTNET_DATA, else "
+                        "../shared/data/mnist beside the repository)")
+    p.add_argument("--threads", default="auto", choices=["auto", "1", "2"],
+                   help="BLAS threads: auto (full mode: probe 1 vs 2 and choose; quick: 1) or a "
+                        "fixed number for everything")
+    p.add_argument("--no-peers", action="store_true", help="skip scikit-learn and PyTorch")
+    p.add_argument("--cases", default=",".join(CASE_NAMES),
+                   help="comma-separated subset of: " + ", ".join(CASE_NAMES))
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    args = p.parse_args(argv)
+    args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    bad = [c for c in args.cases if c not in CASE_NAMES]
+    if bad:
+        p.error("unknown case(s): {}".format(", ".join(bad)))
+    return args
+
+
+def fastnet_blas(blas):
+    """The BLAS library SciPy (so fastnet) calls, as 'name version (threading)'."""
+    if not blas:
+        return None
+    for lib in blas:
+        if lib["user_api"] == "blas" and "scipy" in (lib["filepath"] or "") \
+                and "numpy" not in (lib["filepath"] or ""):
+            return "{} {} ({}, {})".format(lib["internal_api"], lib["version"],
+                                           lib.get("threading_layer"), lib.get("architecture"))
+    return None
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    mode = "quick" if args.quick else "full"
+    log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    t_start = time.perf_counter()
+    res = {"schema": SCHEMA, "mode": mode, "started_utc": machine.utc_now(),
+           "argv": sys.argv[1:] if argv is None else list(argv), "cases": [], "notes": []}
+    notes = res["notes"]
+
+    # Peers first: importing torch loads its own thread pools, which the BLAS listing should show.
+    peers = {}
+    peer_versions = {}
+    for name, probe in (("scikit-learn", impls.sklearn_available),
+                        ("pytorch", impls.torch_available)):
+        if args.no_peers:
+            peers[name] = False
+            peer_versions[name] = None
+            notes.append("{} skipped (--no-peers).".format(name))
+            continue
+        version, why = probe()
+        peers[name] = version is not None
+        peer_versions[name] = version
+        if why:
+            notes.append("{} skipped: {}.".format(name, why))
+    res["machine"] = machine.cpu()
+    res["versions"] = dict(machine.versions(), **peer_versions)
+    if peers.get("pytorch"):
+        import torch
+        res["versions"]["torch_default_threads"] = torch.get_num_threads()
+        res["versions"]["torch_parallel_info"] = torch.__config__.parallel_info()
+    res["git"] = machine.git_revision()
+    res["blas"] = machine.blas_libraries()
+    res["numpy_blas"] = machine.numpy_blas_name()
+    res["fastnet_blas"] = fastnet_blas(res["blas"])
+    if res["blas"] is None:
+        notes.append("threadpoolctl is not installed: BLAS threads could not be listed or set "
+                     "(pip install threadpoolctl); every case ran with the libraries' default.")
+
+    # Data.
+    path = args.data or data_mod.default_path()
+    try:
+        (train, val, _test), how = data_mod.load(path)
+    except Exception as e:
+        print("benchmarks: cannot load MNIST from {!r}: {}. Use --data PATH or FASTNET_DATA."
+              .format(path, e), file=sys.stderr)
+        return 2
+    res["data"] = {"path": os.path.abspath(path), "loader": how,
+                   "train_examples": len(train[1]), "validation_examples": len(val[1])}
+    log("data: " + how)
+    cfg = cases.MODES[mode]
+    list_n = max([cfg[c["name"]]["ref"][0] for c in cases.TRAIN_CASES] + [cfg["speed"]["n"]])
+    data = {"train": train, "val": val,
+            "train32": np.ascontiguousarray(train[0], dtype=np.float32),
+            "train_list": impls.as_network2_list(train[0][:list_n], train[1][:list_n])}
+
+    # Threads.
+    usable = res["machine"]["usable_cpus"] or 1
+    can_set = res["blas"] is not None
+    thread_counts = [1, 2] if (can_set and usable >= 2 and mode == "full") else [None]
+    choice = {}
+    probe = None
+    if not can_set:
+        explanation = "BLAS threads left at the libraries' default (threadpoolctl missing)."
+        choice = {"small": None, "headline": None, "width-100": None, "width-1000": None}
+    elif args.threads != "auto":
+        n = int(args.threads)
+        choice = {"headline": n, "width-100": n, "width-1000": n}
+        thread_counts = sorted({1, n}) if mode == "full" else [n]
+        explanation = "BLAS threads fixed to {} for everything by --threads.".format(n)
+    elif mode == "quick":
+        choice = {"headline": 1, "width-100": 1, "width-1000": 1}
+        thread_counts = [1]
+        explanation = "Quick mode: 1 BLAS thread everywhere, no probe."
+    elif usable < 2:
+        choice = {"headline": 1, "width-100": 1, "width-1000": 1}
+        explanation = "Only one usable core: 1 BLAS thread everywhere."
+    else:
+        probe = cases.probe_threads(cfg["probe"], data, log)
+        choice = {name: p["chosen"] for name, p in probe.items()}
+        explanation = (
+            "fastnet float64 was timed on a {:,}-example slice with 1 and 2 BLAS threads "
+            "(interleaved, median of {}); 2 threads are chosen only where they beat 1 by more "
+            "than 5%. Chosen: {}. Every implementation in a case (reference, peers, "
+            "torch.set_num_threads) runs with that case's count; depth and the learning-speed "
+            "workload follow the headline probe, inference follows width-1000.").format(
+                cfg["probe"]["n"], cfg["probe"]["repeats"],
+                ", ".join("{} → {}".format(k, v) for k, v in choice.items()))
+    res["threads"] = {"choice": choice, "probe": probe, "explanation": explanation}
+
+    # GEMM peak at the thread counts in use.
+    peak_threads = sorted({t for t in choice.values() if t is not None} | set(
+        t for t in thread_counts if t is not None)) or [None]
+    log("gemm peak ...")
+    res["peaks"] = cases.measure_peaks(cfg["peak"], peak_threads, log)
+
+    # Cases.
+    for case in cases.TRAIN_CASES:
+        if case["name"] in args.cases:
+            res["cases"].append(cases.run_training_case(
+                case, mode, data, choice[case["probe"]], res["peaks"], peers, log))
+    if "inference" in args.cases:
+        res["cases"].append(cases.run_inference_case(mode, data, choice["width-1000"], peers, log))
+    if "learning-speed" in args.cases:
+        res["cases"].append(cases.run_learning_speed_case(mode, data, choice["headline"], log))
+
+    # Summary lines, notes, output.
+    res["headline_summary"] = headline_summary(res)
+    notes.extend(standard_notes(res, peers))
+    res["elapsed_s"] = time.perf_counter() - t_start
+    res["finished_utc"] = machine.utc_now()
+    text = report.render(res)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1, default=_json_default)
+            f.write("\n")
+    failed = [a for c in res["cases"] for a in c.get("agreement", []) if not a["within"]]
+    if failed:
+        print("benchmarks: {} agreement check(s) outside tolerance".format(len(failed)),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+def headline_summary(res):
+    case = next((c for c in res["cases"] if c["name"] == "headline"), None)
+    if case is None:
+        return []
+    rows = {(r["impl"], r["dtype"]): r for r in case["results"]}
+    lines = []
+    for dtype in ("float64", "float32"):
+        f = rows.get(("fastnet", dtype))
+        parts = ["{:.1f}× the NumPy reference".format(f["speedup_vs_reference"])]
+        for peer in ("scikit-learn", "pytorch"):
+            p = rows.get((peer, dtype))
+            if p:
+                parts.append("{:.1f}× {}".format(p["fastnet_speedup_over_this"], peer))
+        lines.append("Headline [784,30,10] mb 10, fastnet {}: {:.3g} s/epoch, {}.".format(
+            dtype, f["seconds"], ", ".join(parts)))
+    return lines
+
+
+def standard_notes(res, peers):
+    notes = []
+    if any(c.get("epoch_examples") for c in res["cases"]):
+        notes.append("The reference (network2's per-example NumPy code, float64) is timed on a "
+                     "slice of the first examples (size in each row) and scaled per example to "
+                     "a 50,000-image epoch; fastnet runs the whole epoch (quick mode: a "
+                     "{:,}-example slice, scaled the same way).".format(
+                         cases.MODES["quick"]["train_n"]))
+    if peers.get("scikit-learn"):
+        notes.append("scikit-learn mapping: " + impls.SKLEARN_MAPPING)
+    if peers.get("pytorch"):
+        notes.append("PyTorch mapping: " + impls.TORCH_MAPPING +
+                     " torch.set_num_threads is set to each case's BLAS thread count.")
+    notes.append("Timings: median of the timed repeats after a warm-up run (raw times in the "
+                 "JSON); all implementations of a case are interleaved round-robin so that "
+                 "background load on a shared machine hits them alike. Seeding, network "
+                 "construction and slicing are outside the timed region.")
+    return notes
