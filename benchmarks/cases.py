@@ -43,7 +43,7 @@ MODES = {
     "quick": {
         "repeats": 1, "warmup": 1,
         "train_n": 2000,
-        "headline": {"repeats": 1, "ref": (200, 20), "peers": (1000, 100, 1)},
+        "headline": {"repeats": 1, "ref": (200, 20), "peers": (2000, 100, 1)},
         "depth": {"repeats": 1, "ref": (200, 20), "peers": None},
         "width-100": {"repeats": 1, "ref": (200, 20), "peers": None},
         "width-1000": {"repeats": 1, "ref": (50, 10), "peers": None},

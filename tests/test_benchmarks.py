@@ -1,0 +1,148 @@
+"""Smoke test of the benchmark suite: ``python -m benchmarks --quick`` runs, writes well-formed
+JSON, and fastnet agrees with the NumPy reference.  Speed is never judged here."""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import fastnet
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("FASTNET_TEST_DATA", REPO.parent / "shared" / "data" / "mnist"))
+TRAIN_CASES = ["headline", "depth", "width-100", "width-1000"]
+
+
+def run_benchmarks(tmp_path, *args):
+    if not (DATA / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("MNIST not found at {} (set FASTNET_TEST_DATA)".format(DATA))
+    out = tmp_path / "bench.json"
+    md = tmp_path / "bench.md"
+    env = dict(os.environ)
+    # The fastnet this test imported (installed or built in place) first, then the repo for
+    # the benchmarks package; run from elsewhere so the repo's own fastnet/ cannot shadow it.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(fastnet.__file__).resolve().parents[1]), str(REPO)]
+        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "-q",
+                           "--data", str(DATA), "--json", str(out), "--markdown", str(md)]
+                          + list(args), cwd=str(tmp_path), env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    with open(out) as f:
+        result = json.load(f)
+    assert md.read_text().strip() == proc.stdout.strip()
+    return result, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    return run_benchmarks(tmp_path_factory.mktemp("bench"), "--no-peers")
+
+
+def positive(x):
+    return isinstance(x, (int, float)) and math.isfinite(x) and x > 0
+
+
+def check_timing_row(row):
+    assert row["times_s"] and all(positive(t) for t in row["times_s"])
+    assert positive(row["median_s"]) and positive(row["seconds"])
+    assert positive(row["examples_per_s"])
+    assert row["examples_timed"] >= 1 and row["scaled_to_examples"] >= row["examples_timed"]
+    assert row["dtype"] in ("float64", "float32")
+
+
+def test_json_structure(quick):
+    result, _ = quick
+    assert result["schema"] == "fastnet-benchmarks/1"
+    assert result["mode"] == "quick"
+    for key in ("model_name", "usable_cpus", "logical_cpus"):
+        assert key in result["machine"]
+    for key in ("python", "numpy", "scipy", "fastnet"):
+        assert result["versions"][key]
+    assert "revision" in result["git"]
+    assert result["threads"]["explanation"]
+    assert result["peaks"] and all(positive(p["gflops"]) for p in result["peaks"])
+    assert positive(result["elapsed_s"])
+    names = [c["name"] for c in result["cases"]]
+    assert names == TRAIN_CASES + ["inference", "learning-speed"]
+
+
+def test_training_cases(quick):
+    result, _ = quick
+    for case in result["cases"][:4]:
+        rows = {(r["impl"], r["dtype"]): r for r in case["results"]}
+        assert set(rows) == {("fastnet", "float64"), ("fastnet", "float32"),
+                             ("reference", "float64")}
+        for row in rows.values():
+            check_timing_row(row)
+            assert positive(row["speedup_vs_reference"])
+            assert positive(row["gflops"])
+        assert rows[("reference", "float64")]["scaled"]
+        assert rows[("reference", "float64")]["speedup_vs_reference"] == pytest.approx(1.0)
+
+
+def test_agreement_within_tolerance(quick):
+    result, _ = quick
+    rows = [a for c in result["cases"] for a in c.get("agreement", [])]
+    covered = {(a["case"], a["dtype"]) for a in rows if a["against"] == "reference"}
+    assert covered == {(c, d) for c in TRAIN_CASES + ["learning-speed"]
+                       for d in ("float64", "float32")}
+    for a in rows:
+        assert a["within"], a
+        limit = 1e-9 if a["dtype"] == "float64" else 1e-3
+        assert a["max_abs_diff_weights"] <= limit and a["max_abs_diff_biases"] <= limit, a
+    for a in result["cases"][-1]["agreement"]:
+        assert a["max_rel_diff_speeds"] <= (1e-10 if a["dtype"] == "float64" else 1e-3)
+
+
+def test_inference_and_learning_speed(quick):
+    result, _ = quick
+    infer, speed = result["cases"][-2], result["cases"][-1]
+    accuracies = {r["accuracy"] for r in infer["results"]}
+    assert accuracies == {infer["reference_accuracy"]}
+    for r in infer["results"]:
+        check_timing_row(r)
+        if "max_abs_diff_vs_reference_outputs" in r:
+            assert r["max_abs_diff_vs_reference_outputs"] <= (
+                1e-12 if r["dtype"] == "float64" else 1e-4)
+    for r in speed["results"]:
+        check_timing_row(r)
+        if r["monitored"]:
+            assert math.isfinite(r["monitor_overhead_percent"])
+
+
+def test_markdown_report(quick):
+    _, stdout = quick
+    assert stdout.startswith("## fastnet benchmarks (quick run)")
+    for heading in ("### Training", "### Numerical agreement", "### Inference",
+                    "### Chapter 5 learning-speed workload"):
+        assert heading in stdout
+    assert "**NO**" not in stdout
+
+
+def test_peers_when_installed(tmp_path):
+    have = {}
+    for name, module in (("scikit-learn", "sklearn"), ("pytorch", "torch")):
+        try:
+            __import__(module)
+            have[name] = True
+        except Exception:
+            have[name] = False
+    if not any(have.values()):
+        pytest.skip("neither scikit-learn nor PyTorch installed")
+    result, stdout = run_benchmarks(tmp_path, "--cases", "headline")
+    case = result["cases"][0]
+    impls = {r["impl"] for r in case["results"]}
+    for name, present in have.items():
+        assert (name in impls) == present
+    for r in case["results"]:
+        check_timing_row(r)
+    for a in case["agreement"]:
+        assert a["within"], a
+    if have["pytorch"]:
+        assert {a["dtype"] for a in case["agreement"] if a["against"] == "pytorch"} == {
+            "float64", "float32"}
