@@ -45,7 +45,7 @@ from fastnet._kernels import training as _kernels
 __all__ = [
     "BOOK", "CHAPTER", "chapter_sizes", "initial_network", "layer_speeds", "initial_speeds",
     "train_with_speeds", "speeds_during_training", "unstable_gradient", "depth_table",
-    "blas_single_threaded", "Stopped",
+    "blas_single_threaded", "blas_limit_available", "compare_with_book", "mean_std", "Stopped",
 ]
 
 # What the chapter ran, and what it reported.  The book's numbers are single
@@ -103,6 +103,15 @@ def initial_network(sizes, seed, cost=network2.CrossEntropyCost):
     net.weights = [generator.randn(n_out, n_in) / np.sqrt(n_in)
                    for n_in, n_out in zip(net.sizes[:-1], net.sizes[1:])]
     return net
+
+
+def blas_limit_available():
+    """Whether ``blas_single_threaded`` can limit BLAS's threads (threadpoolctl installed)."""
+    try:
+        import threadpoolctl  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def blas_single_threaded():
@@ -305,8 +314,13 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
     if shuffle_with is None:
         shuffle_with = random
     if same_data and mini_batch_size >= n:
-        return _full_batch_descent(net, X, targets, epochs, float(eta), float(lmbda),
-                                   shuffle_with, threads, progress, stop)
+        order = np.arange(n)
+        try:
+            return _full_batch_descent(net, X, targets, epochs, float(eta), float(lmbda),
+                                       shuffle_with, order, threads, progress, stop)
+        finally:
+            if isinstance(data, list):      # network2 leaves its list shuffled in place
+                data[:] = [data[i] for i in order.tolist()]
     speed_data = data if speed_data is None else speed_data
     speeds = [net.learning_speed(speed_data)]
 
@@ -324,14 +338,15 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
     return np.array(speeds, dtype=np.float64).reshape(epochs + 1, len(net.sizes) - 2)
 
 
-def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, threads,
+def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order, threads,
                         progress, stop):
     """Full-batch gradient descent whose every gradient is also a speed measurement.
 
     The update is network2's with m = n:
         w <- (1 - eta*lmbda/n) w - (eta/n) sum_x dC_x/dw,   b <- b - (eta/n) sum_x dC_x/db.
     The gradient sums come from the compiled kernel (GIL released), the
-    examples split into ``threads`` row blocks summed in parallel.
+    examples split into ``threads`` row blocks summed in parallel.  ``order``
+    (an index array) is permuted in place by every epoch's shuffle.
     """
     n = len(X)
     sizes = list(net.sizes)
@@ -390,7 +405,7 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, threa
                 speeds[epoch, l] = np.linalg.norm(gradient[bias_slices[l]]) / n
             if epoch == epochs:
                 break
-            _shuffle_positions(n, shuffle_with)        # network2 shuffles every epoch
+            order[:] = order[_shuffle_positions(n, shuffle_with)]   # network2's shuffle
             params *= decay
             params -= (eta / n) * gradient
             if progress is not None:
@@ -422,16 +437,17 @@ def _store(net, params, kernel_sizes, used, first_full, weight_decay, epochs_don
 
 
 def _shuffle_positions(n, generator):
-    """Advance ``generator`` exactly as network2's ``random.shuffle`` of n items would.
+    """The permutation ``generator.shuffle`` applies to n items, advancing it as that would.
 
     The core replays random.shuffle with NumPy's MT19937 (0.02 ms instead of
-    0.4 ms for 1,000 items); shuffling a list is the fallback.
+    0.4 ms for 1,000 items); shuffling a list of positions is the fallback.
     """
     replay = getattr(network2, "_shuffled_positions", None)
     if replay is not None:
-        replay(n, generator)
-    else:
-        generator.shuffle(list(range(n)))
+        return np.asarray(replay(n, generator))
+    positions = list(range(n))
+    generator.shuffle(positions)
+    return np.array(positions, dtype=np.intp)
 
 
 def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
@@ -443,7 +459,8 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
     on ``data`` (the chapter: the first 1,000 training images, 500 epochs,
     mini-batch 1000, eta 0.1, lmbda 5.0), shuffled with ``random.Random(seed)``,
     and its speeds recorded before training and after every epoch.  Returns
-    ``{depth: {"sizes", "seed", "speeds" (epochs+1 rows), "seconds",
+    ``{depth: {"sizes", "seed", "speeds" (epochs+1 rows), "seconds", "cpu_seconds"
+    (of the whole process, all threads),
     "unstable_gradient": {"initial", "trained"}, "net" (the trained Network)}}``.
     """
     depths = _check_depths(depths)
@@ -453,13 +470,14 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
         for depth in depths:
             net = initial_network(chapter_sizes(depth, width), seed)
             before = unstable_gradient(net, data)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             speeds = train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda,
                                        shuffle_with=random.Random(seed), threads=threads,
                                        progress=progress, stop=stop)
             seconds = time.perf_counter() - start
             results[depth] = {"sizes": list(net.sizes), "seed": seed, "epochs": epochs,
                               "speeds": speeds, "seconds": seconds,
+                              "cpu_seconds": time.process_time() - cpu_start,
                               "unstable_gradient": {"initial": before,
                                                     "trained": unstable_gradient(net, data)},
                               "net": net}

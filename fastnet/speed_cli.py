@@ -223,8 +223,12 @@ def _run(args):
 
     from fastnet import datasets, speed
 
+    settings["blas_limited_to_one_thread"] = speed.blas_limit_available()
     results = {"settings": settings, "book": _book_json(speed.BOOK), "timings": {},
                "interrupted": False}
+    if not speed.blas_limit_available():
+        say("Note: threadpoolctl is not installed, so BLAS may start threads of its own "
+            "beside ours; for the best speed: pip install threadpoolctl")
     timings = results["timings"]
     stop = threading.Event()
     interrupted = False
@@ -259,7 +263,7 @@ def _run(args):
         say("Learning speed during {} epochs of training (mini-batch {}, eta {}, lmbda {}) "
             "...".format(epochs, SPEED_MINI_BATCH, ETA, LMBDA))
         bar = _bar(len(SPEED_DEPTHS) * epochs, "training", "epoch", bars)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         try:
             trained = speed.speeds_during_training(
                 speed_data, SPEED_DEPTHS, settings["seed"], epochs, SPEED_MINI_BATCH, ETA, LMBDA,
@@ -269,14 +273,18 @@ def _run(args):
             if bar:
                 bar.close()
         timings["speeds_during_training"] = time.perf_counter() - start
+        timings["speeds_during_training_cpu"] = time.process_time() - cpu_start
+        timings["training_runs_only"] = sum(r["seconds"] for r in trained.values())
         results["speed_during_training"] = {
             str(d): {"sizes": r["sizes"], "seed": r["seed"], "epochs": r["epochs"],
-                     "seconds": r["seconds"], "speeds": r["speeds"].tolist()}
+                     "seconds": r["seconds"], "cpu_seconds": r["cpu_seconds"],
+                     "speeds": r["speeds"].tolist()}
             for d, r in trained.items()}
         results["unstable_gradient"] = {str(d): r["unstable_gradient"]
                                         for d, r in trained.items()}
-        say("  {} runs of {} epochs with per-epoch speeds: {:.2f} s together".format(
-            len(trained), epochs, timings["speeds_during_training"]))
+        say("  {} runs of {} epochs with per-epoch speeds: {:.2f} s together ({:.2f} s of CPU "
+            "time)".format(len(trained), epochs, timings["training_runs_only"],
+                           timings["speeds_during_training_cpu"]))
         say(_training_text(results))
 
         # 5. The depth table.
@@ -292,7 +300,7 @@ def _run(args):
             per_epoch = -(-n_table // TABLE_MINI_BATCH)
             bar = _bar(len(depths) * len(table_seeds) * settings["table_epochs"] * per_epoch,
                        "depth table", "batch", bars)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             try:
                 table = speed.depth_table((X_train[:n_table], y_train[:n_table]),
                                           (X_val[:n_val], y_val[:n_val]), depths, table_seeds,
@@ -303,10 +311,12 @@ def _run(args):
                 if bar:
                     bar.close()
             timings["depth_table"] = time.perf_counter() - start
+            timings["depth_table_cpu"] = time.process_time() - cpu_start
             results["depth_table"] = {str(d): row for d, row in table.items()}
             say(_table_text(results))
-            say("  {} runs in {:.1f} s".format(len(depths) * len(table_seeds),
-                                               timings["depth_table"]))
+            say("  {} runs in {:.1f} s ({:.1f} s of CPU time)".format(
+                len(depths) * len(table_seeds), timings["depth_table"],
+                timings["depth_table_cpu"]))
     except (KeyboardInterrupt, speed.Stopped):
         stop.set()
         interrupted = True

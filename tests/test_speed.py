@@ -140,6 +140,20 @@ def test_full_batch_route_matches_sgd_with_the_monitor(first_images):
         assert own.getstate() == generator.getstate()
 
 
+def test_full_batch_route_shuffles_a_network2_list_in_place_as_sgd_does(first_images):
+    X, y = first_images[0][:80], first_images[1][:80]
+    pairs = [(x.reshape(-1, 1), np.eye(10)[label].reshape(-1, 1)) for x, label in zip(X, y)]
+    by_sgd, by_speed = list(pairs), list(pairs)
+    net = speed.initial_network(speed.chapter_sizes(2), seed=0)
+    net.SGD(by_sgd, 3, 80, 0.1, lmbda=5.0, quiet=True, shuffle_with=random.Random(2))
+    other = speed.initial_network(speed.chapter_sizes(2), seed=0)
+    speed.train_with_speeds(other, by_speed, 3, 80, 0.1, 5.0, shuffle_with=random.Random(2))
+    assert [id(p) for p in by_speed] == [id(p) for p in by_sgd]
+    assert [id(p) for p in by_speed] != [id(p) for p in pairs]
+    for got, want in zip(other.weights, net.weights):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
 def test_minibatch_route_records_initial_and_every_epoch(first_images):
     X, y = first_images
     data, measured_on = (X[:100], y[:100]), (X[100:], y[100:])
