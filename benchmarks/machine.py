@@ -46,8 +46,15 @@ def cpu():
                  if f in flags],
         "hypervisor": "hypervisor" in flags,
         "platform": platform.platform(),
-        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "load_average_at_start": load_average(),
+        "thread_env": {k: os.environ.get(k) for k in
+                       ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+                       if os.environ.get(k) is not None},
     }
+
+
+def load_average():
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
 
 def _version(module_name):

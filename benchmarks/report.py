@@ -49,9 +49,10 @@ def render(res):
     w = out.append
     w("## fastnet benchmarks ({} run)".format(res["mode"]))
     w("")
-    w("Machine: " + machine_line(res) + ". Load average at start: {}. Whole run: {:.0f} s."
-      .format(", ".join("{:.2f}".format(x) for x in res["machine"]["load_average_at_start"] or []),
-              res["elapsed_s"]))
+    load = lambda key: ", ".join("{:.2f}".format(x) for x in res["machine"].get(key) or [])  # noqa
+    w("Machine: " + machine_line(res) + ". Load average (1, 5, 15 min) at start: {}; at end: {}. "
+      "Whole run: {:.0f} s.".format(load("load_average_at_start"), load("load_average_at_end"),
+                                    res["elapsed_s"]))
     w("")
     for line in res.get("headline_summary", []):
         w("- " + line)
@@ -84,9 +85,9 @@ def render(res):
     if train:
         w("### Training: seconds per epoch of 50,000 MNIST images (median of repeats after a warm-up)")
         w("")
-        w("| case | implementation | threads | s/epoch | examples/s | × reference | fastnet × this "
-          "| GFLOP/s | % of gemm peak | val. acc. |")
-        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w("| case | implementation | threads | s/epoch | spread | examples/s | × reference | "
+          "fastnet × this | GFLOP/s | % of gemm peak | val. acc. |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for c in train:
             s = c["spec"]
             name = "{} {} mb {}".format(c["name"], _sizes(s["sizes"]), s["mini_batch_size"])
@@ -97,15 +98,16 @@ def render(res):
                 fx = r["fastnet_speedup_over_this"] if r["impl"] != "fastnet" else None
                 acc = r.get("validation_accuracy")
                 acc = "–" if acc is None else "{:.2f}%".format(100.0 * acc / r["validation_examples"])
-                w("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
-                    name, impl, r["threads"], _f(r["seconds"]), _rate(r["examples_per_s"]),
+                w("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                    name, impl, r["threads"], _f(r["seconds"]), _pct(r["spread"]),
+                    _rate(r["examples_per_s"]),
                     _times(r["speedup_vs_reference"]), _times(fx), _f(r["gflops"]),
                     _pct(r["fraction_of_gemm_peak"]), acc))
         w("")
         w("*(N ex.)*: timed on the first N examples and scaled per example to 50,000 (the "
           "reference always; peers where stated). × reference: the reference's seconds per epoch "
           "over this row's (the reference is float64 only, so float32 rows are compared with it "
-          "too). fastnet × this: this row's seconds over fastnet's in the same precision. "
+          "too). spread: (slowest - fastest repeat) / median. fastnet × this: this row's seconds over fastnet's in the same precision. "
           "GFLOP/s counts the GEMM work of an SGD step (forward, weight gradient, error "
           "propagation), the same for every implementation. val. acc.: validation accuracy "
           "after the timed epoch (fastnet and PyTorch start from the same weights and order).")

@@ -162,6 +162,7 @@ def main(argv=None):
     notes.extend(standard_notes(res, peers))
     res["elapsed_s"] = time.perf_counter() - t_start
     res["finished_utc"] = machine.utc_now()
+    res["machine"]["load_average_at_end"] = machine.load_average()
     text = report.render(res)
     print(text)
     if args.markdown:
@@ -195,13 +196,18 @@ def headline_summary(res):
     lines = []
     for dtype in ("float64", "float32"):
         f = rows.get(("fastnet", dtype))
-        parts = ["{:.1f}× the NumPy reference".format(f["speedup_vs_reference"])]
+        parts = ["{:.1f}× the NumPy reference ({:.1f}×)".format(
+            f["speedup_vs_reference"], f["speedup_vs_reference_from_min"])]
         for peer in ("scikit-learn", "pytorch"):
             p = rows.get((peer, dtype))
             if p:
-                parts.append("{:.1f}× {}".format(p["fastnet_speedup_over_this"], peer))
+                parts.append("{:.1f}× {} ({:.1f}×)".format(
+                    p["fastnet_speedup_over_this"], peer, p["fastnet_speedup_over_this_from_min"]))
         lines.append("Headline [784,30,10] mb 10, fastnet {}: {:.3g} s/epoch, {}.".format(
             dtype, f["seconds"], ", ".join(parts)))
+    if lines:
+        lines.append("Speed-ups are ratios of medians; in brackets, of the fastest repeats "
+                     "(less sensitive to other load on a shared machine).")
     return lines
 
 

@@ -54,6 +54,8 @@ def summary(r):
         "scaled_to_examples": r.scale_to,
         "scaled": r.n_examples != r.scale_to,
         "seconds": per_example * r.scale_to,
+        "seconds_from_min": float(times.min()) / r.n_examples * r.scale_to,
+        "spread": float((times.max() - times.min()) / median),
         "examples_per_s": 1.0 / per_example,
         "note": r.note,
     }
