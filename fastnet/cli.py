@@ -19,6 +19,8 @@ import signal
 import sys
 import time
 
+from fastnet.speed_cli import add_parser as add_speed_command
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -300,7 +302,7 @@ def _percent(correct, total):
 # ---------------------------------------------------------------------------
 # The command table and main
 
-COMMANDS = {"train": add_train_command}
+COMMANDS = {"train": add_train_command, "speed": add_speed_command}
 
 
 def register(name, add_command):

@@ -390,3 +390,9 @@ def test_add_parser_registers_the_subcommand():
     args = parser.parse_args(["speed", "--quick", "--seeds", "3", "--no-table"])
     assert args.func is speed_cli.run and args.run is speed_cli.run
     assert args.quick and args.seeds == 3 and args.no_table
+
+
+def test_fastnet_command_has_the_speed_subcommand(tmp_path):
+    from fastnet import cli
+    args = cli.build_parser().parse_args(["speed", "--quick", "--out", str(tmp_path)])
+    assert args.run is speed_cli.run and args.quick
