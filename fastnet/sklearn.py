@@ -92,6 +92,13 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
     learning_speed_ : ndarray of shape (n_epochs, n_hidden_layers)
         Only when ``record_learning_speed`` is true; one row per epoch
         trained (``partial_fit`` adds a row per call).
+
+    Notes
+    -----
+    ``predict`` picks the most active output neuron, as network2's accuracy
+    does.  The outputs are independent sigmoids, so ``predict_proba``
+    divides them by their row sum to make probabilities.
+    ``partial_fit`` is one epoch over the batch it is given.
     """
 
     def __init__(self, hidden_layer_sizes=(30,), cost="cross_entropy", epochs=30,
