@@ -226,7 +226,8 @@ def initial_speeds(data, depths=(2, 3, 4), seeds=range(5), width=30):
     ``initial_network`` and measures ``layer_speeds`` on ``data``.  Returns
     ``{depth: summary}`` where a summary holds ``sizes``, ``seeds``,
     ``per_seed`` (each seed's ``layer_speeds``), ``mean`` and ``std`` of the
-    speeds per layer (std: population standard deviation over seeds), the same
+    speeds per layer (std: the sample standard deviation over seeds, n - 1 in
+    the denominator; 0 for a single seed), their ``min`` and ``max``, the same
     for ``weight_gradient_norms``, and ``ratio`` = last hidden layer's speed /
     first's (per seed, mean, std).
     """
@@ -241,12 +242,12 @@ def initial_speeds(data, depths=(2, 3, 4), seeds=range(5), width=30):
         ratio = speeds[:, -1] / speeds[:, 0]
         results[depth] = {
             "sizes": sizes, "seeds": list(seeds), "per_seed": per_seed,
-            "mean": speeds.mean(axis=0).tolist(), "std": speeds.std(axis=0).tolist(),
+            "mean": speeds.mean(axis=0).tolist(), "std": _std(speeds).tolist(),
             "min": speeds.min(axis=0).tolist(), "max": speeds.max(axis=0).tolist(),
             "weight_gradient_norms_mean": grads.mean(axis=0).tolist(),
-            "weight_gradient_norms_std": grads.std(axis=0).tolist(),
+            "weight_gradient_norms_std": _std(grads).tolist(),
             "ratio": {"per_seed": ratio.tolist(), "mean": float(ratio.mean()),
-                      "std": float(ratio.std())},
+                      "std": float(_std(ratio))},
         }
     return results
 
@@ -508,7 +509,7 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
 
     ``progress(k)`` is called (from worker threads) after every k mini-batches.
     Returns ``{depth: {"sizes", "seeds", "correct", "accuracy" (percent per
-    seed), "mean", "std", "seconds" (per seed)}}``.
+    seed), "mean", "std" (sample standard deviation), "seconds" (per seed)}}``.
     """
     depths = _check_depths(depths)
     seeds = _check_seeds(seeds)
@@ -560,7 +561,7 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
         table[depth] = {"sizes": chapter_sizes(depth, width), "seeds": list(seeds),
                         "correct": correct, "validation_size": n_val,
                         "accuracy": accuracy.tolist(), "mean": float(accuracy.mean()),
-                        "std": float(accuracy.std()),
+                        "std": float(_std(accuracy)),
                         "seconds": [outcomes[(depth, s)][1] for s in seeds]}
     return table
 
@@ -657,6 +658,14 @@ def _check_depths(depths):
 
 
 def mean_std(values):
-    """(mean, population std) of a sequence of numbers, as floats."""
+    """(mean, sample standard deviation) of a sequence of numbers, as floats."""
     values = np.asarray(values, dtype=np.float64)
-    return float(values.mean()), float(values.std())
+    return float(values.mean()), float(_std(values))
+
+
+def _std(values):
+    """The sample standard deviation (n - 1) along the first axis; 0 for one value."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        return np.zeros(values.shape[1:])
+    return values.std(axis=0, ddof=1)

@@ -239,7 +239,9 @@ def test_initial_speeds_over_seeds(first_images):
     assert s["seeds"] == [0, 1, 2] and len(s["per_seed"]) == 3
     per_seed = np.array([r["speeds"] for r in s["per_seed"]])
     np.testing.assert_allclose(s["mean"], per_seed.mean(axis=0))
-    np.testing.assert_allclose(s["std"], per_seed.std(axis=0))
+    np.testing.assert_allclose(s["std"], per_seed.std(axis=0, ddof=1))
+    assert speed.mean_std([2.0]) == (2.0, 0.0)
+    np.testing.assert_allclose(speed.mean_std([1.0, 3.0]), (2.0, np.sqrt(2.0)))
     assert len(s["weight_gradient_norms_mean"]) == 5
     np.testing.assert_allclose(s["ratio"]["per_seed"], per_seed[:, -1] / per_seed[:, 0])
     comparison = speed.compare_with_book(summary)
