@@ -67,29 +67,36 @@ _COSTS = {"CrossEntropyCost": CrossEntropyCost, "QuadraticCost": QuadraticCost}
 
 class Network:
 
-    def __init__(self, sizes, cost=CrossEntropyCost):
+    def __init__(self, sizes, cost=CrossEntropyCost, *, random_state=None):
         """A fully-connected sigmoid network with ``sizes[l]`` neurons in layer l.
 
         Layer 0 is the input.  Weights and biases start as
-        ``default_weight_initializer`` makes them (this draws from np.random).
+        ``default_weight_initializer`` makes them: drawn from np.random, as
+        network2 does, or from ``random_state`` (a seed or a
+        np.random.RandomState) when it is given, leaving np.random untouched.
         """
         self.sizes = _check_sizes(sizes)
         self.num_layers = len(self.sizes)
         _cost_kernel_id(cost)
-        self.default_weight_initializer()
+        self.default_weight_initializer(random_state)
         self.cost = cost
         self._data_cache = {}
 
-    def default_weight_initializer(self):
-        """Gaussian weights with standard deviation 1/sqrt(fan-in); Gaussian biases."""
-        self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
-        self.weights = [np.random.randn(y, x) / np.sqrt(x)
+    def default_weight_initializer(self, random_state=None):
+        """Gaussian weights with standard deviation 1/sqrt(fan-in); Gaussian biases.
+
+        All biases are drawn first, layer by layer, then all weights.
+        """
+        generator = _normal_generator(random_state)
+        self.biases = [generator.randn(y, 1) for y in self.sizes[1:]]
+        self.weights = [generator.randn(y, x) / np.sqrt(x)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
-    def large_weight_initializer(self):
-        """Gaussian weights and biases with standard deviation 1."""
-        self.biases = [np.random.randn(y, 1) for y in self.sizes[1:]]
-        self.weights = [np.random.randn(y, x)
+    def large_weight_initializer(self, random_state=None):
+        """Gaussian weights and biases with standard deviation 1, drawn in the same order."""
+        generator = _normal_generator(random_state)
+        self.biases = [generator.randn(y, 1) for y in self.sizes[1:]]
+        self.weights = [generator.randn(y, x)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
     def feedforward(self, a):
@@ -628,9 +635,19 @@ def _as_matrix(X, width, dtype, what):
 
 
 def _check_finite(a, what):
-    # min and max propagate NaN and find +-inf without a temporary as large as a.
-    if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
-        raise ValueError("{} contain NaN or infinity".format(what))
+    """Raise if ``a`` holds NaN or infinity, in one pass and without a temporary as large as a.
+
+    A sum is finite exactly when no element is NaN or infinite, unless
+    finite elements overflow it; only then are the elements checked one block
+    at a time.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if a.size == 0 or np.isfinite(a.sum(dtype=np.float64)):
+            return
+    flat = a.reshape(-1)
+    for start in range(0, flat.size, 1 << 20):
+        if not np.isfinite(flat[start:start + (1 << 20)]).all():
+            raise ValueError("{} contain NaN or infinity".format(what))
 
 
 def _blocks(n, rows=8192):
@@ -685,6 +702,18 @@ def _check_real(value, name):
     if not np.isfinite(value):
         raise ValueError("{} must be finite, got {}".format(name, value))
     return float(value)
+
+
+def _normal_generator(random_state):
+    """np.random itself (network2's choice), or a RandomState for a seed or a RandomState."""
+    if random_state is None:
+        return np.random
+    if isinstance(random_state, np.random.RandomState):
+        return random_state
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return np.random.RandomState(random_state)
+    raise TypeError("random_state must be None, an int seed or a np.random.RandomState, "
+                    "got {!r}".format(random_state))
 
 
 def _check_dtype(dtype):

@@ -172,12 +172,8 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         else:
             weights_rng = check_random_state(self.random_state)
             shuffler = None
-        network = _network_without_global_draws(sizes, _COSTS[self.cost])
-        # network2's default initializer, drawing from our generator instead of
-        # np.random: all biases layer by layer, then all weights.
-        network.biases = [weights_rng.randn(n, 1) for n in sizes[1:]]
-        network.weights = [weights_rng.randn(n_out, n_in) / np.sqrt(n_in)
-                           for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        # network2's default initializer, drawing from our generator, not np.random.
+        network = Network(sizes, _COSTS[self.cost], random_state=weights_rng)
         if shuffler is None:
             shuffler = random.Random(int(weights_rng.randint(0, 2 ** 31 - 1)))
         self.classes_ = classes
@@ -299,18 +295,3 @@ class _sklearn_errors_for:
             # Raises scikit-learn's "Input X contains NaN." if that was the problem.
             assert_all_finite(self.X, estimator_name=self.name, input_name="X")
         return False
-
-
-def _network_without_global_draws(sizes, cost):
-    """A ``fastnet.Network``, built without drawing from NumPy's global generator.
-
-    Network's constructor draws its initial weights from ``np.random``; an
-    instance attribute shadowing ``default_weight_initializer`` skips that
-    draw (the caller assigns weights and biases right after), so fitting an
-    estimator never disturbs the user's global random streams.
-    """
-    network = Network.__new__(Network)
-    network.default_weight_initializer = lambda: None
-    Network.__init__(network, sizes, cost)
-    del network.default_weight_initializer
-    return network

@@ -331,3 +331,15 @@ def test_arrays_are_checked_again_when_a_new_array_is_passed(first_10000):
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN or infinity"):
         net.SGD((bad, y), 1, 10, 0.1, quiet=True)
+
+
+def test_random_state_draws_like_seeding_np_random_without_touching_it():
+    seed(13)
+    expected = network2.Network([9, 4, 3])
+    before = np.random.get_state()
+    net = network2.Network([9, 4, 3], random_state=13)
+    after = np.random.get_state()
+    assert before[2] == after[2] and np.array_equal(before[1], after[1])
+    assert max_abs_diff(net.weights + net.biases, expected.weights + expected.biases) == 0.0
+    with pytest.raises(TypeError, match="random_state"):
+        network2.Network([2, 2], random_state="13")
