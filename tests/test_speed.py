@@ -398,3 +398,31 @@ def test_fastnet_command_has_the_speed_subcommand(tmp_path):
     from fastnet import cli
     args = cli.build_parser().parse_args(["speed", "--quick", "--out", str(tmp_path)])
     assert args.run is speed_cli.run and args.quick
+
+
+def test_ctrl_c_stops_and_writes_what_was_finished(tmp_path):
+    import signal
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(PACKAGE_ROOT)
+    # Python started from a background job may inherit an ignored SIGINT: restore it.
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from fastnet import speed_cli; sys.exit(speed_cli.main(sys.argv[1:]))")
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-c", code, "--quick", "--epochs", "1000000",
+                          "--no-plots", "--out", str(out), "--data", str(MNIST_DIR)],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stdout:                       # wait until training has started
+            if line.startswith("Learning speed during"):
+                break
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, stderr
+    assert "interrupted" in stderr
+    results = json.loads((out / "speed.json").read_text())
+    assert results["interrupted"] is True
+    assert "initial_speeds" in results and "depth_table" not in results
+    assert "Interrupted" in (out / "report.md").read_text()
