@@ -197,6 +197,9 @@ def run(args):
     except Failure as e:
         print("{}: error: {}".format(prog, e), file=sys.stderr)
         return EXIT_FAILED
+    except KeyboardInterrupt:      # a second Ctrl-C, while the results are being written
+        print("{}: interrupted".format(prog), file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _run(args):
