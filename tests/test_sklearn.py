@@ -49,6 +49,11 @@ def test_sklearn_estimator_checks(estimator, check):
         check(estimator)
 
 
+# Subprocesses run from here, not the repository root, where `python -c` would import
+# the unbuilt sources in ./fastnet instead of the installed package.
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
 def _run_array_api_check(estimator, keywords):
     code = textwrap.dedent("""
         from sklearn.utils.estimator_checks import check_array_api_input
@@ -60,7 +65,7 @@ def _run_array_api_check(estimator, keywords):
     env = dict(os.environ, SCIPY_ARRAY_API="1",
                PYTHONPATH=os.pathsep.join(sys.path))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, timeout=120)
+                            env=env, timeout=120, cwd=HERE)
     assert result.returncode == 0 and "passed" in result.stdout, result.stderr
 
 
@@ -280,6 +285,6 @@ def test_imports_without_scikit_learn():
         """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
-                            timeout=60)
+                            timeout=60, cwd=HERE)
     assert result.returncode == 0, result.stderr
     assert "pip install fastnet[sklearn]" in result.stdout
