@@ -31,11 +31,11 @@ MODES = {
         "repeats": 5, "warmup": 1,
         "train_n": 50000,
         # per case: repeats, reference slice (timed, warm-up), peers (slice, warm-up, repeats)
-        "headline": {"repeats": 5, "ref": (5000, 500), "peers": (50000, 5000, 3)},
+        "headline": {"repeats": 5, "ref": (5000, 500), "peers": (50000, 5000, 5)},
         "depth": {"repeats": 5, "ref": (3000, 300), "peers": None},
         "width-100": {"repeats": 3, "ref": (2000, 200), "peers": None},
         "width-1000": {"repeats": 3, "ref": (500, 50), "peers": (10000, 2000, 3)},
-        "probe": {"n": 10000, "repeats": 3},
+        "probe": {"n": 10000, "repeats": 5},
         "peak": {"n": 2000, "repeats": 3},
         "infer": {"n": 10000, "repeats": 7, "ref_repeats": 3},
         "speed": {"n": 1000, "epochs": 100, "ref_epochs": 2, "repeats": 5, "ref_repeats": 3},

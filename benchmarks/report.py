@@ -65,12 +65,15 @@ def render(res):
     w(th["explanation"])
     w("")
     if th.get("probe"):
-        w("| probe (fastnet float64, one epoch slice) | examples | 1 thread, s | 2 threads, s | chosen |")
-        w("|---|---:|---:|---:|---:|")
+        w("| probe: fastnet float64 | examples | 1 thread, s | 2 threads, s | "
+          "probe's pick | used |")
+        w("|---|---:|---:|---:|---:|---:|")
+        span = lambda r: "{} ({}–{})".format(_f(r["median_s"]), _f(r["min_s"]), _f(r["max_s"]))  # noqa
         for name, p in th["probe"].items():
-            w("| {} {} mb {} | {:,} | {} | {} | {} |".format(
+            w("| {} {} mb {} | {:,} | {} | {} | {} | {} |".format(
                 name, _sizes(p["sizes"]), p["mini_batch_size"], p["examples"],
-                _f(p["one_thread"]["median_s"]), _f(p["two_threads"]["median_s"]), p["chosen"]))
+                span(p["one_thread"]), span(p["two_threads"]), p["chosen"],
+                th["choice"].get(name)))
         w("")
     if res.get("peaks"):
         w("GEMM peak of SciPy's BLAS (the library fastnet calls), measured in this run:")

@@ -25,9 +25,9 @@ def parse_args(argv):
     p.add_argument("--data", metavar="PATH", default=None,
                    help="folder with the MNIST IDX files (default: $FASTNET_DATA, else "
                         "../shared/data/mnist beside the repository)")
-    p.add_argument("--threads", default="auto", choices=["auto", "1", "2"],
-                   help="BLAS threads: auto (full mode: probe 1 vs 2 and choose; quick: 1) or a "
-                        "fixed number for everything")
+    p.add_argument("--threads", default="1", choices=["1", "2", "auto"],
+                   help="BLAS threads for every case (default 1); auto: per case, from the "
+                        "1-vs-2 probe that full mode always runs and reports")
     p.add_argument("--no-peers", action="store_true", help="skip scikit-learn and PyTorch")
     p.add_argument("--cases", default=",".join(CASE_NAMES),
                    help="comma-separated subset of: " + ", ".join(CASE_NAMES))
@@ -110,40 +110,47 @@ def main(argv=None):
     # Threads.
     usable = res["machine"]["usable_cpus"] or 1
     can_set = res["blas"] is not None
-    thread_counts = [1, 2] if (can_set and usable >= 2 and mode == "full") else [None]
-    choice = {}
     probe = None
-    if not can_set:
-        explanation = "BLAS threads left at the libraries' default (threadpoolctl missing)."
-        choice = {"small": None, "headline": None, "width-100": None, "width-1000": None}
-    elif args.threads != "auto":
-        n = int(args.threads)
-        choice = {"headline": n, "width-100": n, "width-1000": n}
-        thread_counts = sorted({1, n}) if mode == "full" else [n]
-        explanation = "BLAS threads fixed to {} for everything by --threads.".format(n)
-    elif mode == "quick":
-        choice = {"headline": 1, "width-100": 1, "width-1000": 1}
-        thread_counts = [1]
-        explanation = "Quick mode: 1 BLAS thread everywhere, no probe."
-    elif usable < 2:
-        choice = {"headline": 1, "width-100": 1, "width-1000": 1}
-        explanation = "Only one usable core: 1 BLAS thread everywhere."
-    else:
+    if can_set and usable >= 2 and mode == "full":
         probe = cases.probe_threads(cfg["probe"], data, log)
+    same = "Every implementation in a case (reference, peers, torch.set_num_threads) runs " \
+           "with that case's count."
+    if not can_set:
+        choice = {"headline": None, "width-100": None, "width-1000": None}
+        explanation = "BLAS threads left at the libraries' default (threadpoolctl missing)."
+    elif args.threads == "auto" and probe is not None:
         choice = {name: p["chosen"] for name, p in probe.items()}
         explanation = (
-            "fastnet float64 was timed on a {:,}-example slice with 1 and 2 BLAS threads "
-            "(interleaved, median of {}); 2 threads are chosen only where they beat 1 by more "
-            "than 5%. Chosen: {}. Every implementation in a case (reference, peers, "
-            "torch.set_num_threads) runs with that case's count; depth and the learning-speed "
-            "workload follow the headline probe, inference follows width-1000.").format(
-                cfg["probe"]["n"], cfg["probe"]["repeats"],
-                ", ".join("{} → {}".format(k, v) for k, v in choice.items()))
+            "--threads auto: per case the probe's choice (2 threads only where their median "
+            "beat 1 thread's by more than 5%): {}; depth and learning-speed follow the "
+            "headline, inference follows width-1000. ".format(
+                ", ".join("{} → {}".format(k, v) for k, v in choice.items())) + same)
+    else:
+        n = 1 if args.threads == "auto" else int(args.threads)
+        choice = {"headline": n, "width-100": n, "width-1000": n}
+        if args.threads == "auto":
+            explanation = ("Quick mode: 1 BLAS thread everywhere, no probe." if mode == "quick"
+                           else "Only one usable core: 1 BLAS thread.")
+        elif args.threads == "1":
+            explanation = (
+                "1 BLAS thread for every case (the default, --threads 1). The probe below "
+                "measured 1 against 2 threads for fastnet float64 on a {:,}-example slice of "
+                "three cases (interleaved, median of {}, with the fastest and slowest run): "
+                "tiny matrices gain nothing from a second thread, and on this 2-core machine a "
+                "second BLAS thread makes every call wait for a core that another process may "
+                "hold, which can turn a gain into a many-fold loss from one run to the next. "
+                "One thread keeps the ratios reproducible; --threads auto picks per case from "
+                "the probe, --threads 2 forces 2. ".format(cfg["probe"]["n"],
+                                                           cfg["probe"]["repeats"])
+                if probe is not None else
+                "1 BLAS thread for every case (--threads 1; no probe in this mode). ") + same
+        else:
+            explanation = "BLAS threads fixed to {} for every case by --threads. ".format(n) + same
     res["threads"] = {"choice": choice, "probe": probe, "explanation": explanation}
 
     # GEMM peak at the thread counts in use.
-    peak_threads = sorted({t for t in choice.values() if t is not None} | set(
-        t for t in thread_counts if t is not None)) or [None]
+    peak_threads = sorted({t for t in choice.values() if t is not None}
+                          | ({1, 2} if probe is not None else set())) or [None]
     log("gemm peak ...")
     res["peaks"] = cases.measure_peaks(cfg["peak"], peak_threads, log)
 
