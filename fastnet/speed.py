@@ -32,6 +32,7 @@ the caller's global generators are left as they were.
 The speeds are computed by the compiled kernels over the whole set of
 examples at once, in float64.
 """
+import itertools
 import random
 import threading
 import time
@@ -293,7 +294,7 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
     1,000 -- each epoch is one gradient step, and the gradient of that step
     *is* the speed measurement (the order of the examples in the one batch
     changes only the summation order).  Then one forward and backward pass
-    per epoch serves both, split over ``threads`` threads by rows, and
+    per epoch serves both, shared by ``threads`` threads in blocks of rows, and
     pixels that are zero in every example are left out of the first layer's
     products (they contribute exactly nothing; their weights only decay, and
     are decayed at the end).  Otherwise this is ``net.SGD`` with
@@ -351,8 +352,8 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
 
     The update is network2's with m = n:
         w <- (1 - eta*lmbda/n) w - (eta/n) sum_x dC_x/dw,   b <- b - (eta/n) sum_x dC_x/db.
-    The gradient sums come from the compiled kernel (GIL released), the
-    examples split into ``threads`` row blocks summed in parallel.  ``order``
+    The gradient sums come from the compiled kernel (GIL released), over
+    blocks of rows shared among ``threads`` threads (``_RowBlocks``).  ``order``
     (an index array) is permuted in place by every epoch's shuffle.
     """
     n = len(X)
@@ -379,35 +380,14 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
         bias_slices.append(slice(offset, offset + b.size))
         offset += b.size
 
-    threads = max(1, min(threads, n))
-    bounds = np.linspace(0, n, threads + 1).astype(int)
-    parts = [(inputs[a:z], targets[a:z]) for a, z in zip(bounds[:-1], bounds[1:])]
-    sums = [np.zeros_like(params) for _ in parts]
-
-    def accumulate(k):
-        sums[k].fill(0.0)
-        part_inputs, part_targets = parts[k]
-        _kernels.accumulate_gradients(part_inputs, part_targets, params, kernel_sizes,
-                                      cost_id, sums[k], len(part_inputs))
-        return k
-
+    blocks = _RowBlocks(inputs, targets, params, kernel_sizes, cost_id, threads)
     speeds = np.empty((epochs + 1, hidden))
     epoch = 0
-    pool = ThreadPoolExecutor(threads - 1) if threads > 1 else None
     try:
         for epoch in range(epochs + 1):
             if stop is not None and stop.is_set():
                 raise Stopped()
-            if pool is None:
-                accumulate(0)
-            else:
-                others = [pool.submit(accumulate, k) for k in range(1, threads)]
-                accumulate(0)
-                for f in others:
-                    f.result()
-                for s in sums[1:]:
-                    sums[0] += s
-            gradient = sums[0]
+            gradient = blocks.gradient_sum()
             for l in range(hidden):
                 speeds[epoch, l] = np.linalg.norm(gradient[bias_slices[l]]) / n
             if epoch == epochs:
@@ -419,11 +399,71 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
             if progress is not None:
                 progress(1)
     finally:
-        if pool is not None:
-            pool.shutdown()
+        blocks.close()
         # Leave net trained -- also when stopped early, at the last whole epoch.
         _store(net, params, kernel_sizes, used, first_full, 1.0 - eta * (lmbda / n), epoch)
     return speeds
+
+
+class _RowBlocks:
+    """The kernel's gradient sum over all rows, computed block by block by several threads.
+
+    The rows are cut into blocks of ``BLOCK_ROWS``; the calling thread and
+    ``threads - 1`` helpers take blocks from a shared counter until none is
+    left.  A helper the operating system has parked just takes fewer blocks,
+    so on a busy machine nobody waits long for it.  The block sums are added
+    in block order, so the result does not depend on the number of threads
+    or on who computed what.
+    """
+
+    BLOCK_ROWS = 250
+
+    def __init__(self, inputs, targets, params, sizes, cost_id, threads):
+        rows = self.BLOCK_ROWS
+        self.blocks = [(inputs[a:a + rows], targets[a:a + rows])
+                       for a in range(0, len(inputs), rows)]
+        self.sums = [np.zeros_like(params) for _ in self.blocks]
+        self.params, self.sizes, self.cost_id = params, sizes, cost_id
+        helpers = min(threads, len(self.blocks)) - 1
+        self.helpers = helpers
+        self.pool = ThreadPoolExecutor(helpers) if helpers > 0 else None
+
+    def _work(self, counter, done, errors):
+        while True:
+            k = next(counter)              # atomic: itertools.count under the GIL
+            if k >= len(self.blocks):
+                return
+            try:
+                block_inputs, block_targets = self.blocks[k]
+                self.sums[k].fill(0.0)
+                _kernels.accumulate_gradients(block_inputs, block_targets, self.params,
+                                              self.sizes, self.cost_id, self.sums[k],
+                                              len(block_inputs))
+            except BaseException as error:   # handed to the caller, never lost
+                errors.append(error)
+            finally:
+                done[k].set()
+
+    def gradient_sum(self):
+        """The sum over all rows of dC_x/d(params), in the kernels' flat layout."""
+        counter = itertools.count()
+        done = [threading.Event() for _ in self.blocks]
+        errors = []
+        for _ in range(self.helpers):
+            self.pool.submit(self._work, counter, done, errors)
+        self._work(counter, done, errors)
+        for event in done:
+            event.wait()
+        if errors:
+            raise errors[0]
+        total = self.sums[0]
+        for partial in self.sums[1:]:
+            total += partial
+        return total
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def _store(net, params, kernel_sizes, used, first_full, weight_decay, epochs_done):

@@ -19,7 +19,7 @@ import fastnet
 from conftest import MNIST_DIR, seed
 from fastnet import reference, speed, speed_cli
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(fastnet.__file__).resolve().parents[1]   # the installed package
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,8 @@ def test_full_batch_route_matches_sgd_with_the_monitor(first_images):
                                  monitor_learning_speed=data, shuffle_with=generator)[4]
     expected = np.array([initial] + monitored)
 
-    for threads in (1, 2):
+    by_threads = {}
+    for threads in (1, 2, 3):
         net = speed.initial_network(speed.chapter_sizes(4), seed=2)
         own = random.Random(11)
         calls = []
@@ -129,6 +130,7 @@ def test_full_batch_route_matches_sgd_with_the_monitor(first_images):
                                          threads=threads, progress=calls.append)
         assert speeds.shape == (epochs + 1, 4)
         assert sum(calls) == epochs
+        by_threads[threads] = speeds
         rel = np.max(np.abs(speeds - expected) / expected)
         print("threads={}: max relative diff vs SGD's monitor {:.1e}".format(threads, rel))
         assert rel < 1e-10
@@ -138,6 +140,9 @@ def test_full_batch_route_matches_sgd_with_the_monitor(first_images):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
         # The shuffling generator moved on exactly as SGD's epochs moved it.
         assert own.getstate() == generator.getstate()
+    # Blocks are summed in a fixed order: the thread count changes nothing at all.
+    np.testing.assert_array_equal(by_threads[1], by_threads[2])
+    np.testing.assert_array_equal(by_threads[1], by_threads[3])
 
 
 def test_full_batch_route_shuffles_a_network2_list_in_place_as_sgd_does(first_images):
