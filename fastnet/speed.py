@@ -368,12 +368,12 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
     weights = [np.asarray(w, dtype=np.float64) for w in net.weights]
     biases = [np.asarray(b, dtype=np.float64).reshape(-1) for b in net.biases]
     first_full = weights[0].copy()
-    blocks = [weights[0][:, used]] + weights[1:]
+    kept = [weights[0][:, used]] + weights[1:]
     # The kernels' flat layout: per layer, W row-major then b.
-    params = np.concatenate([part for w, b in zip(blocks, biases) for part in (w.ravel(), b)])
+    params = np.concatenate([part for w, b in zip(kept, biases) for part in (w.ravel(), b)])
     decay = np.empty_like(params)
     bias_slices, offset = [], 0
-    for w, b in zip(blocks, biases):
+    for w, b in zip(kept, biases):
         decay[offset:offset + w.size] = 1.0 - eta * (lmbda / n)
         offset += w.size
         decay[offset:offset + b.size] = 1.0
@@ -382,7 +382,7 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
 
     blocks = _RowBlocks(inputs, targets, params, kernel_sizes, cost_id, threads)
     speeds = np.empty((epochs + 1, hidden))
-    epoch = 0
+    steps = 0
     try:
         for epoch in range(epochs + 1):
             if stop is not None and stop.is_set():
@@ -394,14 +394,14 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
                 break
             if shuffle_with is not None:
                 order[:] = order[_shuffle_positions(n, shuffle_with)]   # network2's shuffle
-            params *= decay
-            params -= (eta / n) * gradient
+            params[:] = params * decay - (eta / n) * gradient
+            steps += 1
             if progress is not None:
                 progress(1)
     finally:
         blocks.close()
         # Leave net trained -- also when stopped early, at the last whole epoch.
-        _store(net, params, kernel_sizes, used, first_full, 1.0 - eta * (lmbda / n), epoch)
+        _store(net, params, kernel_sizes, used, first_full, 1.0 - eta * (lmbda / n), steps)
     return speeds
 
 
