@@ -20,6 +20,17 @@ chapter's experiments and gives the same measurements for any network:
 - ``depth_table(...)``: validation accuracy of 1 to 4 hidden layers, with the
   seeds trained in parallel threads.
 
+For example::
+
+    (X, y), _, _ = fastnet.datasets.load_mnist(dtype=np.float64)
+    data = (X[:1000], y[:1000])
+    net = speed.initial_network([784, 30, 30, 30, 30, 10], seed=0)
+    speed.layer_speeds(net, data)["speeds"]        # ~[0.0029, 0.015, 0.058, 0.33]
+    speeds = speed.train_with_speeds(net, data, 500, 1000, 0.1, 5.0)   # shape (501, 4)
+
+``python -m fastnet speed`` runs all of the chapter's experiments and writes
+figures, a JSON file and a report (see ``fastnet.speed_cli``).
+
 Seeds without the global generators.  network2 draws initial weights from the
 global ``np.random`` and shuffles with the global ``random``.  Threads running
 side by side must not share those, so here a run with seed ``s`` draws its
