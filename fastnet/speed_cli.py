@@ -29,7 +29,7 @@ Reproduce the experiments of chapter 5 of Nielsen's book, with spreads over seed
   1. initial learning speed ||delta^l|| of every hidden layer of [784,30,30,10],
      [784,30,30,30,10] and [784,30,30,30,30,10] on the first 1,000 training
      images, mean +- std over --speed-seeds seeds, beside the book's values;
-  2. the per-neuron view: average dC/db of the first six neurons of each layer;
+  2. the per-neuron view: average dC/db of the first six neurons of each hidden layer;
   3. learning speed during 500 epochs of training on those 1,000 images
      (mini-batch 1000, eta 0.1, lmbda 5.0), one log-scale figure per depth;
   4. the unstable-gradient view: the factors |w sigma'(z)| along the chain back
@@ -110,8 +110,9 @@ def _add_arguments(p):
     what.add_argument("--no-table", action="store_true",
                       help="skip the depth table (the only slow part)")
     what.add_argument("--workers", type=_count(1), metavar="N",
-                      help="threads running seeds side by side (default: 2, or 1 on a "
-                           "one-core machine)")
+                      help="threads: the depth table runs this many seeds side by side, "
+                           "and the training runs share their work among them (default: 2, "
+                           "or 1 on a one-core machine)")
     io = p.add_argument_group("data and output")
     io.add_argument("--data", metavar="PATH",
                     help="a folder with the four MNIST IDX files or mnist.pkl.gz, or the "
