@@ -340,6 +340,41 @@ class FastnetSpeedTrain(Runner):
                 "speeds": out[4] if self.monitor and out else None}
 
 
+class FastnetSpeedModule(FastnetSpeedTrain):
+    """``fastnet.speed.train_with_speeds``: the chapter's workload through fastnet's own routine,
+    which records the speeds before training and after every epoch (float64 only)."""
+    impl = "fastnet.speed"
+
+    def __init__(self, spec, X, y, epochs, **kw):
+        super().__init__(spec, X, y, np.float64, epochs, True, **kw)
+
+    @property
+    def label(self):
+        return "fastnet speed.train_with_speeds float64"
+
+    def run(self, state):
+        from fastnet import speed
+        s = self.spec
+        state["out"] = speed.train_with_speeds(state["net"], self.data, self.epochs,
+                                               s.mini_batch_size, s.eta, s.lmbda)
+
+    def finish(self, state):
+        out = state.get("out")
+        net = state["net"]
+        return {"weights": net.weights, "biases": net.biases,
+                "speeds": None if out is None else np.asarray(out)[1:].tolist()}
+
+
+def speed_module_available():
+    try:
+        from fastnet import speed
+    except Exception as e:
+        return "fastnet.speed not importable ({})".format(e)
+    if not hasattr(speed, "train_with_speeds"):
+        return "fastnet.speed has no train_with_speeds"
+    return None
+
+
 def reference_learning_speed(net, data):
     """The book's way: average every example's dC/db from backprop; the norm per hidden layer."""
     sums = [np.zeros(b.shape) for b in net.biases]

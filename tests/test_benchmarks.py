@@ -89,7 +89,7 @@ def test_agreement_within_tolerance(quick):
     result, _ = quick
     rows = [a for c in result["cases"] for a in c.get("agreement", [])]
     covered = {(a["case"], a["dtype"]) for a in rows if a["against"] == "reference"}
-    assert covered == {(c, d) for c in TRAIN_CASES + ["learning-speed"]
+    assert covered >= {(c, d) for c in TRAIN_CASES + ["learning-speed"]
                        for d in ("float64", "float32")}
     for a in rows:
         assert a["within"], a
