@@ -29,6 +29,10 @@ def _pct(x):
     return "–" if x is None else "{:.0f}%".format(100 * x)
 
 
+def _th(n):
+    return "default" if n is None else str(n)
+
+
 def _sizes(s):
     return "[" + ",".join(str(v) for v in s) + "]"
 
@@ -81,7 +85,7 @@ def render(res):
         w("| routine | n | threads | GFLOP/s |")
         w("|---|---:|---:|---:|")
         for p in res["peaks"]:
-            w("| {} | {} | {} | {} |".format(p["routine"], p["n"], p["threads"], _f(p["gflops"])))
+            w("| {} | {} | {} | {} |".format(p["routine"], p["n"], _th(p["threads"]), _f(p["gflops"])))
         w("")
 
     train = [c for c in res["cases"] if "epoch_examples" in c]
@@ -102,7 +106,7 @@ def render(res):
                 acc = r.get("validation_accuracy")
                 acc = "–" if acc is None else "{:.2f}%".format(100.0 * acc / r["validation_examples"])
                 w("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
-                    name, impl, r["threads"], _f(r["seconds"]), _pct(r["spread"]),
+                    name, impl, _th(r["threads"]), _f(r["seconds"]), _pct(r["spread"]),
                     _rate(r["examples_per_s"]),
                     _times(r["speedup_vs_reference"]), _times(fx), _f(r["gflops"]),
                     _pct(r["fraction_of_gemm_peak"]), acc))
@@ -140,7 +144,7 @@ def render(res):
         w("|---|---:|---:|---:|---:|---:|---:|")
         for r in infer["results"]:
             w("| {} | {} | {} | {} | {} | {:,} | {} |".format(
-                r["label"], r["threads"], _f(r["median_s"]), _rate(r["examples_per_s"]),
+                r["label"], _th(r["threads"]), _f(r["median_s"]), _rate(r["examples_per_s"]),
                 _times(r["speedup_vs_reference"]), r["accuracy"],
                 _e(r.get("max_abs_diff_vs_reference_outputs"))))
         w("")
@@ -165,7 +169,7 @@ def render(res):
             impl = ("fastnet speed.train_with_speeds" if r["impl"] == "fastnet.speed"
                     else r["impl"])
             w("| {} {} | {} | {} | {} | {} | {} | {} |".format(
-                impl, r["dtype"], "every epoch" if r["monitored"] else "none", r["threads"],
+                impl, r["dtype"], "every epoch" if r["monitored"] else "none", _th(r["threads"]),
                 r["epochs_per_run"], _f(r["seconds_per_epoch"]), _times(r["speedup_vs_reference"]),
                 "–" if ov is None else "{:+.0f}%".format(ov)))
         w("")
