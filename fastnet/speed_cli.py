@@ -223,9 +223,7 @@ def _run(args):
 
     import threading
 
-    import numpy as np
-
-    from fastnet import datasets, speed
+    from fastnet import speed
 
     settings["blas_limited_to_one_thread"] = speed.blas_limit_available()
     results = {"settings": settings, "book": _book_json(speed.BOOK), "timings": {},
@@ -233,94 +231,11 @@ def _run(args):
     if not speed.blas_limit_available():
         say("Note: threadpoolctl is not installed, so BLAS may start threads of its own "
             "beside ours; for the best speed: pip install threadpoolctl")
-    timings = results["timings"]
     stop = threading.Event()
     interrupted = False
     try:
-        start = time.perf_counter()
-        try:
-            (X_train, y_train), (X_val, y_val), _ = datasets.load_mnist(
-                args.data, dtype=np.float64, progress=None if not quiet else False)
-        except (datasets.DataFormatError, datasets.DataNotFoundError) as e:
-            raise Failure(str(e)) from None
-        timings["load_data"] = time.perf_counter() - start
-        n_speed = settings["speed_images"]
-        speed_data = (X_train[:n_speed], y_train[:n_speed])
-
-        # 1, 2. Initial speeds over seeds, and the per-neuron view.
-        seeds = list(range(settings["seed"], settings["seed"] + settings["speed_seeds"]))
-        say("Initial learning speeds of {} hidden layers on the first {} training images, "
-            "{} seeds ...".format(", ".join(map(str, SPEED_DEPTHS)), n_speed, len(seeds)))
-        start = time.perf_counter()
-        initial = speed.initial_speeds(speed_data, SPEED_DEPTHS, seeds, WIDTH)
-        timings["initial_speeds"] = time.perf_counter() - start
-        results["initial_speeds"] = _initial_json(initial, speed.compare_with_book(initial))
-        results["neuron_speeds"] = {
-            str(d): {"sizes": initial[d]["sizes"], "seed": settings["seed"],
-                     "neurons": [layer[:NEURONS_SHOWN]
-                                 for layer in initial[d]["per_seed"][0]["neurons"]]}
-            for d in SPEED_DEPTHS}
-        say(_initial_text(results["initial_speeds"]))
-
-        # 3, 4. Speeds during training; the unstable-gradient view before and after.
-        epochs = settings["epochs"]
-        say("Learning speed during {} epochs of training (mini-batch {}, eta {}, lmbda {}) "
-            "...".format(epochs, SPEED_MINI_BATCH, ETA, LMBDA))
-        bar = _bar(len(SPEED_DEPTHS) * epochs, "training", "epoch", bars)
-        start, cpu_start = time.perf_counter(), time.process_time()
-        try:
-            trained = speed.speeds_during_training(
-                speed_data, SPEED_DEPTHS, settings["seed"], epochs, SPEED_MINI_BATCH, ETA, LMBDA,
-                WIDTH, threads=settings["workers"], progress=bar.update if bar else None,
-                stop=stop)
-        finally:
-            if bar:
-                bar.close()
-        timings["speeds_during_training"] = time.perf_counter() - start
-        timings["speeds_during_training_cpu"] = time.process_time() - cpu_start
-        timings["training_runs_only"] = sum(r["seconds"] for r in trained.values())
-        results["speed_during_training"] = {
-            str(d): {"sizes": r["sizes"], "seed": r["seed"], "epochs": r["epochs"],
-                     "seconds": r["seconds"], "cpu_seconds": r["cpu_seconds"],
-                     "speeds": r["speeds"].tolist()}
-            for d, r in trained.items()}
-        results["unstable_gradient"] = {str(d): r["unstable_gradient"]
-                                        for d, r in trained.items()}
-        say("  {} runs of {} epochs with per-epoch speeds: {:.2f} s together ({:.2f} s of CPU "
-            "time)".format(len(trained), epochs, timings["training_runs_only"],
-                           timings["speeds_during_training_cpu"]))
-        say(_training_text(results))
-
-        # 5. The depth table.
-        if settings["table"]:
-            n_table = settings["table_images"]
-            n_val = settings["validation_images"]
-            table_seeds = list(range(settings["seed"], settings["seed"] + settings["seeds"]))
-            depths = settings["table_depths"]
-            say("Depth table: {} hidden layers, {} epochs on {} images, {} seeds, {} "
-                "worker{} ...".format(", ".join(map(str, depths)), settings["table_epochs"],
-                                      n_table, len(table_seeds), settings["workers"],
-                                      "" if settings["workers"] == 1 else "s"))
-            per_epoch = -(-n_table // TABLE_MINI_BATCH)
-            bar = _bar(len(depths) * len(table_seeds) * settings["table_epochs"] * per_epoch,
-                       "depth table", "batch", bars)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            try:
-                table = speed.depth_table((X_train[:n_table], y_train[:n_table]),
-                                          (X_val[:n_val], y_val[:n_val]), depths, table_seeds,
-                                          settings["table_epochs"], TABLE_MINI_BATCH, ETA, LMBDA,
-                                          WIDTH, settings["workers"],
-                                          progress=bar.update if bar else None, stop=stop)
-            finally:
-                if bar:
-                    bar.close()
-            timings["depth_table"] = time.perf_counter() - start
-            timings["depth_table_cpu"] = time.process_time() - cpu_start
-            results["depth_table"] = {str(d): row for d, row in table.items()}
-            say(_table_text(results))
-            say("  {} runs in {:.1f} s ({:.1f} s of CPU time)".format(
-                len(depths) * len(table_seeds), timings["depth_table"],
-                timings["depth_table_cpu"]))
+        with speed.blas_single_threaded():   # small matrices: BLAS threads only cost
+            _experiments(args, settings, results, stop, say, bars)
     except (KeyboardInterrupt, speed.Stopped):
         stop.set()
         interrupted = True
@@ -331,6 +246,100 @@ def _run(args):
     print("{}Wrote {} to {}".format("Interrupted. " if interrupted else "",
                                     ", ".join(written), out), flush=True)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+
+def _experiments(args, settings, results, stop, say, bars):
+    """Run the experiments in order, filling ``results`` as each one finishes."""
+    import numpy as np
+
+    from fastnet import datasets, speed
+
+    timings = results["timings"]
+    start = time.perf_counter()
+    try:
+        (X_train, y_train), (X_val, y_val), _ = datasets.load_mnist(
+            args.data, dtype=np.float64, progress=None if not args.quiet else False)
+    except (datasets.DataFormatError, datasets.DataNotFoundError) as e:
+        raise Failure(str(e)) from None
+    timings["load_data"] = time.perf_counter() - start
+    n_speed = settings["speed_images"]
+    speed_data = (X_train[:n_speed], y_train[:n_speed])
+
+    # 1, 2. Initial speeds over seeds, and the per-neuron view.
+    seeds = list(range(settings["seed"], settings["seed"] + settings["speed_seeds"]))
+    say("Initial learning speeds of {} hidden layers on the first {} training images, "
+        "{} seeds ...".format(", ".join(map(str, SPEED_DEPTHS)), n_speed, len(seeds)))
+    start = time.perf_counter()
+    initial = speed.initial_speeds(speed_data, SPEED_DEPTHS, seeds, WIDTH)
+    timings["initial_speeds"] = time.perf_counter() - start
+    results["initial_speeds"] = _initial_json(initial, speed.compare_with_book(initial))
+    results["neuron_speeds"] = {
+        str(d): {"sizes": initial[d]["sizes"], "seed": settings["seed"],
+                 "neurons": [layer[:NEURONS_SHOWN]
+                             for layer in initial[d]["per_seed"][0]["neurons"]]}
+        for d in SPEED_DEPTHS}
+    say(_initial_text(results["initial_speeds"]))
+
+    # 3, 4. Speeds during training; the unstable-gradient view before and after.
+    epochs = settings["epochs"]
+    say("Learning speed during {} epochs of training (mini-batch {}, eta {}, lmbda {}) "
+        "...".format(epochs, SPEED_MINI_BATCH, ETA, LMBDA))
+    bar = _bar(len(SPEED_DEPTHS) * epochs, "training", "epoch", bars)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    try:
+        trained = speed.speeds_during_training(
+            speed_data, SPEED_DEPTHS, settings["seed"], epochs, SPEED_MINI_BATCH, ETA, LMBDA,
+            WIDTH, threads=settings["workers"], progress=bar.update if bar else None,
+            stop=stop)
+    finally:
+        if bar:
+            bar.close()
+    timings["speeds_during_training"] = time.perf_counter() - start
+    timings["speeds_during_training_cpu"] = time.process_time() - cpu_start
+    timings["training_runs_only"] = sum(r["seconds"] for r in trained.values())
+    results["speed_during_training"] = {
+        str(d): {"sizes": r["sizes"], "seed": r["seed"], "epochs": r["epochs"],
+                 "seconds": r["seconds"], "cpu_seconds": r["cpu_seconds"],
+                 "speeds": r["speeds"].tolist()}
+        for d, r in trained.items()}
+    results["unstable_gradient"] = {str(d): r["unstable_gradient"]
+                                    for d, r in trained.items()}
+    say("  {} runs of {} epochs with per-epoch speeds: {:.2f} s together ({:.2f} s of CPU "
+        "time)".format(len(trained), epochs, timings["training_runs_only"],
+                       timings["speeds_during_training_cpu"]))
+    say(_training_text(results))
+
+    # 5. The depth table.
+    if settings["table"]:
+        n_table = settings["table_images"]
+        n_val = settings["validation_images"]
+        table_seeds = list(range(settings["seed"], settings["seed"] + settings["seeds"]))
+        depths = settings["table_depths"]
+        say("Depth table: {} hidden layers, {} epochs on {} images, {} seeds, {} "
+            "worker{} ...".format(", ".join(map(str, depths)), settings["table_epochs"],
+                                  n_table, len(table_seeds), settings["workers"],
+                                  "" if settings["workers"] == 1 else "s"))
+        per_epoch = -(-n_table // TABLE_MINI_BATCH)
+        bar = _bar(len(depths) * len(table_seeds) * settings["table_epochs"] * per_epoch,
+                   "depth table", "batch", bars)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        try:
+            table = speed.depth_table((X_train[:n_table], y_train[:n_table]),
+                                      (X_val[:n_val], y_val[:n_val]), depths, table_seeds,
+                                      settings["table_epochs"], TABLE_MINI_BATCH, ETA, LMBDA,
+                                      WIDTH, settings["workers"],
+                                      progress=bar.update if bar else None, stop=stop)
+        finally:
+            if bar:
+                bar.close()
+        timings["depth_table"] = time.perf_counter() - start
+        timings["depth_table_cpu"] = time.process_time() - cpu_start
+        results["depth_table"] = {str(d): row for d, row in table.items()}
+        say(_table_text(results))
+        say("  {} runs in {:.1f} s ({:.1f} s of CPU time)".format(
+            len(depths) * len(table_seeds), timings["depth_table"],
+            timings["depth_table_cpu"]))
 
 
 def _bar(total, description, unit, enabled):
