@@ -86,6 +86,9 @@ BOOK = {
 }
 
 
+_GLOBAL_STATE_LOCK = threading.Lock()
+
+
 class Stopped(Exception):
     """Raised inside a run when its ``stop`` event is set (e.g. after Ctrl-C)."""
 
@@ -102,14 +105,17 @@ def initial_network(sizes, seed, cost=network2.CrossEntropyCost):
 
     The weights come from a private ``np.random.RandomState(seed)`` drawn in
     network2's order (every bias vector, then every weight matrix divided by
-    sqrt(fan-in)), so the global ``np.random`` is neither used nor changed.
+    sqrt(fan-in)).  The global ``np.random`` is left as it was: the draws of
+    the Network constructor are undone (under a lock, so that threads
+    building networks side by side do not undo each other's undoing).
     """
     seed = _check_seed(seed)
-    saved = np.random.get_state()
-    try:
-        net = network2.Network(sizes, cost=cost)   # draws from np.random; undone below
-    finally:
-        np.random.set_state(saved)
+    with _GLOBAL_STATE_LOCK:
+        saved = np.random.get_state()
+        try:
+            net = network2.Network(sizes, cost=cost)   # draws from np.random; undone below
+        finally:
+            np.random.set_state(saved)
     generator = np.random.RandomState(seed)
     net.biases = [generator.randn(n, 1) for n in net.sizes[1:]]
     net.weights = [generator.randn(n_out, n_in) / np.sqrt(n_in)

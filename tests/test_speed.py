@@ -258,7 +258,10 @@ def test_depth_table_threads_reproduce_network2_seeding(mnist_train, mnist_valid
     training = (mnist_train[0][:300], mnist_train[1][:300])
     validation = (mnist_validation[0][:200], mnist_validation[1][:200])
     kwargs = dict(depths=(1, 2), seeds=(0, 1), epochs=1, mini_batch_size=10)
+    np.random.seed(99)
+    before = np.random.get_state()[1].copy()
     parallel = speed.depth_table(training, validation, workers=2, **kwargs)
+    assert np.array_equal(np.random.get_state()[1], before)   # the caller's generator
     serial = speed.depth_table(training, validation, workers=1, **kwargs)
     for depth in (1, 2):
         assert parallel[depth]["correct"] == serial[depth]["correct"]
