@@ -139,7 +139,6 @@ def run_training_case(case, mode, data, threads, peaks, peers, log):
     runners = [FastnetTrain(spec, X, y, np.float64, n, 50000),
                FastnetTrain(spec, X32, y, np.float32, n, 50000),
                ReferenceTrain(spec, data["train_list"], ref_n, 50000, n_warm=ref_warm)]
-    peer_notes = []
     if cfg["peers"]:
         peer_n, peer_warm, peer_repeats = cfg["peers"]
         for name, ok in peers.items():
@@ -224,7 +223,7 @@ def run_training_case(case, mode, data, threads, peaks, peers, log):
             row["coef_dtype"] = r.finish(r.last_state)["coef_dtype"]
     return {"name": case["name"], "spec": spec.as_dict(), "threads": threads,
             "epoch_examples": 50000, "train_flops_per_example": flops, "results": rows,
-            "agreement": agreement, "peer_notes": peer_notes}
+            "agreement": agreement}
 
 
 def run_inference_case(mode, data, threads, peers, log):

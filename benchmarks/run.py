@@ -223,9 +223,10 @@ def standard_notes(res, peers):
     if any(c.get("epoch_examples") for c in res["cases"]):
         notes.append("The reference (network2's per-example NumPy code, float64) is timed on a "
                      "slice of the first examples (size in each row) and scaled per example to "
-                     "a 50,000-image epoch; fastnet runs the whole epoch (quick mode: a "
-                     "{:,}-example slice, scaled the same way).".format(
-                         cases.MODES["quick"]["train_n"]))
+                     "a 50,000-image epoch; " + (
+                         "fastnet runs the whole epoch." if res["mode"] == "full" else
+                         "in quick mode fastnet too runs a {:,}-example slice, scaled the same "
+                         "way.".format(cases.MODES["quick"]["train_n"])))
     if peers.get("scikit-learn"):
         notes.append("scikit-learn mapping: " + impls.SKLEARN_MAPPING)
     if peers.get("pytorch"):
