@@ -6,7 +6,7 @@ from fastnet import reference
 
 from benchmarks import impls
 from benchmarks.impls import (FastnetSpeedTrain, FastnetTrain, ReferenceSpeedTrain, ReferenceTrain,
-                              SklearnTrain, Spec, TorchTrain, as_network2_list, seed_all)
+                              SklearnTrain, Spec, TorchTrain, seed_all)
 from benchmarks.machine import blas_threads, gemm_peak
 from benchmarks.timing import summary, time_runners
 

@@ -42,9 +42,10 @@ def machine_line(res):
     blas = res.get("fastnet_blas") or "unknown BLAS"
     simd = [f for f in m.get("simd", []) if f in ("avx2", "avx512f", "amx_tile")]
     simd = ", ".join({"avx2": "AVX2", "avx512f": "AVX-512", "amx_tile": "AMX"}[f] for f in simd)
-    return ("{cpu} ({cores} usable cores{simd}{vm}), Python {py}, NumPy {np}, SciPy {sp}, BLAS used by "
-            "fastnet: {blas}; git {rev}{dirty}; {date}").format(
-        cpu=m["model_name"], cores=m["usable_cpus"], simd=", " + simd if simd else "", vm=", virtual machine" if m["hypervisor"] else "",
+    return ("{cpu} ({cores} usable cores{simd}{vm}), Python {py}, NumPy {np}, SciPy {sp}, "
+            "BLAS used by fastnet: {blas}; git {rev}{dirty}; {date}").format(
+        cpu=m["model_name"], cores=m["usable_cpus"], simd=", " + simd if simd else "",
+        vm=", virtual machine" if m["hypervisor"] else "",
         py=v["python"], np=v["numpy"], sp=v["scipy"], blas=blas,
         rev=(res["git"]["revision"] or "unknown")[:10],
         dirty=" (uncommitted changes)" if res["git"]["dirty"] else "", date=res["started_utc"])
@@ -116,7 +117,8 @@ def render(res):
         w("*(N ex.)*: timed on the first N examples and scaled per example to 50,000 (the "
           "reference always; peers where stated). × reference: the reference's seconds per epoch "
           "over this row's (the reference is float64 only, so float32 rows are compared with it "
-          "too). spread: (slowest - fastest repeat) / median. fastnet × this: this row's seconds over fastnet's in the same precision. "
+          "too). spread: (slowest - fastest repeat) / median. fastnet × this: this row's "
+          "seconds over fastnet's in the same precision. "
           "GFLOP/s counts the GEMM work of an SGD step (forward, weight gradient, error "
           "propagation), the same for every implementation. val. acc.: validation accuracy "
           "after the timed epoch, a sanity check that each implementation trained (fastnet and "
