@@ -227,10 +227,12 @@ def standard_notes(res, peers):
                          "fastnet runs the whole epoch." if res["mode"] == "full" else
                          "in quick mode fastnet too runs a {:,}-example slice, scaled the same "
                          "way.".format(cases.MODES["quick"]["train_n"])))
+    v = res["versions"]
     if peers.get("scikit-learn"):
-        notes.append("scikit-learn mapping: " + impls.SKLEARN_MAPPING)
+        notes.append("scikit-learn {} mapping: ".format(v.get("scikit-learn")) +
+                     impls.SKLEARN_MAPPING)
     if peers.get("pytorch"):
-        notes.append("PyTorch mapping: " + impls.TORCH_MAPPING +
+        notes.append("PyTorch {} mapping: ".format(v.get("pytorch")) + impls.TORCH_MAPPING +
                      " torch.set_num_threads is set to each case's BLAS thread count.")
     notes.append("Timings: median of the timed repeats after a warm-up run (raw times in the "
                  "JSON); all implementations of a case are interleaved round-robin so that "
