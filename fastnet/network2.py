@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import expit
 
 from fastnet._kernels import training as _kernels
+from fastnet.threads import kernel_threads
 
 
 #### Costs
@@ -178,12 +179,13 @@ class Network:
         try:
             for j in range(epochs):
                 order = train.shuffle(shuffle_with)
-                for first in range(0, n_batches, chunk):
-                    stop = min(first + chunk, n_batches)
-                    _kernels.sgd_epoch(train.X, train.targets, order, params, self._sizes,
-                                       cost_id, batch_size, eta, lmbda, first, stop)
-                    if progress is not None:
-                        progress(stop - first)
+                with kernel_threads():
+                    for first in range(0, n_batches, chunk):
+                        stop = min(first + chunk, n_batches)
+                        _kernels.sgd_epoch(train.X, train.targets, order, params, self._sizes,
+                                           cost_id, batch_size, eta, lmbda, first, stop)
+                        if progress is not None:
+                            progress(stop - first)
                 self._set_parameters(params)
                 say("Epoch %s training complete" % j)
                 if monitor_training_cost:
@@ -343,7 +345,8 @@ class Network:
     def _outputs(self, X, params):
         outputs = np.empty((X.shape[0], self.sizes[-1]), dtype=params.dtype)
         if X.shape[0]:
-            _kernels.feedforward(X, params, self._sizes, outputs)
+            with kernel_threads():
+                _kernels.feedforward(X, params, self._sizes, outputs)
         return outputs
 
     def _accuracy(self, examples, params):
@@ -365,8 +368,9 @@ class Network:
 
     def _gradient_sums(self, examples, params):
         sums = np.zeros_like(params)
-        _kernels.accumulate_gradients(examples.X, examples.targets, params, self._sizes,
-                                      _cost_kernel_id(self.cost), sums)
+        with kernel_threads():
+            _kernels.accumulate_gradients(examples.X, examples.targets, params, self._sizes,
+                                          _cost_kernel_id(self.cost), sums)
         return sums
 
     def _mean_gradients(self, examples, params):

@@ -53,11 +53,12 @@ import numpy as np
 
 from fastnet import network2
 from fastnet._kernels import training as _kernels
+from fastnet.threads import kernel_threads
 
 __all__ = [
     "BOOK", "CHAPTER", "chapter_sizes", "initial_network", "layer_speeds", "initial_speeds",
     "train_with_speeds", "speeds_during_training", "unstable_gradient", "depth_table",
-    "blas_single_threaded", "blas_limit_available", "compare_with_book", "mean_std", "Stopped",
+    "compare_with_book", "mean_std", "Stopped",
 ]
 
 # What the chapter ran, and what it reported.  The book's numbers are single
@@ -121,32 +122,6 @@ def initial_network(sizes, seed, cost=network2.CrossEntropyCost):
     net.weights = [generator.randn(n_out, n_in) / np.sqrt(n_in)
                    for n_in, n_out in zip(net.sizes[:-1], net.sizes[1:])]
     return net
-
-
-def blas_limit_available():
-    """Whether ``blas_single_threaded`` can limit BLAS's threads (threadpoolctl installed)."""
-    try:
-        import threadpoolctl  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def blas_single_threaded():
-    """A context manager limiting BLAS to one thread (needs threadpoolctl), or a no-op.
-
-    Our threads each run their own network; letting BLAS start threads of its
-    own on top oversubscribes the cores, and for these small matrices
-    OpenBLAS's threads cost far more than they give (on a busy 2-core
-    machine, 20 seeds of ``initial_speeds`` took 6.0 s with OpenBLAS's two
-    threads and 0.33 s with one).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        import contextlib
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +231,7 @@ def initial_speeds(data, depths=(2, 3, 4), seeds=range(5), width=30):
     results = {}
     for depth in depths:
         sizes = chapter_sizes(depth, width)
-        with blas_single_threaded():
+        with kernel_threads():
             per_seed = [layer_speeds(initial_network(sizes, s), data) for s in seeds]
         speeds = np.array([r["speeds"] for r in per_seed])
         grads = np.array([r["weight_gradient_norms"] for r in per_seed])
@@ -469,11 +444,12 @@ class _RowBlocks:
         counter = itertools.count()
         done = [threading.Event() for _ in self.blocks]
         errors = []
-        for _ in range(self.helpers):
-            self.pool.submit(self._work, counter, done, errors)
-        self._work(counter, done, errors)
-        for event in done:
-            event.wait()
+        with kernel_threads():
+            for _ in range(self.helpers):
+                self.pool.submit(self._work, counter, done, errors)
+            self._work(counter, done, errors)
+            for event in done:
+                event.wait()
         if errors:
             raise errors[0]
         total = self.sums[0]
@@ -534,7 +510,7 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
     depths = _check_depths(depths)
     seed = _check_seed(seed)
     results = {}
-    with blas_single_threaded():
+    with kernel_threads():
         for depth in depths:
             net = initial_network(chapter_sizes(depth, width), seed)
             before = unstable_gradient(net, data)
@@ -600,7 +576,7 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
     # Deepest (slowest) runs first, so the pool's last runs are the short ones.
     jobs = [(d, s) for d in sorted(depths, reverse=True) for s in seeds]
     outcomes = {}
-    with blas_single_threaded():
+    with kernel_threads():
         pool = ThreadPoolExecutor(max_workers=workers)
         try:
             futures = {job: pool.submit(run, *job) for job in jobs}

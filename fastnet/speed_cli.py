@@ -223,18 +223,15 @@ def _run(args):
 
     import threading
 
-    from fastnet import speed
+    from fastnet import speed, threads
 
-    settings["blas_limited_to_one_thread"] = speed.blas_limit_available()
+    settings["blas_threads"] = threads.BLAS_THREADS
     results = {"settings": settings, "book": _book_json(speed.BOOK), "timings": {},
                "interrupted": False}
-    if not speed.blas_limit_available():
-        say("Note: threadpoolctl is not installed, so BLAS may start threads of its own "
-            "beside ours; for the best speed: pip install threadpoolctl")
     stop = threading.Event()
     interrupted = False
     try:
-        with speed.blas_single_threaded():   # small matrices: BLAS threads only cost
+        with threads.kernel_threads():   # one limit for all the experiments' threads
             _experiments(args, settings, results, stop, say, bars)
     except (KeyboardInterrupt, speed.Stopped):
         stop.set()

@@ -434,11 +434,3 @@ def test_ctrl_c_stops_and_writes_what_was_finished(tmp_path):
     assert results["interrupted"] is True
     assert "initial_speeds" in results and "depth_table" not in results
     assert "Interrupted" in (out / "report.md").read_text()
-
-
-def test_without_threadpoolctl_blas_is_left_alone(monkeypatch, first_images):
-    monkeypatch.setitem(sys.modules, "threadpoolctl", None)        # import fails
-    assert speed.blas_limit_available() is False
-    with speed.blas_single_threaded():
-        summary = speed.initial_speeds(first_images, depths=(2,), seeds=[0])
-    assert len(summary[2]["mean"]) == 2
