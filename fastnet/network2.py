@@ -167,6 +167,12 @@ class Network:
         if monitor_learning_speed is not None:
             speed_examples = self._examples(monitor_learning_speed, dtype,
                                             "monitor_learning_speed")
+        # With one mini-batch per epoch on the very examples monitored (the
+        # chapter's setting), each step's bias gradient is the speed before
+        # that step, i.e. after the previous epoch: the kernel hands it over.
+        step_bias_sums = (np.zeros(self._parameter_count(), dtype=dtype)
+                          if monitor_learning_speed is not None and speed_examples is train
+                          and mini_batch_size >= n else None)
         say = (lambda *args: None) if quiet else print
         n_batches = -(-n // mini_batch_size)
         chunk = n_batches if progress is None else max(1, n_batches // 100)
@@ -179,13 +185,18 @@ class Network:
         try:
             for j in range(epochs):
                 order = train.shuffle(shuffle_with)
+                if step_bias_sums is not None:
+                    step_bias_sums[:] = 0
                 with kernel_threads():
                     for first in range(0, n_batches, chunk):
                         stop = min(first + chunk, n_batches)
                         _kernels.sgd_epoch(train.X, train.targets, order, params, self._sizes,
-                                           cost_id, batch_size, eta, lmbda, first, stop)
+                                           cost_id, batch_size, eta, lmbda, first, stop,
+                                           step_bias_sums)
                         if progress is not None:
                             progress(stop - first)
+                if step_bias_sums is not None and j > 0:
+                    learning_speeds.append(self._speeds_from(step_bias_sums / n))
                 self._set_parameters(params)
                 say("Epoch %s training complete" % j)
                 if monitor_training_cost:
@@ -204,12 +215,14 @@ class Network:
                     accuracy = self._accuracy(evaluation, params)
                     evaluation_accuracy.append(accuracy)
                     say("Accuracy on evaluation data: {} / {}".format(accuracy, evaluation.n))
-                if monitor_learning_speed is not None:
+                if monitor_learning_speed is not None and step_bias_sums is None:
                     learning_speeds.append(self._learning_speed(speed_examples, params))
                 say()
         finally:
             # Ctrl-C between chunks still leaves the finished mini-batches' weights.
             self._set_parameters(params)
+        if step_bias_sums is not None and epochs > 0:
+            learning_speeds.append(self._learning_speed(speed_examples, params))
         monitors = (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy)
         if monitor_learning_speed is not None:
             return monitors + (learning_speeds,)
@@ -379,8 +392,15 @@ class Network:
         return biases, weights
 
     def _learning_speed(self, examples, params):
-        _, biases = _unpack(self._gradient_sums(examples, params) / examples.n, self.sizes)
+        return self._speeds_from(self._gradient_sums(examples, params) / examples.n)
+
+    def _speeds_from(self, mean_gradient):
+        """||delta^l|| of every hidden layer, from a mean gradient in the flat layout."""
+        _, biases = _unpack(mean_gradient, self.sizes)
         return [float(np.linalg.norm(b)) for b in biases[:-1]]
+
+    def _parameter_count(self):
+        return sum(n_out * n_in + n_out for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]))
 
 
 def load(filename):

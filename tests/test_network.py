@@ -343,3 +343,23 @@ def test_random_state_draws_like_seeding_np_random_without_touching_it():
     assert max_abs_diff(net.weights + net.biases, expected.weights + expected.biases) == 0.0
     with pytest.raises(TypeError, match="random_state"):
         network2.Network([2, 2], random_state="13")
+
+
+def test_full_batch_learning_speed_monitor_equals_separate_calls(first_10000):
+    # The chapter's setting: one mini-batch holding all the monitored examples,
+    # where the monitor reads each step's own bias gradient.
+    X, y = first_10000[0][:1000], first_10000[1][:1000]
+    net = network2.Network([784, 30, 30, 10], random_state=1)
+    twin = network2.Network([784, 30, 30, 10], random_state=1)
+    data = (X, y)
+    speeds = net.SGD(data, 4, 1000, 0.1, 5.0, quiet=True, monitor_learning_speed=data,
+                     shuffle_with=random.Random(0))[4]
+    separate = []
+    generator = random.Random(0)
+    for _ in range(4):
+        twin.SGD(data, 1, 1000, 0.1, 5.0, quiet=True, shuffle_with=generator)
+        separate.append(twin.learning_speed(data))
+    assert len(speeds) == 4
+    # Equal up to the order in which the 1,000 examples are summed.
+    np.testing.assert_allclose(speeds, separate, rtol=1e-12)
+    assert max_abs_diff(net.weights, twin.weights) == 0.0

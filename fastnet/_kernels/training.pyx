@@ -90,15 +90,17 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
                    floating** activations, const floating* targets, int cost_kind,
                    int m, floating* deltas, floating* deltas_prev,
                    const floating* ones, floating* update,
-                   floating alpha, floating weight_beta) noexcept nogil:
+                   floating alpha, floating weight_beta, floating* bias_sums) noexcept nogil:
     """Backpropagate m examples and fold their summed gradient into `update`.
 
     For every layer:  update_W = alpha * sum_x dC_x/dW + weight_beta * update_W
                       update_b = alpha * sum_x dC_x/db + update_b
     `update` has the layout of `params` and may be `params` itself (an SGD
     step): each layer's weights are used for the previous layer's deltas
-    before they are overwritten.  `deltas` and `deltas_prev` each hold at
-    least m * max(sizes[1:]) values; `ones` holds m ones.
+    before they are overwritten.  Unless `bias_sums` is NULL, its bias slots
+    (same layout) also get  += sum_x dC_x/db,  the gradient before the step.
+    `deltas` and `deltas_prev` each hold at least m * max(sizes[1:]) values;
+    `ones` holds m ones.
     """
     cdef int L = num_layers - 1
     cdef int l, n_in, n_out
@@ -136,6 +138,9 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
              weight_beta, update + offset, n_in)
         gemv(True, m, n_out, alpha, deltas, n_out, ones, <floating> 1,
              update + offset + <Py_ssize_t> n_out * n_in)
+        if bias_sums != NULL:
+            gemv(True, m, n_out, <floating> 1, deltas, n_out, ones, <floating> 1,
+                 bias_sums + offset + <Py_ssize_t> n_out * n_in)
         swap = deltas
         deltas = deltas_prev
         deltas_prev = swap
@@ -161,7 +166,8 @@ cdef floating** layer_pointers(int num_layers, floating* buffer, const int* size
 def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
               const Py_ssize_t[::1] order, floating[::1] params,
               const int[::1] sizes, int cost_kind, int mini_batch_size,
-              double eta, double lmbda, Py_ssize_t first_batch, Py_ssize_t stop_batch):
+              double eta, double lmbda, Py_ssize_t first_batch, Py_ssize_t stop_batch,
+              floating[::1] bias_gradient_sums=None):
     """Run mini-batches first_batch .. stop_batch-1 of one SGD epoch in place on `params`.
 
     The epoch visits the rows inputs[order[0]], inputs[order[1]], ... cut into
@@ -169,6 +175,11 @@ def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
     each mini-batch is one step  w <- (1 - eta*lmbda/n) w - (eta/m) sum dC/dw,
     b <- b - (eta/m) sum dC/db,  with n = len(order).  The GIL is released for
     the whole call; the buffers are allocated once, here.
+
+    If `bias_gradient_sums` (the layout of `params`) is given, its bias slots
+    get += every mini-batch's sum of dC/db, taken before that mini-batch's
+    step: with one mini-batch per epoch, the chapter's learning speeds at the
+    start of the epoch, for free.
     """
     cdef int num_layers = sizes.shape[0]
     cdef int n0 = sizes[0]
@@ -187,6 +198,9 @@ def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
     cdef floating weight_decay = 1.0 - eta * (lmbda / n)
     cdef Py_ssize_t batch, start, row, i
     cdef int m
+    cdef floating* bias_sums = NULL
+    if bias_gradient_sums is not None:
+        bias_sums = &bias_gradient_sums[0]
     if activations == NULL:
         raise MemoryError()
     activations[0] = &batch_inputs[0]
@@ -203,7 +217,8 @@ def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
                 forward(num_layers, &sizes[0], &params[0], activations, m)
                 backward(num_layers, &sizes[0], &params[0], activations,
                          &batch_targets[0], cost_kind, m, &deltas[0], &deltas_prev[0],
-                         &ones[0], &params[0], <floating> (-(eta / m)), weight_decay)
+                         &ones[0], &params[0], <floating> (-(eta / m)), weight_decay,
+                         bias_sums)
     finally:
         free(activations)
 
@@ -239,7 +254,7 @@ def accumulate_gradients(const floating[:, ::1] inputs, const floating[:, ::1] t
                 forward(num_layers, &sizes[0], &params[0], activations, m)
                 backward(num_layers, &sizes[0], &params[0], activations,
                          &targets[start, 0], cost_kind, m, &deltas[0], &deltas_prev[0],
-                         &ones[0], &gradients[0], <floating> 1, <floating> 1)
+                         &ones[0], &gradients[0], <floating> 1, <floating> 1, NULL)
                 start += block_rows
     finally:
         free(activations)
