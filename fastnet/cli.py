@@ -19,40 +19,12 @@ import signal
 import sys
 import time
 
+from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
+                                 Parser, UsageError, int_at_least)
 from fastnet.speed_cli import add_parser as add_speed_command
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class UsageError(Exception):
-    """Arguments that parse but make no sense together; exit code 2."""
-
-
-class Failure(Exception):
-    """A run that cannot go on (data missing, file unwritable); exit code 1."""
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr, not the whole usage."""
-
-    def error(self, message):
-        self.exit(EXIT_USAGE, "{}: error: {} (see '{} --help')\n".format(
-            self.prog, message, self.prog))
-
 
 # ---------------------------------------------------------------------------
 # Argument types: each turns a string into a value or says what is wrong.
-
-def _int_at_least(minimum):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
-        if value < minimum:
-            raise argparse.ArgumentTypeError("must be at least {}, got {}".format(minimum, value))
-        return value
-    return parse
 
 
 def _float_in(minimum, positive):
@@ -113,9 +85,9 @@ def add_train_command(subparsers):
     net.add_argument("--sizes", type=_sizes, default=[784, 30, 10], metavar="N,N,...",
                      help="neurons per layer, input first; the input must be 784 (28x28 pixels) "
                           "and the output 10 (one per class) (default: 784,30,10)")
-    net.add_argument("--epochs", type=_int_at_least(1), default=30, metavar="N",
+    net.add_argument("--epochs", type=int_at_least(1), default=30, metavar="N",
                      help="passes over the training data (default: 30)")
-    net.add_argument("--mini-batch-size", type=_int_at_least(1), default=10, metavar="N",
+    net.add_argument("--mini-batch-size", type=int_at_least(1), default=10, metavar="N",
                      help="examples per gradient step (default: 10)")
     net.add_argument("--eta", type=_float_in(0.0, positive=True), default=0.1, metavar="RATE",
                      help="learning rate (default: 0.1)")
@@ -134,7 +106,7 @@ def add_train_command(subparsers):
                            "itself (default: search as described below)")
     data.add_argument("--dataset", choices=("mnist", "fashion"), default="mnist",
                       help="MNIST digits or Fashion-MNIST clothes (default: mnist)")
-    data.add_argument("--limit", type=_int_at_least(1), metavar="N",
+    data.add_argument("--limit", type=int_at_least(1), metavar="N",
                       help="train on the first N of the 50,000 training images only "
                            "(default: all)")
     out = p.add_argument_group("output")

@@ -19,7 +19,6 @@ import numbers
 import operator
 import os
 import random
-import sys
 import tempfile
 
 import numpy as np

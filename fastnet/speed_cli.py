@@ -20,7 +20,8 @@ import sys
 import tempfile
 import time
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
+                                 Parser, UsageError, int_at_least)
 
 HELP = "reproduce chapter 5's vanishing-gradient experiments (learning speed per layer)"
 
@@ -61,55 +62,35 @@ SPEED_MINI_BATCH, TABLE_MINI_BATCH = 1000, 10
 NEURONS_SHOWN = 6
 
 
-class UsageError(Exception):
-    """Arguments that parse but make no sense together; exit code 2."""
-
-
-class Failure(Exception):
-    """A run that cannot go on (data missing, folder unwritable); exit code 1."""
-
-
 # ---------------------------------------------------------------------------
 # Arguments
-
-def _count(minimum):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
-        if value < minimum:
-            raise argparse.ArgumentTypeError("must be at least {}, got {}".format(minimum, value))
-        return value
-    return parse
-
 
 def _add_arguments(p):
     what = p.add_argument_group("experiments (defaults: the chapter's; --quick: a smoke run)")
     what.add_argument("--quick", action="store_true",
                       help="tiny versions of every experiment, for tests: a few seconds")
-    what.add_argument("--seeds", type=_count(1), metavar="N",
+    what.add_argument("--seeds", type=int_at_least(1), metavar="N",
                       help="seeds per depth in the depth table (default: 5; quick: 2)")
-    what.add_argument("--speed-seeds", type=_count(1), metavar="N",
+    what.add_argument("--speed-seeds", type=int_at_least(1), metavar="N",
                       help="seeds for the initial learning speeds; each costs milliseconds "
                            "(default: 20; quick: 3)")
-    what.add_argument("--seed", type=_count(0), default=0, metavar="S",
+    what.add_argument("--seed", type=int_at_least(0), default=0, metavar="S",
                       help="first seed: runs use S, S+1, ...; the training runs and the "
                            "per-neuron view use S (default: 0)")
-    what.add_argument("--epochs", type=_count(0), metavar="N",
+    what.add_argument("--epochs", type=int_at_least(0), metavar="N",
                       help="epochs of the learning-speed-during-training runs "
                            "(default: 500; quick: 20)")
-    what.add_argument("--speed-images", type=_count(1), metavar="N",
+    what.add_argument("--speed-images", type=int_at_least(1), metavar="N",
                       help="the first N training images measure and train the learning "
                            "speeds (default: 1000; quick: 200)")
-    what.add_argument("--table-epochs", type=_count(1), metavar="N",
+    what.add_argument("--table-epochs", type=int_at_least(1), metavar="N",
                       help="epochs per depth-table run (default: 30; quick: 1)")
-    what.add_argument("--table-images", type=_count(1), metavar="N",
+    what.add_argument("--table-images", type=int_at_least(1), metavar="N",
                       help="train the depth table on the first N of the 50,000 training "
                            "images (default: 50000; quick: 1000)")
     what.add_argument("--no-table", action="store_true",
                       help="skip the depth table (the only slow part)")
-    what.add_argument("--workers", type=_count(1), metavar="N",
+    what.add_argument("--workers", type=int_at_least(1), metavar="N",
                       help="threads: the depth table runs this many seeds side by side, "
                            "and the training runs share their work among them (default: 2, "
                            "or 1 on a one-core machine)")
@@ -139,9 +120,8 @@ def add_parser(subparsers):
 
 def build_parser():
     """The parser of ``python -m fastnet.speed_cli`` (the same options as ``fastnet speed``)."""
-    p = argparse.ArgumentParser(prog="python -m fastnet.speed_cli", description=DESCRIPTION,
-                                epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m fastnet.speed_cli", description=DESCRIPTION, epilog=EPILOG,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(p)
     return p
 

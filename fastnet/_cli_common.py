@@ -1,0 +1,33 @@
+"""What fastnet's commands share: exit codes, errors, a terse parser, argument types."""
+import argparse
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Arguments that parse but make no sense together; exit code 2."""
+
+
+class Failure(Exception):
+    """A run that cannot go on (data missing, file unwritable); exit code 1."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr, not the whole usage."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, "{}: error: {} (see '{} --help')\n".format(
+            self.prog, message, self.prog))
+
+
+def int_at_least(minimum):
+    """An argument type: a whole number no smaller than ``minimum``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
+        if value < minimum:
+            raise argparse.ArgumentTypeError("must be at least {}, got {}".format(minimum, value))
+        return value
+    return parse
