@@ -418,7 +418,8 @@ def test_ctrl_c_stops_and_writes_what_was_finished(tmp_path):
     out = tmp_path / "out"
     p = subprocess.Popen([sys.executable, "-c", code, "--quick", "--epochs", "1000000",
                           "--no-plots", "--out", str(out), "--data", str(MNIST_DIR)],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
     try:
         for line in p.stdout:                       # wait until training has started
             if line.startswith("Learning speed during"):
