@@ -75,6 +75,7 @@ def versions():
         "fastnet": getattr(fastnet, "__version__", "unknown"),
         "fastnet_path": os.path.dirname(os.path.abspath(fastnet.__file__)),
         "threadpoolctl": _version("threadpoolctl"),
+        "fastnet_threads_BLAS_THREADS": fastnet_blas_threads_default(),
     }
 
 
@@ -135,6 +136,11 @@ def blas_threads(n):
     old_torch = torch.get_num_threads() if torch is not None else None
     if torch is not None and n is not None:
         torch.set_num_threads(n)
+    # fastnet holds BLAS to fastnet.threads.BLAS_THREADS while its kernels run; make it the same.
+    fthreads = _fastnet_threads()
+    old_fastnet = fthreads.BLAS_THREADS if fthreads is not None else None
+    if fthreads is not None and n is not None:
+        fthreads.BLAS_THREADS = n
     try:
         if n is None or not have_threadpoolctl():
             yield
@@ -145,6 +151,22 @@ def blas_threads(n):
     finally:
         if torch is not None:
             torch.set_num_threads(old_torch)
+        if fthreads is not None:
+            fthreads.BLAS_THREADS = old_fastnet
+
+
+def _fastnet_threads():
+    """fastnet.threads (the BLAS limit fastnet's kernels apply), or None in versions without it."""
+    try:
+        from fastnet import threads
+    except ImportError:
+        return None
+    return threads if hasattr(threads, "BLAS_THREADS") else None
+
+
+def fastnet_blas_threads_default():
+    t = _fastnet_threads()
+    return "absent" if t is None else t.BLAS_THREADS
 
 
 def utc_now():

@@ -113,8 +113,10 @@ def main(argv=None):
     probe = None
     if can_set and usable >= 2 and mode == "full":
         probe = cases.probe_threads(cfg["probe"], data, log)
-    same = "Every implementation in a case (reference, peers, torch.set_num_threads) runs " \
-           "with that case's count."
+    same = ("Every implementation in a case runs with that case's count (threadpoolctl "
+            "limits for NumPy's and SciPy's BLAS, fastnet.threads.BLAS_THREADS, which fastnet's "
+            "kernels apply while they run (default {}), and torch.set_num_threads).".format(
+                res["versions"]["fastnet_threads_BLAS_THREADS"]))
     if not can_set:
         choice = {"headline": None, "width-100": None, "width-1000": None}
         explanation = "BLAS threads left at the libraries' default (threadpoolctl missing)."
