@@ -188,8 +188,7 @@ def render(res):
             w(note + ".")
         w("")
         w("Monitored: `SGD(..., monitor_learning_speed=(X, y))` records every hidden layer's "
-          "learning speed after each epoch (one extra forward and backward pass over the "
-          "{n:,} images, about the work of the epoch itself at mini-batch {n}); the reference "
+          "learning speed after each epoch; the reference "
           "does it the book's way, averaging per-example backprop gradients. "
           "`fastnet.speed.train_with_speeds(net, (X, y), epochs, {n}, 0.1, 5.0)` is fastnet's "
           "own routine for this workload (float64; it also records the speeds before the first "
