@@ -141,9 +141,11 @@ def main(argv=None):
                 "tiny matrices gain nothing from a second thread, and on this 2-core machine a "
                 "second BLAS thread makes every call wait for a core that another process may "
                 "hold, which can turn a gain into a many-fold loss from one run to the next. "
-                "One thread keeps the ratios reproducible; --threads auto picks per case from "
-                "the probe, --threads 2 forces 2. ".format(cfg["probe"]["n"],
-                                                           cfg["probe"]["repeats"])
+                "One thread keeps the ratios reproducible{}; --threads auto picks per case "
+                "from the probe, --threads 2 forces 2. ".format(
+                    cfg["probe"]["n"], cfg["probe"]["repeats"],
+                    " and is what fastnet itself uses by default"
+                    if res["versions"]["fastnet_threads_BLAS_THREADS"] == 1 else "")
                 if probe is not None else
                 "1 BLAS thread for every case (--threads 1; no probe in this mode). ") + same
         else:
