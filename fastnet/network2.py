@@ -346,13 +346,20 @@ class Network:
         else:
             raise TypeError("{} must be a list of (x, y) pairs or a tuple of arrays (X, y), "
                             "got {}".format(what, type(data).__name__))
-        cached = self._data_cache.get(key)
+        cache = self.__dict__.setdefault("_data_cache", {})
+        cached = cache.get(key)
         if cached is None or not cached.matches(data):
             cached = build(data, self.sizes, dtype, what)
-            if len(self._data_cache) >= 4:
-                self._data_cache.clear()
-            self._data_cache[key] = cached
+            if len(cache) >= 4:
+                cache.clear()
+            cache[key] = cached
         return cached
+
+    def __getstate__(self):
+        """Pickle and copy a network without the data it has converted and cached."""
+        state = self.__dict__.copy()
+        state["_data_cache"] = {}
+        return state
 
     def _outputs(self, X, params):
         outputs = np.empty((X.shape[0], self.sizes[-1]), dtype=params.dtype)

@@ -363,3 +363,17 @@ def test_full_batch_learning_speed_monitor_equals_separate_calls(first_10000):
     # Equal up to the order in which the 1,000 examples are summed.
     np.testing.assert_allclose(speeds, separate, rtol=1e-12)
     assert max_abs_diff(net.weights, twin.weights) == 0.0
+
+
+def test_pickles_and_copies_leave_the_cached_data_behind(first_10000):
+    import copy
+    import pickle
+    X, y = first_10000[0][:2000], first_10000[1][:2000]
+    net = network2.Network([784, 10, 10], random_state=0)
+    net.SGD((X, y), 1, 10, 0.1, quiet=True)
+    restored = pickle.loads(pickle.dumps(net))
+    assert len(pickle.dumps(net)) < X.nbytes / 20        # not the 12.5 MB of training data
+    assert net._data_cache and not restored._data_cache
+    assert max_abs_diff(restored.weights + restored.biases, net.weights + net.biases) == 0.0
+    assert restored.accuracy((X, y)) == net.accuracy((X, y))
+    assert not copy.deepcopy(net)._data_cache
