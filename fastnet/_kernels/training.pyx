@@ -26,7 +26,7 @@ so no gradient buffer is needed and W is passed over once for the update.
 import numpy as np
 
 from cython cimport floating
-from libc.math cimport exp, expf
+from libc.math cimport exp, expf, fabs, fabsf
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
@@ -42,18 +42,20 @@ cdef enum:
 
 
 cdef inline floating sigmoid(floating z) noexcept nogil:
-    """1 / (1 + exp(-z)), in a form whose exp never overflows."""
-    cdef floating e
+    """1 / (1 + exp(-z)), in a form whose exp never overflows.
+
+    With e = exp(-|z|):  sigmoid(z) = 1/(1+e) for z >= 0 and e/(1+e) for z < 0.
+    Both sides are computed and one is selected, which compiles without a
+    branch: the sign of z is random, and a mispredicted branch per neuron
+    cost more than the arithmetic.
+    """
+    cdef floating e, s
     if floating is float:
-        if z >= 0:
-            return 1.0 / (1.0 + expf(-z))
-        e = expf(z)
-        return e / (1.0 + e)
+        e = expf(-fabsf(z))
     else:
-        if z >= 0:
-            return 1.0 / (1.0 + exp(-z))
-        e = exp(z)
-        return e / (1.0 + e)
+        e = exp(-fabs(z))
+    s = 1 / (1 + e)
+    return s if z >= 0 else e * s
 
 
 cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil:
