@@ -181,3 +181,23 @@ def test_a_mini_batch_larger_than_the_data_is_one_batch(data):
     big.SGD((X, y), 1, 2 ** 31 - 1, 0.5, quiet=True, shuffle_with=random.Random(1))
     same.SGD((X, y), 1, len(y), 0.5, quiet=True, shuffle_with=random.Random(1))
     assert all(np.array_equal(a, b) for a, b in zip(big.weights, same.weights))
+
+
+def test_any_memory_layout_gives_the_same_training(data):
+    X, y = data
+    layouts = {
+        "C": X,
+        "Fortran": np.asfortranarray(X),
+        "big-endian": X.astype(">f8"),
+        "strided": np.repeat(X, 2, axis=0)[::2],
+    }
+    readonly = X.copy()
+    readonly.setflags(write=False)
+    layouts["read-only"] = readonly
+    results = {}
+    for name, inputs in layouts.items():
+        net = network2.Network([4, 3, 2], random_state=5)
+        net.SGD((inputs, list(y)), 2, 3, 0.5, 0.1, quiet=True, shuffle_with=random.Random(3))
+        results[name] = np.concatenate([w.ravel() for w in net.weights + net.biases])
+    for name, params in results.items():
+        np.testing.assert_array_equal(params, results["C"], err_msg=name)
