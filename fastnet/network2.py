@@ -115,7 +115,7 @@ class Network:
         The batch form of ``feedforward``, computed by the compiled kernel.
         """
         dtype = _check_dtype(dtype)
-        X = _as_matrix(X, self.sizes[0], dtype, "X")
+        X = _as_inputs(X, self.sizes[0], dtype, "X")
         return self._outputs(X, self._packed_parameters(dtype))
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
@@ -481,7 +481,7 @@ class _ArrayExamples(_Examples):
     def __init__(self, data, sizes, dtype, what):
         X, y = data
         self.source = (X, y, np.shape(X), np.shape(y))
-        X = _as_matrix(X, sizes[0], dtype, what + " inputs X")
+        X = _as_inputs(X, sizes[0], dtype, what + " inputs X")
         y = np.asarray(y)
         targets = _targets_from(y, X.shape[0], sizes[-1], dtype, what + " labels y")
         super().__init__(X, targets, y.astype(np.intp) if y.ndim == 1 else None)
@@ -513,7 +513,7 @@ class _ListExamples(_Examples):
         n0, n_out = sizes[0], sizes[-1]
         xs = [pair[0] if isinstance(pair, tuple) and len(pair) == 2 else None for pair in data]
         ys = [pair[1] if isinstance(pair, tuple) and len(pair) == 2 else None for pair in data]
-        X = _stack_columns(xs, n0, dtype)
+        X = _stack_columns(xs, n0, dtype, keep_float32=True)
         if _all_labels(ys):
             targets = _targets_from(np.array(ys, dtype=np.int64), len(ys), n_out, dtype,
                                     what + " labels")
@@ -576,12 +576,17 @@ def _shuffled_positions(n, generator):
     return positions
 
 
-def _stack_columns(columns, height, dtype):
-    """Stack ndarray columns of shape (height, 1) as rows, or None if any is not one."""
+def _stack_columns(columns, height, dtype, keep_float32=False):
+    """Stack ndarray columns of shape (height, 1) as rows, or None if any is not one.
+
+    With ``keep_float32``, columns that are all float32 stay float32.
+    """
     shape = (height, 1)
     if not all(isinstance(c, np.ndarray) and c.shape == shape and c.dtype.kind in "biuf"
                for c in columns):
         return None
+    if keep_float32 and columns and all(c.dtype == np.float32 for c in columns):
+        dtype = np.float32
     if not columns:
         return np.empty((0, height), dtype=dtype)
     return np.stack(columns, dtype=dtype).reshape(len(columns), height)
@@ -662,6 +667,21 @@ def _as_matrix(X, width, dtype, what):
     X = np.ascontiguousarray(X, dtype=dtype)
     _check_finite(X, what)
     return X
+
+
+def _input_dtype(example, dtype):
+    """The precision to keep inputs in: their own if float32 or float64, else ``dtype``.
+
+    The kernels convert input rows to the network's precision as they read
+    them, so float32 images train a float64 network without a float64 copy.
+    """
+    kept = getattr(example, "dtype", None)
+    return kept.type if kept in (np.dtype(np.float32), np.dtype(np.float64)) else dtype
+
+
+def _as_inputs(X, width, dtype, what):
+    """Input rows as a C-contiguous (n, width) float32 or float64 array, finite."""
+    return _as_matrix(X, width, _input_dtype(np.asarray(X), dtype), what)
 
 
 def _check_finite(a, what):

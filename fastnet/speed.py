@@ -338,7 +338,7 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
     n = len(X)
     sizes = list(net.sizes)
     hidden = len(sizes) - 2
-    cost_id = _cost_id(net.cost)
+    cost_id = network2._cost_kernel_id(net.cost)
     used = np.flatnonzero(np.any(X != 0, axis=0))      # pixels non-zero somewhere
     if len(used) == 0:
         used = np.arange(1)
@@ -577,47 +577,19 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
 # Helpers
 
 def _arrays(net, data):
-    """``data`` as float64 inputs (n, n0) and target rows (n, nL)."""
-    if isinstance(data, tuple) and len(data) == 2:
-        X = np.ascontiguousarray(data[0], dtype=np.float64)
-        y = np.asarray(data[1])
-        if X.ndim != 2 or X.shape[1] != net.sizes[0]:
-            raise ValueError("data inputs must have shape (n, {}), got {}"
-                             .format(net.sizes[0], X.shape))
-        n_out = net.sizes[-1]
-        if y.ndim == 1:
-            if y.dtype.kind not in "iu":
-                raise TypeError("data labels must be integers, got dtype {}".format(y.dtype))
-            if len(y) != len(X):
-                raise ValueError("data has {} labels for {} inputs".format(len(y), len(X)))
-            if len(y) and (y.min() < 0 or y.max() >= n_out):
-                raise ValueError("labels must lie in 0..{}".format(n_out - 1))
-            targets = np.zeros((len(y), n_out))
-            targets[np.arange(len(y)), y] = 1.0
-        elif y.shape == (len(X), n_out):
-            targets = np.ascontiguousarray(y, dtype=np.float64)
-        else:
-            raise ValueError("data labels must have shape (n,) or (n, {}), got {}"
-                             .format(n_out, y.shape))
-        if not (np.isfinite(X).all() and np.isfinite(targets).all()):
-            raise ValueError("data contains NaN or infinity")
-        return X, targets
-    if isinstance(data, list):
-        X = np.array([np.ravel(x) for x, _ in data], dtype=np.float64).reshape(len(data), -1)
-        targets = np.array([network2.vectorized_result(y, net.sizes[-1]).ravel()
-                            if np.ndim(y) == 0 else np.ravel(y) for _, y in data],
-                           dtype=np.float64).reshape(len(data), -1)
-        return _arrays(net, (X, targets))
-    raise TypeError("data must be a tuple of arrays (X, y) or a list of (x, y) pairs, got {}"
-                    .format(type(data).__name__))
+    """``data`` as input rows (n, n0) and float64 target rows (n, nL), checked by the core.
+
+    The inputs keep their own precision (float32 images stay float32); the
+    kernels convert rows as they read them.
+    """
+    examples = net._examples(data, np.float64, "data")
+    if examples.n == 0:
+        raise ValueError("data is empty")
+    return examples.X, examples.targets
 
 
 def _is_quadratic(cost):
     return getattr(cost, "__name__", None) == "QuadraticCost"
-
-
-def _cost_id(cost):
-    return _kernels.QUADRATIC if _is_quadratic(cost) else _kernels.CROSS_ENTROPY
 
 
 def _check_int(value, name, minimum):

@@ -377,3 +377,30 @@ def test_pickles_and_copies_leave_the_cached_data_behind(first_10000):
     assert max_abs_diff(restored.weights + restored.biases, net.weights + net.biases) == 0.0
     assert restored.accuracy((X, y)) == net.accuracy((X, y))
     assert not copy.deepcopy(net)._data_cache
+
+
+@pytest.mark.parametrize("stored, trained", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_inputs_in_the_other_precision_are_converted_exactly_as_they_are_read(
+        first_10000, stored, trained):
+    X, y = first_10000[0][:2000].astype(stored), first_10000[1][:2000]
+    results = []
+    for inputs in (X, X.astype(trained)):          # converted by the kernel, or beforehand
+        net = network2.Network([784, 20, 10], random_state=4)
+        net.SGD((inputs, y), 2, 10, 0.1, 5.0, dtype=trained, quiet=True,
+                shuffle_with=random.Random(4))
+        results.append((net.weights + net.biases, net.outputs(inputs, dtype=trained),
+                        net.gradients((inputs, y), dtype=trained),
+                        net.accuracy((inputs, y))))
+    (p1, out1, grad1, acc1), (p2, out2, grad2, acc2) = results
+    assert max_abs_diff(p1, p2) == 0.0
+    assert np.array_equal(out1, out2) and acc1 == acc2
+    assert max_abs_diff(grad1[0] + grad1[1], grad2[0] + grad2[1]) == 0.0
+
+
+def test_network2_lists_of_float32_columns_stay_float32(first_10000):
+    X, y = first_10000[0][:100].astype(np.float32), first_10000[1][:100]
+    data = [(x.reshape(784, 1), network2.vectorized_result(l)) for x, l in zip(X, y)]
+    net = network2.Network([784, 5, 10])
+    assert net._examples(data, np.float64, "data").X.dtype == np.float32
+    data[7] = (data[7][0].astype(np.float64), data[7][1])     # one float64 column: no loss
+    assert net._examples(data, np.float64, "data").X.dtype == np.float64

@@ -58,6 +58,35 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
     return s if z >= 0 else e * s
 
 
+# The inputs may be stored in either precision, whatever the network's:
+# float32 images (as the book's loader gives them) train a float64 network
+# without a float64 copy of the data, converted row by row as they are read.
+ctypedef fused input_t:
+    float
+    double
+
+
+cdef inline void copy_rows(const input_t* source, floating* destination,
+                           Py_ssize_t count) noexcept nogil:
+    """destination[:count] = source[:count], converting the precision if it differs."""
+    cdef Py_ssize_t k
+    if (input_t is float and floating is float) or (input_t is double and floating is double):
+        memcpy(destination, source, count * sizeof(floating))
+    else:
+        for k in range(count):
+            destination[k] = <floating> source[k]
+
+
+cdef inline floating* block_inputs(const input_t* rows, floating* buffer,
+                                   Py_ssize_t count) noexcept nogil:
+    """A block of input rows in the network's precision: the rows themselves, or converted."""
+    if (input_t is float and floating is float) or (input_t is double and floating is double):
+        return <floating*> rows
+    else:
+        copy_rows(rows, buffer, count)
+        return buffer
+
+
 cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil:
     cdef Py_ssize_t total = 0
     cdef int l
@@ -165,7 +194,7 @@ cdef floating** layer_pointers(int num_layers, floating* buffer, const int* size
     return activations
 
 
-def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
+def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
               const Py_ssize_t[::1] order, floating[::1] params,
               const int[::1] sizes, int cost_kind, int mini_batch_size,
               double eta, double lmbda, Py_ssize_t first_batch, Py_ssize_t stop_batch,
@@ -213,7 +242,7 @@ def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
                 m = <int> min(<Py_ssize_t> mini_batch_size, n - start)
                 for i in range(m):
                     row = order[start + i]
-                    memcpy(&batch_inputs[i * n0], &inputs[row, 0], n0 * sizeof(floating))
+                    copy_rows(&inputs[row, 0], &batch_inputs[i * n0], n0)
                     memcpy(&batch_targets[i * n_last], &targets[row, 0],
                            n_last * sizeof(floating))
                 forward(num_layers, &sizes[0], &params[0], activations, m)
@@ -225,7 +254,7 @@ def sgd_epoch(const floating[:, ::1] inputs, const floating[:, ::1] targets,
         free(activations)
 
 
-def accumulate_gradients(const floating[:, ::1] inputs, const floating[:, ::1] targets,
+def accumulate_gradients(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                          const floating[::1] params, const int[::1] sizes,
                          int cost_kind, floating[::1] gradients, int block_rows=256):
     """gradients += the sum over all rows of dC_x/d(params), in params' layout.
@@ -241,6 +270,10 @@ def accumulate_gradients(const floating[:, ::1] inputs, const floating[:, ::1] t
     cdef floating[::1] deltas = np.empty(block_rows * widest, dtype=dtype)
     cdef floating[::1] deltas_prev = np.empty(block_rows * widest, dtype=dtype)
     cdef floating[::1] ones = np.ones(block_rows, dtype=dtype)
+    cdef Py_ssize_t converted_count = 1        # room to convert a block, if precisions differ
+    if not ((input_t is float and floating is float) or (input_t is double and floating is double)):
+        converted_count = block_rows * sizes[0]
+    cdef floating[::1] converted = np.empty(converted_count, dtype=dtype)
     cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
                                                  block_rows)
     cdef Py_ssize_t start
@@ -252,7 +285,8 @@ def accumulate_gradients(const floating[:, ::1] inputs, const floating[:, ::1] t
             start = 0
             while start < n:
                 m = <int> min(<Py_ssize_t> block_rows, n - start)
-                activations[0] = <floating*> &inputs[start, 0]
+                activations[0] = block_inputs(&inputs[start, 0], &converted[0],
+                                              <Py_ssize_t> m * sizes[0])
                 forward(num_layers, &sizes[0], &params[0], activations, m)
                 backward(num_layers, &sizes[0], &params[0], activations,
                          &targets[start, 0], cost_kind, m, &deltas[0], &deltas_prev[0],
@@ -262,7 +296,7 @@ def accumulate_gradients(const floating[:, ::1] inputs, const floating[:, ::1] t
         free(activations)
 
 
-def feedforward(const floating[:, ::1] inputs, const floating[::1] params,
+def feedforward(const input_t[:, ::1] inputs, const floating[::1] params,
                 const int[::1] sizes, floating[:, ::1] outputs, int block_rows=512):
     """outputs = the network's output for every row of inputs, block_rows at a time."""
     cdef int num_layers = sizes.shape[0]
@@ -270,6 +304,10 @@ def feedforward(const floating[:, ::1] inputs, const floating[::1] params,
     dtype = np.float32 if floating is float else np.float64
     # The output layer writes straight into `outputs`; its slot in `hidden` goes unused.
     cdef floating[::1] hidden = np.empty(block_rows * np.sum(sizes[1:]), dtype=dtype)
+    cdef Py_ssize_t converted_count = 1        # room to convert a block, if precisions differ
+    if not ((input_t is float and floating is float) or (input_t is double and floating is double)):
+        converted_count = block_rows * sizes[0]
+    cdef floating[::1] converted = np.empty(converted_count, dtype=dtype)
     cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
                                                  block_rows)
     cdef Py_ssize_t start
@@ -281,7 +319,8 @@ def feedforward(const floating[:, ::1] inputs, const floating[::1] params,
             start = 0
             while start < n:
                 m = <int> min(<Py_ssize_t> block_rows, n - start)
-                activations[0] = <floating*> &inputs[start, 0]
+                activations[0] = block_inputs(&inputs[start, 0], &converted[0],
+                                              <Py_ssize_t> m * sizes[0])
                 activations[num_layers - 1] = &outputs[start, 0]
                 forward(num_layers, &sizes[0], &params[0], activations, m)
                 start += block_rows
