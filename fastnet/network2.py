@@ -87,16 +87,16 @@ class Network:
 
         All biases are drawn first, layer by layer, then all weights.
         """
-        generator = _normal_generator(random_state)
-        self.biases = [generator.randn(y, 1) for y in self.sizes[1:]]
-        self.weights = [generator.randn(y, x) / np.sqrt(x)
-                        for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+        self._draw_parameters(random_state, scale_by_fan_in=True)
 
     def large_weight_initializer(self, random_state=None):
         """Gaussian weights and biases with standard deviation 1, drawn in the same order."""
+        self._draw_parameters(random_state, scale_by_fan_in=False)
+
+    def _draw_parameters(self, random_state, scale_by_fan_in):
         generator = _normal_generator(random_state)
         self.biases = [generator.randn(y, 1) for y in self.sizes[1:]]
-        self.weights = [generator.randn(y, x)
+        self.weights = [generator.randn(y, x) / (np.sqrt(x) if scale_by_fan_in else 1)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
     def feedforward(self, a):
@@ -169,9 +169,8 @@ class Network:
         # With one mini-batch per epoch on the very examples monitored (the
         # chapter's setting), each step's bias gradient is the speed before
         # that step, i.e. after the previous epoch: the kernel hands it over.
-        step_bias_sums = (np.zeros(self._parameter_count(), dtype=dtype)
-                          if monitor_learning_speed is not None and speed_examples is train
-                          and mini_batch_size >= n else None)
+        reuse_steps = (monitor_learning_speed is not None and speed_examples is train
+                       and mini_batch_size >= n)
         say = (lambda *args: None) if quiet else print
         n_batches = -(-n // mini_batch_size)
         chunk = n_batches if progress is None else max(1, n_batches // 100)
@@ -181,6 +180,7 @@ class Network:
         training_cost, training_accuracy = [], []
         learning_speeds = []
         params = self._packed_parameters(dtype)
+        step_bias_sums = np.zeros_like(params) if reuse_steps else None
         try:
             for j in range(epochs):
                 order = train.shuffle(shuffle_with)
@@ -307,7 +307,6 @@ class Network:
                              "vectors, got {} and {}".format(sizes, len(sizes) - 1,
                                                              len(self.weights),
                                                              len(self.biases)))
-        blocks = []
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             n_in, n_out = sizes[l], sizes[l + 1]
             w = _as_numeric(w, "weights[{}]".format(l))
@@ -318,8 +317,7 @@ class Network:
             if b.shape not in ((n_out, 1), (n_out,)):
                 raise ValueError("biases[{}] must have shape {}, got {}"
                                  .format(l, (n_out, 1), b.shape))
-            blocks += [w.ravel(), b.ravel()]
-        params = np.concatenate(blocks).astype(dtype, copy=False)
+        params = _pack(self.weights, self.biases, dtype)
         if not np.isfinite(params).all():
             raise ValueError("the weights or biases contain NaN or infinity")
         return params
@@ -404,9 +402,6 @@ class Network:
         """||delta^l|| of every hidden layer, from a mean gradient in the flat layout."""
         _, biases = _unpack(mean_gradient, self.sizes)
         return [float(np.linalg.norm(b)) for b in biases[:-1]]
-
-    def _parameter_count(self):
-        return sum(n_out * n_in + n_out for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]))
 
 
 def load(filename):
@@ -703,6 +698,12 @@ def _check_finite(a, what):
 def _blocks(n, rows=8192):
     """Slices of at most `rows` rows covering 0..n, to bound temporary memory."""
     return [slice(start, min(start + rows, n)) for start in range(0, n, rows)]
+
+
+def _pack(weights, biases, dtype=np.float64):
+    """The kernels' flat layout: layer by layer, the weights row by row, then the biases."""
+    return np.concatenate([part for w, b in zip(weights, biases)
+                           for part in (np.ravel(w), np.ravel(b))]).astype(dtype, copy=False)
 
 
 def _unpack(params, sizes):

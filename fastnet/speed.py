@@ -348,16 +348,10 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
     biases = [np.asarray(b, dtype=np.float64).reshape(-1) for b in net.biases]
     first_full = weights[0].copy()
     kept = [weights[0][:, used]] + weights[1:]
-    # The kernels' flat layout: per layer, W row-major then b.
-    params = np.concatenate([part for w, b in zip(kept, biases) for part in (w.ravel(), b)])
-    decay = np.empty_like(params)
-    bias_slices, offset = [], 0
-    for w, b in zip(kept, biases):
-        decay[offset:offset + w.size] = 1.0 - eta * (lmbda / n)
-        offset += w.size
-        decay[offset:offset + b.size] = 1.0
-        bias_slices.append(slice(offset, offset + b.size))
-        offset += b.size
+    params = network2._pack(kept, biases)
+    decay = np.ones_like(params)                 # weights decay, biases do not
+    for decay_of_weights in network2._unpack(decay, kernel_sizes)[0]:
+        decay_of_weights[...] = 1.0 - eta * (lmbda / n)
 
     blocks = _RowBlocks(inputs, targets, params, kernel_sizes, cost_id, threads)
     speeds = np.empty((epochs + 1, hidden))
@@ -367,8 +361,9 @@ def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order
             if stop is not None and stop.is_set():
                 raise Stopped()
             gradient = blocks.gradient_sum()
+            bias_gradients = network2._unpack(gradient, kernel_sizes)[1]
             for l in range(hidden):
-                speeds[epoch, l] = np.linalg.norm(gradient[bias_slices[l]]) / n
+                speeds[epoch, l] = np.linalg.norm(bias_gradients[l]) / n
             if epoch == epochs:
                 break
             if shuffle_with is not None:
@@ -449,12 +444,7 @@ class _RowBlocks:
 
 def _store(net, params, kernel_sizes, used, first_full, weight_decay, epochs_done):
     """Unpack the flat parameters into net, re-inserting the all-zero pixels' weights."""
-    weights, biases, offset = [], [], 0
-    for n_in, n_out in zip(kernel_sizes[:-1], kernel_sizes[1:]):
-        weights.append(params[offset:offset + n_out * n_in].reshape(n_out, n_in).copy())
-        offset += n_out * n_in
-        biases.append(params[offset:offset + n_out].reshape(n_out, 1).copy())
-        offset += n_out
+    weights, biases = network2._unpack(params.copy(), kernel_sizes)
     first = first_full
     unused = np.ones(first.shape[1], dtype=bool)
     unused[used] = False
