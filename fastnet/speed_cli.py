@@ -17,9 +17,9 @@ import datetime
 import json
 import os
 import sys
-import tempfile
 import time
 
+from fastnet.files import write_atomically
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
                                  Parser, UsageError, int_at_least)
 
@@ -592,32 +592,6 @@ def _figures(results):
         yield "depth_table.png", fig
 
 
-def _write_atomically(path, write):
-    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it."""
-    folder = os.path.dirname(path)
-    suffix = os.path.splitext(path)[1]
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".speed-", suffix=suffix)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _write_outputs(out, results, plots, say):
     """Write figures (if asked and possible), speed.json and report.md; return the names."""
     from fastnet import __version__
@@ -638,7 +612,7 @@ def _write_outputs(out, results, plots, say):
             try:
                 for name, figure in _figures(results):
                     path = os.path.join(out, name)
-                    _write_atomically(path, lambda f, fig=figure: fig.savefig(f, format="png",
+                    write_atomically(path, lambda f, fig=figure: fig.savefig(f, format="png",
                                                                               dpi=100))
                     results["figures"].append(name)
             except OSError as e:
@@ -649,9 +623,9 @@ def _write_outputs(out, results, plots, say):
         results["figures_skipped"] = "skipped: --no-plots"
     try:
         text = json.dumps(_plain(results), indent=1, allow_nan=False)
-        _write_atomically(os.path.join(out, "speed.json"), lambda f: f.write(text.encode()))
+        write_atomically(os.path.join(out, "speed.json"), lambda f: f.write(text.encode()))
         report = _report(results)
-        _write_atomically(os.path.join(out, "report.md"), lambda f: f.write(report.encode()))
+        write_atomically(os.path.join(out, "report.md"), lambda f: f.write(report.encode()))
     except OSError as e:
         raise Failure("cannot write into {}: {}".format(out, e.strerror or e)) from None
     return ["speed.json", "report.md"] + written
