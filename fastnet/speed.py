@@ -43,7 +43,6 @@ the caller's global generators are left as they were.
 The speeds are computed by the compiled kernels over the whole set of
 examples at once, in float64.
 """
-import itertools
 import random
 import threading
 import time
@@ -51,8 +50,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from fastnet import network2
-from fastnet._kernels import training as _kernels
+from fastnet import examples, network2
+from fastnet.checks import check_count, check_seed, check_sizes
 from fastnet.threads import kernel_threads
 
 __all__ = [
@@ -93,8 +92,8 @@ class Stopped(Exception):
 
 def chapter_sizes(depth, width=30, n_in=784, n_out=10):
     """``[784, 30, ..., 30, 10]`` with ``depth`` hidden layers."""
-    depth = _check_int(depth, "depth", 1)
-    width = _check_int(width, "width", 1)
+    depth = check_count(depth, "depth", 1)
+    width = check_count(width, "width", 1)
     return [n_in] + [width] * depth + [n_out]
 
 
@@ -105,7 +104,7 @@ def initial_network(sizes, seed, cost=network2.CrossEntropyCost):
     network2's order, so the global ``np.random`` is neither used nor changed
     and threads can build networks side by side.
     """
-    return network2.Network(sizes, cost=cost, random_state=_check_seed(seed))
+    return network2.Network(sizes, cost=cost, random_state=check_seed(seed))
 
 
 # ---------------------------------------------------------------------------
@@ -155,7 +154,8 @@ def unstable_gradient(net, data):
     error is than the output layer's.  Computed in float64 with NumPy over all
     examples at once.
     """
-    X, targets = _arrays(net, data)
+    converted = _examples(net, data)
+    X, targets = converted.X, converted.targets
     activations = [X]
     for w, b in zip(net.weights, net.biases):
         activations.append(network2.sigmoid(activations[-1] @ np.asarray(w).T + np.ravel(b)))
@@ -259,8 +259,7 @@ def compare_with_book(summary):
 # Speeds during training
 
 def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
-                      speed_data=None, shuffle_with=None, threads=1, progress=None,
-                      stop=None, replay_shuffles=True):
+                      speed_data=None, shuffle_with=None, progress=None, stop=None):
     """Train ``net`` with network2's SGD and record the hidden layers' speeds.
 
     Returns an array of shape ``(epochs + 1, hidden layers)``: row 0 holds the
@@ -268,191 +267,43 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
     plot the speed measured before each of its 500 epochs: rows 0..499.)
     ``speed_data`` is where speeds are measured (default: the training data).
 
-    When a mini-batch holds the whole training set and speeds are measured on
-    that same set -- the chapter's setting, 1,000 images in mini-batches of
-    1,000 -- each epoch is one gradient step, and the gradient of that step
-    *is* the speed measurement (the order of the examples in the one batch
-    changes only the summation order).  Then one forward and backward pass
-    per epoch serves both, shared by ``threads`` threads in blocks of rows, and
-    pixels that are zero in every example are left out of the first layer's
-    products (they contribute exactly nothing; their weights only decay, and
-    are decayed at the end).  Otherwise this is ``net.SGD`` with
-    ``monitor_learning_speed``.  Either way ``net`` ends trained, and
-    ``shuffle_with`` (a ``random.Random``; default: the global ``random``, as
-    network2) is advanced as network2's shuffles would advance it.
+    This is ``net.SGD(..., monitor_learning_speed=speed_data)``, the same
+    engine as any training run.  In the chapter's setting -- 1,000 images
+    in one mini-batch, speeds measured on those same images -- each epoch is
+    one gradient step whose gradient *is* the speed measurement, so the
+    kernel hands it over and measuring costs nothing extra.  ``shuffle_with``
+    (a ``random.Random``; default: the global ``random``, as network2) is
+    advanced as network2's shuffles would advance it, and a network2 list
+    is shuffled in place.
 
     ``progress(k)`` is called after every k finished epochs; setting the
-    ``threading.Event`` ``stop`` makes the run raise ``Stopped``.
-
-    ``replay_shuffles=False`` lets the one-batch route skip drawing the
-    shuffles it does not need (a tenth of its time): ``shuffle_with`` is then
-    left where it was and a network2 list keeps its order.  Use it when the
-    generator is yours alone, as ``speeds_during_training`` does.
+    ``threading.Event`` ``stop`` makes the run raise ``Stopped`` before its next
+    chunk of mini-batches (``net`` then holds the weights of the last one done).
     """
-    epochs = _check_int(epochs, "epochs", 0)
-    mini_batch_size = _check_int(mini_batch_size, "mini_batch_size", 1)
-    threads = _check_int(threads, "threads", 1)
-    X, targets = _arrays(net, data)
-    n = len(X)
-    if n == 0:
-        raise ValueError("data is empty")
-    same_data = speed_data is None or speed_data is data
-    if shuffle_with is None:
-        shuffle_with = random
-    if same_data and mini_batch_size >= n:
-        order = np.arange(n)
-        try:
-            return _full_batch_descent(net, X, targets, epochs, float(eta), float(lmbda),
-                                       shuffle_with if replay_shuffles else None, order,
-                                       threads, progress, stop)
-        finally:
-            if isinstance(data, list):      # network2 leaves its list shuffled in place
-                data[:] = [data[i] for i in order.tolist()]
+    epochs = check_count(epochs, "epochs", 0)
+    mini_batch_size = check_count(mini_batch_size, "mini_batch_size", 1)
     speed_data = data if speed_data is None else speed_data
-    speeds = [net.learning_speed(speed_data)]
+    n = _examples(net, data).n
+    batches_per_epoch = -(-n // mini_batch_size)
+    batches_done = [0]
 
-    def step(done):
+    def step(k):
         if stop is not None and stop.is_set():
             raise Stopped()
-
-    for _ in range(epochs):
-        result = net.SGD(data, 1, mini_batch_size, eta, lmbda=lmbda, quiet=True,
-                         monitor_learning_speed=speed_data, shuffle_with=shuffle_with,
-                         progress=step if stop is not None else None)
-        speeds.append(result[4][0])
         if progress is not None:
-            progress(1)
+            before = batches_done[0] // batches_per_epoch
+            batches_done[0] += k
+            finished = batches_done[0] // batches_per_epoch - before
+            if finished:
+                progress(finished)
+
+    step(0)
+    speeds = [net.learning_speed(speed_data)]
+    result = net.SGD(data, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True,
+                     monitor_learning_speed=speed_data, shuffle_with=shuffle_with,
+                     progress=step if (stop is not None or progress is not None) else None)
+    speeds.extend(result[4])
     return np.array(speeds, dtype=np.float64).reshape(epochs + 1, len(net.sizes) - 2)
-
-
-def _full_batch_descent(net, X, targets, epochs, eta, lmbda, shuffle_with, order, threads,
-                        progress, stop):
-    """Full-batch gradient descent whose every gradient is also a speed measurement.
-
-    The update is network2's with m = n:
-        w <- (1 - eta*lmbda/n) w - (eta/n) sum_x dC_x/dw,   b <- b - (eta/n) sum_x dC_x/db.
-    The gradient sums come from the compiled kernel (GIL released), over
-    blocks of rows shared among ``threads`` threads (``_RowBlocks``).  ``order``
-    (an index array) is permuted in place by every epoch's shuffle.
-    """
-    n = len(X)
-    sizes = list(net.sizes)
-    hidden = len(sizes) - 2
-    cost_id = network2._cost_kernel_id(net.cost)
-    used = np.flatnonzero(np.any(X != 0, axis=0))      # pixels non-zero somewhere
-    if len(used) == 0:
-        used = np.arange(1)
-    inputs = np.ascontiguousarray(X[:, used])
-    kernel_sizes = np.array([len(used)] + sizes[1:], dtype=np.intc)
-    weights = [np.asarray(w, dtype=np.float64) for w in net.weights]
-    biases = [np.asarray(b, dtype=np.float64).reshape(-1) for b in net.biases]
-    first_full = weights[0].copy()
-    kept = [weights[0][:, used]] + weights[1:]
-    params = network2._pack(kept, biases)
-    decay = np.ones_like(params)                 # weights decay, biases do not
-    for decay_of_weights in network2._unpack(decay, kernel_sizes)[0]:
-        decay_of_weights[...] = 1.0 - eta * (lmbda / n)
-
-    blocks = _RowBlocks(inputs, targets, params, kernel_sizes, cost_id, threads)
-    speeds = np.empty((epochs + 1, hidden))
-    steps = 0
-    try:
-        for epoch in range(epochs + 1):
-            if stop is not None and stop.is_set():
-                raise Stopped()
-            gradient = blocks.gradient_sum()
-            bias_gradients = network2._unpack(gradient, kernel_sizes)[1]
-            for l in range(hidden):
-                speeds[epoch, l] = np.linalg.norm(bias_gradients[l]) / n
-            if epoch == epochs:
-                break
-            if shuffle_with is not None:
-                # network2's shuffle of its list, replayed on the positions
-                order[:] = order[network2._shuffled_positions(n, shuffle_with)]
-            params[:] = params * decay - (eta / n) * gradient
-            steps += 1
-            if progress is not None:
-                progress(1)
-    finally:
-        blocks.close()
-        # Leave net trained -- also when stopped early, at the last whole epoch.
-        _store(net, params, kernel_sizes, used, first_full, 1.0 - eta * (lmbda / n), steps)
-    return speeds
-
-
-class _RowBlocks:
-    """The kernel's gradient sum over all rows, computed block by block by several threads.
-
-    The rows are cut into blocks of ``BLOCK_ROWS``; the calling thread and
-    ``threads - 1`` helpers take blocks from a shared counter until none is
-    left.  A helper the operating system has parked just takes fewer blocks,
-    so on a busy machine nobody waits long for it.  The block sums are added
-    in block order, so the result does not depend on the number of threads
-    or on who computed what.
-    """
-
-    BLOCK_ROWS = 250
-
-    def __init__(self, inputs, targets, params, sizes, cost_id, threads):
-        rows = self.BLOCK_ROWS
-        self.blocks = [(inputs[a:a + rows], targets[a:a + rows])
-                       for a in range(0, len(inputs), rows)]
-        self.sums = [np.zeros_like(params) for _ in self.blocks]
-        self.params, self.sizes, self.cost_id = params, sizes, cost_id
-        helpers = min(threads, len(self.blocks)) - 1
-        self.helpers = helpers
-        self.pool = ThreadPoolExecutor(helpers) if helpers > 0 else None
-
-    def _work(self, counter, done, errors):
-        while True:
-            k = next(counter)              # atomic: itertools.count under the GIL
-            if k >= len(self.blocks):
-                return
-            try:
-                block_inputs, block_targets = self.blocks[k]
-                self.sums[k].fill(0.0)
-                _kernels.accumulate_gradients(block_inputs, block_targets, self.params,
-                                              self.sizes, self.cost_id, self.sums[k],
-                                              len(block_inputs))
-            except BaseException as error:   # handed to the caller, never lost
-                errors.append(error)
-            finally:
-                done[k].set()
-
-    def gradient_sum(self):
-        """The sum over all rows of dC_x/d(params), in the kernels' flat layout."""
-        counter = itertools.count()
-        done = [threading.Event() for _ in self.blocks]
-        errors = []
-        with kernel_threads():
-            for _ in range(self.helpers):
-                self.pool.submit(self._work, counter, done, errors)
-            self._work(counter, done, errors)
-            for event in done:
-                event.wait()
-        if errors:
-            raise errors[0]
-        total = self.sums[0]
-        for partial in self.sums[1:]:
-            total += partial
-        return total
-
-    def close(self):
-        if self.pool is not None:
-            self.pool.shutdown()
-
-
-def _store(net, params, kernel_sizes, used, first_full, weight_decay, epochs_done):
-    """Unpack the flat parameters into net, re-inserting the all-zero pixels' weights."""
-    weights, biases = network2._unpack(params.copy(), kernel_sizes)
-    first = first_full
-    unused = np.ones(first.shape[1], dtype=bool)
-    unused[used] = False
-    for _ in range(epochs_done):         # the decay each step applied to them
-        first[:, unused] *= weight_decay
-    first[:, used] = weights[0]
-    net.weights = [first] + weights[1:]
-    net.biases = biases
 
 
 def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
@@ -463,30 +314,66 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
     For each depth, ``initial_network(chapter_sizes(depth), seed)`` is trained
     on ``data`` (the chapter: the first 1,000 training images, 500 epochs,
     mini-batch 1000, eta 0.1, lmbda 5.0), shuffled with ``random.Random(seed)``,
-    and its speeds recorded before training and after every epoch.  Returns
-    ``{depth: {"sizes", "seed", "speeds" (epochs+1 rows), "seconds", "cpu_seconds"
-    (of the whole process, all threads),
-    "unstable_gradient": {"initial", "trained"}, "net" (the trained Network)}}``.
+    and its speeds recorded before training and after every epoch.  The
+    depths train side by side in ``threads`` threads (each run owns its
+    network and generators, so the results do not depend on that number).
+    Returns ``{depth: {"sizes", "seed", "speeds" (epochs+1 rows), "seconds"
+    (of that run), "unstable_gradient": {"initial", "trained"}, "net" (the
+    trained Network)}}``.
     """
     depths = _check_depths(depths)
-    seed = _check_seed(seed)
-    results = {}
+    seed = check_seed(seed)
+    threads = check_count(threads, "threads", 1)
+    lock = threading.Lock()
+
+    def report(k):
+        if progress is not None:
+            with lock:
+                progress(k)
+
+    def run(depth):
+        net = initial_network(chapter_sizes(depth, width), seed)
+        before = unstable_gradient(net, data)
+        start = time.perf_counter()
+        speeds = train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda,
+                                   shuffle_with=random.Random(seed), progress=report,
+                                   stop=stop)
+        return {"sizes": list(net.sizes), "seed": seed, "epochs": epochs,
+                "speeds": speeds, "seconds": time.perf_counter() - start,
+                "unstable_gradient": {"initial": before,
+                                      "trained": unstable_gradient(net, data)},
+                "net": net}
+
+    # Deepest (slowest) first, so that the pool's last run is a short one.
+    order = sorted(depths, reverse=True)
+    outcomes = _in_threads(run, order, threads, stop)
+    return {depth: outcomes[depth] for depth in depths}
+
+
+def _in_threads(run, jobs, workers, stop):
+    """``{job: run(job)}`` for every job, computed by a pool of ``workers`` threads.
+
+    The kernels release the GIL, so the runs really go side by side.  If one
+    raises (or Ctrl-C arrives), ``stop`` is set so that the others end soon,
+    the rest are cancelled, and the error is raised here.
+    """
+    outcomes = {}
     with kernel_threads():
-        for depth in depths:
-            net = initial_network(chapter_sizes(depth, width), seed)
-            before = unstable_gradient(net, data)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            speeds = train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda,
-                                       shuffle_with=random.Random(seed), threads=threads,
-                                       progress=progress, stop=stop, replay_shuffles=False)
-            seconds = time.perf_counter() - start
-            results[depth] = {"sizes": list(net.sizes), "seed": seed, "epochs": epochs,
-                              "speeds": speeds, "seconds": seconds,
-                              "cpu_seconds": time.process_time() - cpu_start,
-                              "unstable_gradient": {"initial": before,
-                                                    "trained": unstable_gradient(net, data)},
-                              "net": net}
-    return results
+        pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)))
+        futures = {}
+        try:
+            futures = {job: pool.submit(run, job) for job in jobs}
+            for job, future in futures.items():
+                outcomes[job] = future.result()
+        except BaseException:
+            if stop is not None:
+                stop.set()
+            for future in futures.values():
+                future.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+    return outcomes
 
 
 # ---------------------------------------------------------------------------
@@ -510,9 +397,9 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
     """
     depths = _check_depths(depths)
     seeds = _check_seeds(seeds)
-    epochs = _check_int(epochs, "epochs", 1)
-    mini_batch_size = _check_int(mini_batch_size, "mini_batch_size", 1)
-    workers = _check_int(workers, "workers", 1)
+    epochs = check_count(epochs, "epochs", 1)
+    mini_batch_size = check_count(mini_batch_size, "mini_batch_size", 1)
+    workers = check_count(workers, "workers", 1)
     X_val, y_val = validation
     n_val = len(y_val)
     if n_val == 0:
@@ -566,40 +453,25 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
 # ---------------------------------------------------------------------------
 # Helpers
 
-def _arrays(net, data):
-    """``data`` as input rows (n, n0) and float64 target rows (n, nL), checked by the core.
+def _examples(net, data):
+    """``data`` checked and converted against ``net``'s sizes (float64 targets), non-empty.
 
     The inputs keep their own precision (float32 images stay float32); the
     kernels convert rows as they read them.
     """
-    examples = net._examples(data, np.float64, "data")
-    if examples.n == 0:
+    converted = examples.convert(data, check_sizes(net.sizes), np.float64, "data")
+    if converted.n == 0:
         raise ValueError("data is empty")
-    return examples.X, examples.targets
+    return converted
 
 
 def _is_quadratic(cost):
     return getattr(cost, "__name__", None) == "QuadraticCost"
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError("{} must be an integer, got {!r}".format(name, value))
-    if value < minimum:
-        raise ValueError("{} must be at least {}, got {}".format(name, minimum, value))
-    return int(value)
-
-
-def _check_seed(seed):
-    seed = _check_int(seed, "seed", 0)
-    if seed > 2 ** 32 - 1:
-        raise ValueError("seed must be below 2**32, got {}".format(seed))
-    return seed
-
-
 def _check_seeds(seeds):
     try:
-        seeds = [_check_seed(s) for s in seeds]
+        seeds = [check_seed(s) for s in seeds]
     except TypeError as e:
         if "not iterable" in str(e):
             raise TypeError("seeds must be a list of integers, e.g. range(5)") from None
@@ -613,7 +485,7 @@ def _check_seeds(seeds):
 
 def _check_depths(depths):
     try:
-        depths = [_check_int(d, "depth", 1) for d in depths]
+        depths = [check_count(d, "depth", 1) for d in depths]
     except TypeError as e:
         if "not iterable" in str(e):
             raise TypeError("depths must be a list of hidden-layer counts, e.g. (2, 3, 4)") \

@@ -91,26 +91,29 @@ def test_network2_lists_give_the_same_speeds(first_images):
 
 def test_monitor_equals_a_separate_learning_speed_call_after_each_epoch(first_images):
     X, y = first_images
-    training, measured_on = (X[:200], y[:200]), (X[200:], y[200:])
+    measured_on = (X[200:], y[200:])
     sizes = speed.chapter_sizes(3)
     monitored = speed.initial_network(sizes, seed=1)
     stepped = speed.initial_network(sizes, seed=1)
-    result = monitored.SGD(training, 3, 10, 0.1, lmbda=5.0, quiet=True,
+    # network2 lists carry their shuffled order from one SGD call to the next.
+    training = [(x.reshape(-1, 1), int(label)) for x, label in zip(X[:200], y[:200])]
+    result = monitored.SGD(list(training), 3, 10, 0.1, lmbda=5.0, quiet=True,
                            monitor_learning_speed=measured_on, shuffle_with=random.Random(7))
     assert len(result) == 5 and len(result[4]) == 3
     shuffles = random.Random(7)
     separate = []
+    stepped_list = list(training)
     for _ in range(3):
-        stepped.SGD(training, 1, 10, 0.1, lmbda=5.0, quiet=True, shuffle_with=shuffles)
+        stepped.SGD(stepped_list, 1, 10, 0.1, lmbda=5.0, quiet=True, shuffle_with=shuffles)
         separate.append(stepped.learning_speed(measured_on))
     diff = np.max(np.abs(np.array(result[4]) - np.array(separate)))
     print("monitor vs separate calls, max abs diff: {:.1e}".format(diff))
     np.testing.assert_allclose(result[4], separate, rtol=1e-13, atol=0)
 
 
-def test_full_batch_route_matches_sgd_with_the_monitor(first_images):
-    """The fused route (one gradient pass per epoch, all-zero pixels left out,
-    rows split over threads) gives the speeds and the weights of network2's SGD."""
+def test_train_with_speeds_is_sgd_with_the_monitor(first_images):
+    """The chapter's route (one mini-batch of all the examples, speeds on them) is
+    network2's SGD, whose every step hands over its gradient as the speed."""
     X, y = first_images
     data = (X, y)
     epochs = 25
@@ -120,29 +123,26 @@ def test_full_batch_route_matches_sgd_with_the_monitor(first_images):
     monitored = expected_net.SGD(data, epochs, len(X), 0.1, lmbda=5.0, quiet=True,
                                  monitor_learning_speed=data, shuffle_with=generator)[4]
     expected = np.array([initial] + monitored)
+    # ... and SGD's monitor equals separate learning_speed calls, to round-off.
+    twin = speed.initial_network(speed.chapter_sizes(4), seed=2)
+    separate = [twin.learning_speed(data)]
+    for _ in range(epochs):
+        twin.SGD(data, 1, len(X), 0.1, lmbda=5.0, quiet=True, shuffle_with=random.Random(0))
+        separate.append(twin.learning_speed(data))
+    np.testing.assert_allclose(expected, separate, rtol=1e-11)
 
-    by_threads = {}
-    for threads in (1, 2, 3):
-        net = speed.initial_network(speed.chapter_sizes(4), seed=2)
-        own = random.Random(11)
-        calls = []
-        speeds = speed.train_with_speeds(net, data, epochs, len(X), 0.1, 5.0, shuffle_with=own,
-                                         threads=threads, progress=calls.append)
-        assert speeds.shape == (epochs + 1, 4)
-        assert sum(calls) == epochs
-        by_threads[threads] = speeds
-        rel = np.max(np.abs(speeds - expected) / expected)
-        print("threads={}: max relative diff vs SGD's monitor {:.1e}".format(threads, rel))
-        assert rel < 1e-10
-        for got, want in zip(net.weights + net.biases,
-                             expected_net.weights + expected_net.biases):
-            assert got.shape == want.shape
-            np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
-        # The shuffling generator moved on exactly as SGD's epochs moved it.
-        assert own.getstate() == generator.getstate()
-    # Blocks are summed in a fixed order: the thread count changes nothing at all.
-    np.testing.assert_array_equal(by_threads[1], by_threads[2])
-    np.testing.assert_array_equal(by_threads[1], by_threads[3])
+    net = speed.initial_network(speed.chapter_sizes(4), seed=2)
+    own = random.Random(11)
+    calls = []
+    speeds = speed.train_with_speeds(net, data, epochs, len(X), 0.1, 5.0, shuffle_with=own,
+                                     progress=calls.append)
+    assert speeds.shape == (epochs + 1, 4)
+    assert sum(calls) == epochs
+    np.testing.assert_array_equal(speeds, expected)
+    for got, want in zip(net.weights + net.biases, expected_net.weights + expected_net.biases):
+        np.testing.assert_array_equal(got, want)
+    # The shuffling generator moved on exactly as SGD's epochs moved it.
+    assert own.getstate() == generator.getstate()
 
 
 def test_full_batch_route_shuffles_a_network2_list_in_place_as_sgd_does(first_images):

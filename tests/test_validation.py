@@ -108,7 +108,7 @@ def test_empty_training_data(net):
 
 
 def test_wrong_data_type(net):
-    with pytest.raises(TypeError, match="list of \\(x, y\\) pairs or a tuple of arrays"):
+    with pytest.raises(TypeError, match="iterable of \\(x, y\\) pairs or a tuple of arrays"):
         net.SGD(np.zeros((3, 4)), 1, 1, 0.1)
     with pytest.raises(TypeError, match="numeric"):
         net.SGD((np.array([["a"] * 4]), np.array([0])), 1, 1, 0.1)
@@ -164,7 +164,7 @@ def test_overflowing_learning_rate_does_not_crash(data):
 
 
 def test_backprop_checks_its_arguments(net):
-    with pytest.raises(ValueError, match=r"shape \(n, 4\)"):
+    with pytest.raises(ValueError, match=r"x must be a column of shape \(4, 1\)"):
         net.backprop(np.zeros((3, 1)), np.zeros((2, 1)))
     with pytest.raises(ValueError, match="out of range"):
         net.backprop(np.zeros((4, 1)), 7)

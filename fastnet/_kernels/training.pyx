@@ -1,44 +1,45 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """The compiled hot path: forward pass, backprop and whole SGD epochs.
 
-Everything works on a mini-batch at a time, as row-major matrices: row i of an
-activation matrix is one example.  For a layer with weights W (n_out, n_in)
-and biases b (n_out,), the forward pass is
+Everything works on a block of examples at a time, as row-major matrices: row
+i of an activation matrix is one example.  For a layer with weights W (n_out,
+n_in) and biases b (n_out,), the forward pass is
 
     A_out = sigmoid(A_in @ W.T + b)
 
-and backprop, with deltas D (m, n_out) for a mini-batch of m examples, is
+and backprop, with deltas D (m, n_out) for a block of m examples, is
 
     D_in     = (D @ W) * A_in * (1 - A_in)         (the previous layer's deltas)
-    dC/dW    = D.T @ A_in                          (summed over the mini-batch)
-    dC/db    = D.T @ ones                          (summed over the mini-batch)
+    dC/dW    = D.T @ A_in                          (summed over the block)
+    dC/db    = D.T @ ones                          (summed over the block)
 
 The parameters of all layers live in one flat array, layer by layer: the
-weights of layer l (row-major, n_{l+1} x n_l) followed by its biases.  The
-Python layer (fastnet.network2) builds that array, validates every shape and
-value, and only then calls in here: these functions do no checking at all.
+weights of layer l (row-major, n_{l+1} x n_l) followed by its biases
+(fastnet.parameters builds it).  The Python layer validates every shape and
+value and only then calls in here: these functions check nothing.
 
 An SGD step folds the update into the weight-gradient GEMM itself:
     W <- (1 - eta*lmbda/n) * W - (eta/m) * D.T @ A_in
 is one gemm with alpha = -eta/m and beta = 1 - eta*lmbda/n writing into W,
 so no gradient buffer is needed and W is passed over once for the update.
-"""
-import numpy as np
 
+Each call sizes its workspace once (``workspace_allocate``), in one block,
+and releases the GIL for all of its arithmetic.
+"""
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cython cimport floating
 from libc.math cimport exp, expf, fabs, fabsf
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
 
-from ._blas cimport gemm, gemv
+from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
 
-# Which cost's output error to use; fastnet.network2 maps the cost classes here.
-CROSS_ENTROPY = 0
-QUADRATIC = 1
-cdef enum:
-    _CROSS_ENTROPY = 0
-    _QUADRATIC = 1
+
+cpdef enum Cost:
+    # The output error each cost gives; fastnet.costs maps the cost classes here.
+    CROSS_ENTROPY = 0     # delta^L = a - y
+    QUADRATIC = 1         # delta^L = (a - y) * sigma'(z)
 
 
 cdef inline floating sigmoid(floating z) noexcept nogil:
@@ -66,11 +67,15 @@ ctypedef fused input_t:
     double
 
 
-cdef inline void copy_rows(const input_t* source, floating* destination,
-                           Py_ssize_t count) noexcept nogil:
+cdef inline bint same_precision(input_t* rows, floating* buffer) noexcept nogil:
+    return (input_t is float and floating is float) or (input_t is double and floating is double)
+
+
+cdef inline void copy_values(const input_t* source, floating* destination,
+                             Py_ssize_t count) noexcept nogil:
     """destination[:count] = source[:count], converting the precision if it differs."""
     cdef Py_ssize_t k
-    if (input_t is float and floating is float) or (input_t is double and floating is double):
+    if same_precision(<input_t*> source, destination):
         memcpy(destination, source, count * sizeof(floating))
     else:
         for k in range(count):
@@ -80,11 +85,10 @@ cdef inline void copy_rows(const input_t* source, floating* destination,
 cdef inline floating* block_inputs(const input_t* rows, floating* buffer,
                                    Py_ssize_t count) noexcept nogil:
     """A block of input rows in the network's precision: the rows themselves, or converted."""
-    if (input_t is float and floating is float) or (input_t is double and floating is double):
+    if same_precision(<input_t*> rows, buffer):
         return <floating*> rows
-    else:
-        copy_rows(rows, buffer, count)
-        return buffer
+    copy_values(rows, buffer, count)
+    return buffer
 
 
 cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil:
@@ -94,6 +98,69 @@ cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil
         total += <Py_ssize_t> sizes[l + 1] * sizes[l] + sizes[l + 1]
     return total
 
+
+# ---------------------------------------------------------------------------
+# The workspace of one call
+
+cdef struct Workspace:
+    void* block            # the one allocation everything below points into
+    void** activations     # activations[l]: (rows, sizes[l]); [0] is set by the caller
+    void* deltas           # (rows, widest layer after the input), twice
+    void* deltas_prev
+    void* ones             # rows ones, for bias sums as a gemv
+    void* input_rows       # (rows, sizes[0]): gathered or converted inputs
+    void* target_rows      # (rows, sizes[-1]): gathered targets
+
+
+cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
+                            Py_ssize_t rows, bint with_input_rows,
+                            bint with_target_rows, floating dtype_tag) noexcept nogil:
+    """Size every buffer for blocks of `rows` examples and point `work` into one allocation.
+
+    The output layer's activations get room too (feedforward may redirect
+    them).  `dtype_tag` only selects the precision.  Returns 0, or -1 when out
+    of memory.
+    """
+    cdef Py_ssize_t widest = 0, hidden = 0, values, l
+    cdef Py_ssize_t pointers = num_layers * sizeof(void*)
+    cdef floating* cursor
+    cdef int k
+    for k in range(1, num_layers):
+        hidden += sizes[k]
+        if sizes[k] > widest:
+            widest = sizes[k]
+    values = rows * (hidden + 2 * widest + 1)
+    if with_input_rows:
+        values += rows * sizes[0]
+    if with_target_rows:
+        values += rows * sizes[num_layers - 1]
+    # The pointer table first: its size is a multiple of 8 bytes, so the values stay aligned.
+    work.block = malloc(pointers + values * sizeof(floating))
+    if work.block == NULL:
+        return -1
+    work.activations = <void**> work.block
+    cursor = <floating*> (<char*> work.block + pointers)
+    work.activations[0] = NULL
+    for k in range(1, num_layers):
+        work.activations[k] = cursor
+        cursor += rows * sizes[k]
+    work.deltas = cursor
+    cursor += rows * widest
+    work.deltas_prev = cursor
+    cursor += rows * widest
+    work.ones = cursor
+    for l in range(rows):
+        cursor[l] = 1
+    cursor += rows
+    work.input_rows = cursor if with_input_rows else NULL
+    if with_input_rows:
+        cursor += rows * sizes[0]
+    work.target_rows = cursor if with_target_rows else NULL
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# Forward and backward over one block of rows
 
 cdef void forward(int num_layers, const int* sizes, const floating* params,
                   floating** activations, int m) noexcept nogil:
@@ -108,30 +175,68 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
         n_out = sizes[l + 1]
         biases = weights + <Py_ssize_t> n_out * n_in
         a_out = activations[l + 1]
-        # Z = A_in @ W.T, then A_out = sigmoid(Z + b) in the same pass.
-        gemm(False, True, m, n_out, n_in, <floating> 1, activations[l], n_in,
-             weights, n_in, <floating> 0, a_out, n_out)
+        # Z = A_in @ W.T, then A_out = sigmoid(Z + b) in the same pass.  One row
+        # is a matrix-vector product, which BLAS does 3x faster as gemv than as gemm.
+        if m == 1:
+            gemv(AS_STORED, n_out, n_in, <floating> 1, weights, n_in, activations[l],
+                 <floating> 0, a_out)
+        else:
+            gemm(AS_STORED, TRANSPOSED, m, n_out, n_in, <floating> 1, activations[l], n_in,
+                 weights, n_in, <floating> 0, a_out, n_out)
         for i in range(m):
             for j in range(n_out):
                 a_out[i * n_out + j] = sigmoid(a_out[i * n_out + j] + biases[j])
         weights = biases + n_out
 
 
+cdef void output_error(Cost cost, const floating* a, const floating* targets,
+                       Py_ssize_t count, floating* deltas) noexcept nogil:
+    """delta^L = a - y (cross-entropy), times sigma'(z) = a (1 - a) for the quadratic cost."""
+    cdef Py_ssize_t i
+    cdef floating d
+    for i in range(count):
+        d = a[i] - targets[i]
+        if cost == QUADRATIC:
+            d = d * a[i] * (1 - a[i])
+        deltas[i] = d
+
+
+cdef void outer_update(int n_out, int n_in, floating alpha, const floating* d,
+                       const floating* a, floating beta, floating* w) noexcept nogil:
+    """W = alpha * d a^T + beta * W for one example (beta = 0: W is written, not read).
+
+    The gemm of a single row: plain loops that the compiler vectorises beat
+    BLAS's call overhead at this size.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    cdef floating scale
+    for i in range(n_out):
+        row = w + i * <Py_ssize_t> n_in
+        scale = alpha * d[i]
+        if beta == 0:
+            for j in range(n_in):
+                row[j] = scale * a[j]
+        else:
+            for j in range(n_in):
+                row[j] = beta * row[j] + scale * a[j]
+
+
 cdef void backward(int num_layers, const int* sizes, const floating* params,
-                   floating** activations, const floating* targets, int cost_kind,
+                   floating** activations, const floating* targets, Cost cost,
                    int m, floating* deltas, floating* deltas_prev,
-                   const floating* ones, floating* update,
-                   floating alpha, floating weight_beta, floating* bias_sums) noexcept nogil:
+                   const floating* ones, floating* update, floating alpha,
+                   floating weight_beta, floating bias_beta,
+                   floating* bias_sums) noexcept nogil:
     """Backpropagate m examples and fold their summed gradient into `update`.
 
     For every layer:  update_W = alpha * sum_x dC_x/dW + weight_beta * update_W
-                      update_b = alpha * sum_x dC_x/db + update_b
-    `update` has the layout of `params` and may be `params` itself (an SGD
-    step): each layer's weights are used for the previous layer's deltas
-    before they are overwritten.  Unless `bias_sums` is NULL, its bias slots
-    (same layout) also get  += sum_x dC_x/db,  the gradient before the step.
-    `deltas` and `deltas_prev` each hold at least m * max(sizes[1:]) values;
-    `ones` holds m ones.
+                      update_b = alpha * sum_x dC_x/db + bias_beta * update_b
+    (a beta of 0 writes without reading).  `update` has the layout of
+    `params` and may be `params` itself (an SGD step): each layer's weights
+    are used for the previous layer's deltas before they are overwritten.
+    Unless `bias_sums` is NULL, its bias slots (same layout) also get
+    += sum_x dC_x/db, the gradient before the step.
     """
     cdef int L = num_layers - 1
     cdef int l, n_in, n_out
@@ -140,17 +245,8 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
     cdef const floating* weights
     cdef const floating* a
     cdef floating* swap
-    cdef floating d
 
-    # Output error: delta^L = a - y (cross-entropy), times sigma'(z) (quadratic).
-    a = activations[L]
-    count = <Py_ssize_t> m * sizes[L]
-    for i in range(count):
-        d = a[i] - targets[i]
-        if cost_kind == _QUADRATIC:
-            d = d * a[i] * (1 - a[i])
-        deltas[i] = d
-
+    output_error(cost, activations[L], targets, <Py_ssize_t> m * sizes[L], deltas)
     for l in range(L, 0, -1):
         n_out = sizes[l]
         n_in = sizes[l - 1]
@@ -159,53 +255,47 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
         a = activations[l - 1]
         if l > 1:
             # delta^{l-1} = (D @ W) * sigma'(z^{l-1}), with sigma' = a (1 - a).
-            gemm(False, False, m, n_in, n_out, <floating> 1, deltas, n_out,
-                 weights, n_in, <floating> 0, deltas_prev, n_in)
+            if m == 1:
+                gemv(TRANSPOSED, n_out, n_in, <floating> 1, weights, n_in, deltas,
+                     <floating> 0, deltas_prev)
+            else:
+                gemm(AS_STORED, AS_STORED, m, n_in, n_out, <floating> 1, deltas, n_out,
+                     weights, n_in, <floating> 0, deltas_prev, n_in)
             count = <Py_ssize_t> m * n_in
             for i in range(count):
                 deltas_prev[i] = deltas_prev[i] * (a[i] * (1 - a[i]))
-        # W-part: alpha * D.T @ A_in + beta * W;  b-part: alpha * D.T @ ones + b.
-        gemm(True, False, n_out, n_in, m, alpha, deltas, n_out, a, n_in,
-             weight_beta, update + offset, n_in)
-        gemv(True, m, n_out, alpha, deltas, n_out, ones, <floating> 1,
+        # W-part: alpha * D.T @ A_in + beta * W;  b-part: alpha * D.T @ ones + beta * b.
+        if m == 1:
+            outer_update(n_out, n_in, alpha, deltas, a, weight_beta, update + offset)
+        else:
+            gemm(TRANSPOSED, AS_STORED, n_out, n_in, m, alpha, deltas, n_out, a, n_in,
+                 weight_beta, update + offset, n_in)
+        gemv(TRANSPOSED, m, n_out, alpha, deltas, n_out, ones, bias_beta,
              update + offset + <Py_ssize_t> n_out * n_in)
         if bias_sums != NULL:
-            gemv(True, m, n_out, <floating> 1, deltas, n_out, ones, <floating> 1,
+            gemv(TRANSPOSED, m, n_out, <floating> 1, deltas, n_out, ones, <floating> 1,
                  bias_sums + offset + <Py_ssize_t> n_out * n_in)
         swap = deltas
         deltas = deltas_prev
         deltas_prev = swap
 
 
-cdef floating** layer_pointers(int num_layers, floating* buffer, const int* sizes,
-                               int rows) noexcept nogil:
-    """Point activations[1..L] at consecutive (rows, n_l) blocks of `buffer`.
-
-    activations[0] is left NULL for the caller.  Returns NULL if out of memory.
-    """
-    cdef floating** activations = <floating**> malloc(num_layers * sizeof(floating*))
-    cdef int l
-    if activations == NULL:
-        return NULL
-    activations[0] = NULL
-    for l in range(1, num_layers):
-        activations[l] = buffer
-        buffer += <Py_ssize_t> rows * sizes[l]
-    return activations
-
+# ---------------------------------------------------------------------------
+# The calls the Python layer makes
 
 def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
               const Py_ssize_t[::1] order, floating[::1] params,
-              const int[::1] sizes, int cost_kind, int mini_batch_size,
-              double eta, double lmbda, Py_ssize_t first_batch, Py_ssize_t stop_batch,
+              const int[::1] sizes, Cost cost, int mini_batch_size,
+              double eta, double lmbda, Py_ssize_t n,
+              Py_ssize_t first_batch, Py_ssize_t stop_batch,
               floating[::1] bias_gradient_sums=None):
     """Run mini-batches first_batch .. stop_batch-1 of one SGD epoch in place on `params`.
 
     The epoch visits the rows inputs[order[0]], inputs[order[1]], ... cut into
     consecutive mini-batches of `mini_batch_size` (the last may be shorter);
-    each mini-batch is one step  w <- (1 - eta*lmbda/n) w - (eta/m) sum dC/dw,
-    b <- b - (eta/m) sum dC/db,  with n = len(order).  The GIL is released for
-    the whole call; the buffers are allocated once, here.
+    each mini-batch of m rows is one step
+        w <- (1 - eta*lmbda/n) w - (eta/m) sum dC/dw,   b <- b - (eta/m) sum dC/db,
+    with n the size of the whole training set.
 
     If `bias_gradient_sums` (the layout of `params`) is given, its bias slots
     get += every mini-batch's sum of dC/db, taken before that mini-batch's
@@ -215,85 +305,79 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
     cdef int num_layers = sizes.shape[0]
     cdef int n0 = sizes[0]
     cdef int n_last = sizes[num_layers - 1]
-    cdef Py_ssize_t n = order.shape[0]
-    cdef int widest = np.max(sizes[1:])
-    dtype = np.float32 if floating is float else np.float64
-    cdef floating[::1] hidden = np.empty(mini_batch_size * np.sum(sizes[1:]), dtype=dtype)
-    cdef floating[::1] batch_inputs = np.empty(mini_batch_size * n0, dtype=dtype)
-    cdef floating[::1] batch_targets = np.empty(mini_batch_size * n_last, dtype=dtype)
-    cdef floating[::1] deltas = np.empty(mini_batch_size * widest, dtype=dtype)
-    cdef floating[::1] deltas_prev = np.empty(mini_batch_size * widest, dtype=dtype)
-    cdef floating[::1] ones = np.ones(mini_batch_size, dtype=dtype)
-    cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
-                                                 mini_batch_size)
-    cdef floating weight_decay = 1.0 - eta * (lmbda / n)
+    cdef Py_ssize_t rows_in_order = order.shape[0]
     cdef Py_ssize_t batch, start, row, i
     cdef int m
+    cdef floating weight_decay = 1.0 - eta * (lmbda / n)
     cdef floating* bias_sums = NULL
+    cdef floating* batch_inputs
+    cdef floating* batch_targets
+    cdef Workspace work
     if bias_gradient_sums is not None:
         bias_sums = &bias_gradient_sums[0]
-    if activations == NULL:
+    if workspace_allocate(&work, &sizes[0], num_layers, mini_batch_size, True, True,
+                          <floating> 0) != 0:
         raise MemoryError()
-    activations[0] = &batch_inputs[0]
+    batch_inputs = <floating*> work.input_rows
+    batch_targets = <floating*> work.target_rows
+    work.activations[0] = batch_inputs
     try:
         with nogil:
             for batch in range(first_batch, stop_batch):
                 start = batch * mini_batch_size
-                m = <int> min(<Py_ssize_t> mini_batch_size, n - start)
+                m = <int> min(<Py_ssize_t> mini_batch_size, rows_in_order - start)
                 for i in range(m):
                     row = order[start + i]
-                    copy_rows(&inputs[row, 0], &batch_inputs[i * n0], n0)
-                    memcpy(&batch_targets[i * n_last], &targets[row, 0],
+                    copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
+                    memcpy(batch_targets + i * <Py_ssize_t> n_last, &targets[row, 0],
                            n_last * sizeof(floating))
-                forward(num_layers, &sizes[0], &params[0], activations, m)
-                backward(num_layers, &sizes[0], &params[0], activations,
-                         &batch_targets[0], cost_kind, m, &deltas[0], &deltas_prev[0],
-                         &ones[0], &params[0], <floating> (-(eta / m)), weight_decay,
-                         bias_sums)
+                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m)
+                backward(num_layers, &sizes[0], &params[0], <floating**> work.activations,
+                         batch_targets, cost, m, <floating*> work.deltas,
+                         <floating*> work.deltas_prev, <floating*> work.ones, &params[0],
+                         <floating> (-(eta / m)), weight_decay, <floating> 1, bias_sums)
     finally:
-        free(activations)
+        free(work.block)
 
 
-def accumulate_gradients(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
-                         const floating[::1] params, const int[::1] sizes,
-                         int cost_kind, floating[::1] gradients, int block_rows=256):
-    """gradients += the sum over all rows of dC_x/d(params), in params' layout.
+def gradient_sums(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
+                  const floating[::1] params, const int[::1] sizes, Cost cost,
+                  floating[::1] gradients, bint accumulate=True, int block_rows=256):
+    """gradients (+)= the sum over all rows of dC_x/d(params), in params' layout.
 
-    Rows are processed block_rows at a time, each block as one matrix.
+    With accumulate=False the sum overwrites `gradients`, which need not be
+    initialised.  Rows are processed block_rows at a time, each block as one matrix.
     """
     cdef int num_layers = sizes.shape[0]
-    cdef int n_last = sizes[num_layers - 1]
     cdef Py_ssize_t n = inputs.shape[0]
-    cdef int widest = np.max(sizes[1:])
-    dtype = np.float32 if floating is float else np.float64
-    cdef floating[::1] hidden = np.empty(block_rows * np.sum(sizes[1:]), dtype=dtype)
-    cdef floating[::1] deltas = np.empty(block_rows * widest, dtype=dtype)
-    cdef floating[::1] deltas_prev = np.empty(block_rows * widest, dtype=dtype)
-    cdef floating[::1] ones = np.ones(block_rows, dtype=dtype)
-    cdef Py_ssize_t converted_count = 1        # room to convert a block, if precisions differ
-    if not ((input_t is float and floating is float) or (input_t is double and floating is double)):
-        converted_count = block_rows * sizes[0]
-    cdef floating[::1] converted = np.empty(converted_count, dtype=dtype)
-    cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
-                                                 block_rows)
-    cdef Py_ssize_t start
+    cdef Py_ssize_t rows = min(<Py_ssize_t> block_rows, max(n, <Py_ssize_t> 1))
+    cdef Py_ssize_t start = 0
     cdef int m
-    if activations == NULL:
+    cdef floating beta = 1 if accumulate else 0
+    cdef Workspace work
+    if n == 0:
+        if not accumulate:
+            gradients[:] = 0
+        return
+    if workspace_allocate(&work, &sizes[0], num_layers, rows,
+                          not same_precision(<input_t*> NULL, <floating*> NULL), False,
+                          <floating> 0) != 0:
         raise MemoryError()
     try:
         with nogil:
-            start = 0
             while start < n:
-                m = <int> min(<Py_ssize_t> block_rows, n - start)
-                activations[0] = block_inputs(&inputs[start, 0], &converted[0],
-                                              <Py_ssize_t> m * sizes[0])
-                forward(num_layers, &sizes[0], &params[0], activations, m)
-                backward(num_layers, &sizes[0], &params[0], activations,
-                         &targets[start, 0], cost_kind, m, &deltas[0], &deltas_prev[0],
-                         &ones[0], &gradients[0], <floating> 1, <floating> 1, NULL)
-                start += block_rows
+                m = <int> min(rows, n - start)
+                work.activations[0] = block_inputs(&inputs[start, 0], <floating*> work.input_rows,
+                                                   <Py_ssize_t> m * sizes[0])
+                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m)
+                backward(num_layers, &sizes[0], &params[0], <floating**> work.activations,
+                         &targets[start, 0], cost, m, <floating*> work.deltas,
+                         <floating*> work.deltas_prev, <floating*> work.ones, &gradients[0],
+                         <floating> 1, beta, beta, NULL)
+                beta = 1
+                start += rows
     finally:
-        free(activations)
+        free(work.block)
 
 
 def feedforward(const input_t[:, ::1] inputs, const floating[::1] params,
@@ -301,36 +385,162 @@ def feedforward(const input_t[:, ::1] inputs, const floating[::1] params,
     """outputs = the network's output for every row of inputs, block_rows at a time."""
     cdef int num_layers = sizes.shape[0]
     cdef Py_ssize_t n = inputs.shape[0]
-    dtype = np.float32 if floating is float else np.float64
-    # The output layer writes straight into `outputs`; its slot in `hidden` goes unused.
-    cdef floating[::1] hidden = np.empty(block_rows * np.sum(sizes[1:]), dtype=dtype)
-    cdef Py_ssize_t converted_count = 1        # room to convert a block, if precisions differ
-    if not ((input_t is float and floating is float) or (input_t is double and floating is double)):
-        converted_count = block_rows * sizes[0]
-    cdef floating[::1] converted = np.empty(converted_count, dtype=dtype)
-    cdef floating** activations = layer_pointers(num_layers, &hidden[0], &sizes[0],
-                                                 block_rows)
-    cdef Py_ssize_t start
+    cdef Py_ssize_t rows = min(<Py_ssize_t> block_rows, max(n, <Py_ssize_t> 1))
+    cdef Py_ssize_t start = 0
     cdef int m
-    if activations == NULL:
+    cdef Workspace work
+    if n == 0:
+        return
+    if workspace_allocate(&work, &sizes[0], num_layers, rows,
+                          not same_precision(<input_t*> NULL, <floating*> NULL), False,
+                          <floating> 0) != 0:
         raise MemoryError()
     try:
         with nogil:
-            start = 0
             while start < n:
-                m = <int> min(<Py_ssize_t> block_rows, n - start)
-                activations[0] = block_inputs(&inputs[start, 0], &converted[0],
-                                              <Py_ssize_t> m * sizes[0])
-                activations[num_layers - 1] = &outputs[start, 0]
-                forward(num_layers, &sizes[0], &params[0], activations, m)
-                start += block_rows
+                m = <int> min(rows, n - start)
+                work.activations[0] = block_inputs(&inputs[start, 0], <floating*> work.input_rows,
+                                                   <Py_ssize_t> m * sizes[0])
+                # The output layer writes straight into `outputs`.
+                work.activations[num_layers - 1] = &outputs[start, 0]
+                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m)
+                start += rows
     finally:
-        free(activations)
+        free(work.block)
 
 
-cdef extern from *:
-    int __builtin_clzll(unsigned long long) nogil
+# ---------------------------------------------------------------------------
+# One example at a time: network2's feedforward(a) and backprop(x, y)
+#
+# These are called once per example, so the cost of entering them matters as
+# much as the arithmetic: they take plain buffers (a few pointer checks)
+# instead of typed memoryviews (about 0.2 us each).  Every buffer must be
+# C-contiguous (the buffer protocol refuses others) and its byte length is
+# checked against the sizes; the input row may be float32 or float64 (told
+# apart by its length), everything else is float64.  The input row is also
+# checked for NaN and infinity here, where it is read anyway: a Python-side
+# check would cost more than the whole forward pass of a small network.
 
+cdef enum:
+    SIZES, X, PARAMS, OUT, TARGET     # the buffers of a one-example call, in order
+
+
+cdef struct RowCall:
+    Py_buffer views[5]     # indexed by the enum above
+    int acquired           # how many of them are held
+    int num_layers
+    bint x_is_float
+
+
+cdef int open_row_call(RowCall* call, object sizes, object x, object params, object out,
+                       object target) except -1:
+    """Acquire the buffers of a one-example call and check their lengths against `sizes`."""
+    cdef int L, n0
+    cdef Py_ssize_t count, expected_out
+    cdef int* layer
+    call.acquired = 0
+    for obj, flags in ((sizes, PyBUF_SIMPLE), (x, PyBUF_SIMPLE), (params, PyBUF_SIMPLE),
+                       (out, PyBUF_SIMPLE | PyBUF_WRITABLE), (target, PyBUF_SIMPLE)):
+        if obj is None:
+            break
+        PyObject_GetBuffer(obj, &call.views[call.acquired], flags)
+        call.acquired += 1
+    layer = <int*> call.views[SIZES].buf
+    call.num_layers = <int> (call.views[SIZES].len // sizeof(int))
+    L = call.num_layers - 1
+    n0 = layer[0]
+    count = parameter_count(layer, call.num_layers)
+    expected_out = count if target is not None else layer[L]
+    call.x_is_float = call.views[X].len == n0 * <Py_ssize_t> sizeof(float)
+    if ((call.views[X].len != n0 * <Py_ssize_t> sizeof(double) and not call.x_is_float)
+            or call.views[PARAMS].len != count * <Py_ssize_t> sizeof(double)
+            or call.views[OUT].len != expected_out * <Py_ssize_t> sizeof(double)
+            or (target is not None and
+                call.views[TARGET].len != layer[L] * <Py_ssize_t> sizeof(double))):
+        raise ValueError("a one-example kernel call got buffers that do not match its sizes")
+    if not (row_is_finite(<float*> call.views[X].buf, n0) if call.x_is_float
+            else row_is_finite(<double*> call.views[X].buf, n0)):
+        raise ValueError("x contains NaN or infinity")
+    return 0
+
+
+cdef bint row_is_finite(const floating* x, Py_ssize_t count) noexcept nogil:
+    """Whether no value is NaN or infinite: x - x is 0 for every finite x, NaN otherwise."""
+    cdef Py_ssize_t k
+    cdef floating total = 0
+    for k in range(count):
+        total += x[k] - x[k]
+    return total == 0
+
+
+cdef void close_row_call(RowCall* call) noexcept:
+    cdef int k
+    for k in range(call.acquired):
+        PyBuffer_Release(&call.views[k])
+    call.acquired = 0
+
+
+cdef int row_forward(const int* sizes, int num_layers, const void* x, bint x_is_float,
+                     const double* params, Workspace* work) noexcept nogil:
+    """The forward pass of one example into `work`'s activations (-1: out of memory)."""
+    if workspace_allocate(work, sizes, num_layers, 1, x_is_float, False, <double> 0) != 0:
+        return -1
+    if x_is_float:
+        copy_values(<const float*> x, <double*> work.input_rows, sizes[0])
+        work.activations[0] = work.input_rows
+    else:
+        work.activations[0] = <void*> x
+    forward(num_layers, sizes, params, <double**> work.activations, 1)
+    return 0
+
+
+def feedforward_row(sizes, x, params, out):
+    """out (float64, sizes[-1]) = the output of the float64 network for one input row x."""
+    cdef RowCall call
+    cdef Workspace work
+    call.acquired = 0
+    cdef int status, L
+    try:
+        open_row_call(&call, sizes, x, params, out, None)
+        L = call.num_layers - 1
+        with nogil:
+            status = row_forward(<int*> call.views[SIZES].buf, call.num_layers, call.views[X].buf,
+                                 call.x_is_float, <double*> call.views[PARAMS].buf, &work)
+            if status == 0:
+                memcpy(call.views[OUT].buf, work.activations[L],
+                       (<int*> call.views[SIZES].buf)[L] * sizeof(double))
+                free(work.block)
+        if status != 0:
+            raise MemoryError()
+    finally:
+        close_row_call(&call)
+
+
+def backprop_row(sizes, x, target, params, Cost cost, gradient):
+    """gradient (float64, params' layout) = dC_x/d(params) for one example (x, target row)."""
+    cdef RowCall call
+    cdef Workspace work
+    call.acquired = 0
+    cdef int status
+    try:
+        open_row_call(&call, sizes, x, params, gradient, target)
+        with nogil:
+            status = row_forward(<int*> call.views[SIZES].buf, call.num_layers, call.views[X].buf,
+                                 call.x_is_float, <double*> call.views[PARAMS].buf, &work)
+            if status == 0:
+                backward(call.num_layers, <int*> call.views[SIZES].buf, <double*> call.views[PARAMS].buf,
+                         <double**> work.activations, <double*> call.views[TARGET].buf, cost, 1,
+                         <double*> work.deltas, <double*> work.deltas_prev,
+                         <double*> work.ones, <double*> call.views[OUT].buf, 1, 0, 0, NULL)
+                free(work.block)
+        if status != 0:
+            raise MemoryError()
+    finally:
+        close_row_call(&call)
+
+
+# ---------------------------------------------------------------------------
+# random.shuffle, replayed
 
 cdef Py_ssize_t shuffle_with_words(const uint64_t* words, Py_ssize_t available,
                                    Py_ssize_t* positions, Py_ssize_t n) noexcept nogil:
@@ -342,13 +552,16 @@ cdef Py_ssize_t shuffle_with_words(const uint64_t* words, Py_ssize_t available,
     """
     cdef Py_ssize_t i, used = 0, swap
     cdef uint64_t j
-    cdef int shift
+    cdef int bits = 0
+    while bits < 63 and ((<uint64_t> 1) << bits) <= <uint64_t> n:
+        bits += 1                     # bits = n.bit_length(), for i + 1 = n
     for i in range(n - 1, 0, -1):
-        shift = __builtin_clzll(<unsigned long long> (i + 1)) - 32
+        while ((<uint64_t> 1) << (bits - 1)) > <uint64_t> (i + 1):
+            bits -= 1                 # keep bits = (i + 1).bit_length()
         while True:
             if used == available:
                 return -1
-            j = words[used] >> shift
+            j = words[used] >> (32 - bits)
             used += 1
             if j <= <uint64_t> i:
                 break
@@ -374,3 +587,23 @@ def shuffle_positions(const uint64_t[::1] words, Py_ssize_t[::1] positions):
         used = shuffle_with_words(&words[0], words.shape[0], &positions[0],
                                   positions.shape[0])
     return used
+
+
+# ---------------------------------------------------------------------------
+# The BLAS wrappers, callable from Python so that tests can check them directly
+
+def blas_gemm(bint transpose_a, bint transpose_b, floating alpha,
+              const floating[:, ::1] a, const floating[:, ::1] b,
+              floating beta, floating[:, ::1] c):
+    """c = alpha * op(a) @ op(b) + beta * c through the row-major gemm wrapper (for tests)."""
+    cdef int m = c.shape[0], n = c.shape[1]
+    cdef int k = a.shape[0] if transpose_a else a.shape[1]
+    gemm(TRANSPOSED if transpose_a else AS_STORED, TRANSPOSED if transpose_b else AS_STORED,
+         m, n, k, alpha, &a[0, 0], a.shape[1], &b[0, 0], b.shape[1], beta, &c[0, 0], n)
+
+
+def blas_gemv(bint transpose_a, floating alpha, const floating[:, ::1] a,
+              const floating[::1] x, floating beta, floating[::1] y):
+    """y = alpha * op(a) @ x + beta * y through the row-major gemv wrapper (for tests)."""
+    gemv(TRANSPOSED if transpose_a else AS_STORED, a.shape[0], a.shape[1], alpha,
+         &a[0, 0], a.shape[1], &x[0], beta, &y[0])

@@ -1,0 +1,89 @@
+"""Argument checks shared by fastnet's modules.
+
+Each returns the value in the form the rest of fastnet uses (a plain int,
+a float, a NumPy scalar type) or raises a TypeError/ValueError that names the
+argument and says what is wrong.  The kernels trust what passes these checks.
+"""
+import numbers
+
+import numpy as np
+
+# The widest layer fastnet accepts; a weight matrix of two such layers would
+# not fit in any memory anyway, and sizes stay C ints in the kernels.
+MAX_LAYER_WIDTH = 2 ** 30
+# Counts (epochs, mini-batch sizes) are C ints in the kernels.
+MAX_COUNT = 2 ** 31 - 1
+# Seeds of np.random.RandomState and random.Random that round-trip exactly.
+SEED_LIMIT = 2 ** 32
+
+
+def check_sizes(sizes):
+    """``sizes`` as a list of ints: at least two layers, each of 1 .. 2**30 neurons."""
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        raise TypeError("sizes must be a list of layer widths, e.g. [784, 30, 10]") from None
+    if len(sizes) < 2:
+        raise ValueError("sizes needs at least two layers (input and output), got {}"
+                         .format(sizes))
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError("sizes must hold integers, got {!r}".format(s))
+        if s < 1:
+            raise ValueError("every layer needs at least one neuron, got sizes {}".format(sizes))
+        if s > MAX_LAYER_WIDTH:
+            raise ValueError("layer width {} is too large (at most 2**30)".format(s))
+    return [int(s) for s in sizes]
+
+
+def check_count(value, name, minimum, maximum=MAX_COUNT):
+    """A whole number (Python or NumPy int, not bool) in minimum .. maximum, as an int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError("{} must be an integer, got {!r}".format(name, value))
+    if value < minimum:
+        raise ValueError("{} must be at least {}, got {}".format(name, minimum, value))
+    if value > maximum:
+        raise ValueError("{} must be at most {}, got {}".format(name, maximum, value))
+    return int(value)
+
+
+def check_real(value, name):
+    """A finite real number (not bool), as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("{} must be a real number, got {!r}".format(name, value))
+    if not np.isfinite(value):
+        raise ValueError("{} must be finite, got {}".format(name, value))
+    return float(value)
+
+
+def check_seed(seed, name="seed"):
+    """A seed for np.random.RandomState and random.Random: an int in 0 .. 2**32-1."""
+    return check_count(seed, name, 0, SEED_LIMIT - 1)
+
+
+def check_dtype(dtype):
+    """The training precision: np.float64 (for None) or np.float32."""
+    if dtype is None:
+        return np.float64
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError("dtype must be float64 or float32, got {!r}".format(dtype)) from None
+    if dtype not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError("dtype must be float64 or float32, got {}".format(dtype))
+    return dtype.type
+
+
+def normal_generator(random_state):
+    """np.random itself (network2's choice) for None, else a np.random.RandomState.
+
+    ``random_state`` may be a seed (0 .. 2**32-1) or a RandomState.
+    """
+    if random_state is None:
+        return np.random
+    if isinstance(random_state, np.random.RandomState):
+        return random_state
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return np.random.RandomState(check_seed(random_state, "random_state"))
+    raise TypeError("random_state must be None, an int seed or a np.random.RandomState, "
+                    "got {!r}".format(random_state))

@@ -1,0 +1,96 @@
+"""Where fastnet's Python meets its kernels: every compiled call goes through here.
+
+The functions take packed ``Parameters`` and converted ``Examples`` that the
+callers have already checked, hold BLAS to fastnet's thread count while the
+kernels run (``fastnet.threads``), and bound temporary memory by working in
+blocks of rows.  ``Network`` and the chapter toolkit (``fastnet.speed``) both
+train and measure through them.
+"""
+import numpy as np
+
+from fastnet._kernels import training as kernels
+from fastnet.parameters import unpack
+from fastnet.threads import kernel_threads
+
+EVALUATION_ROWS = 8192      # rows per block of outputs: bounds the temporaries
+
+
+def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
+              progress=None, step_bias_sums=None):
+    """One epoch of SGD in place on ``params.flat``, over the rows in ``order``.
+
+    ``n`` is the size of the training set (the weight decay's denominator).
+    With ``progress``, the epoch runs in about 100 chunks and
+    ``progress(k)`` is told after each of the k mini-batches just done, so
+    that Ctrl-C lands between chunks with consistent weights.
+    """
+    batches = -(-len(order) // mini_batch_size)
+    chunk = batches if progress is None else max(1, batches // 100)
+    room = min(mini_batch_size, len(order))       # the largest mini-batch there will be
+    with kernel_threads():
+        for first in range(0, batches, chunk):
+            stop = min(first + chunk, batches)
+            kernels.sgd_epoch(train.X, train.targets, order, params.flat, params.kernel_sizes,
+                              cost_kind, room, eta, lmbda, n, first, stop, step_bias_sums)
+            if progress is not None:
+                progress(stop - first)
+
+
+def gradient_sums(params, examples, cost_kind):
+    """The sum over the examples of dC_x/d(parameters), in the packed layout."""
+    sums = np.empty_like(params.flat)
+    with kernel_threads():
+        kernels.gradient_sums(examples.X, examples.targets, params.flat, params.kernel_sizes,
+                              cost_kind, sums, False)
+    return sums
+
+
+def mean_gradients(params, examples, cost_kind):
+    """``(nabla_b, nabla_w)``: every bias and weight gradient averaged over the examples."""
+    weights, biases = unpack(gradient_sums(params, examples, cost_kind) / examples.n,
+                             params.sizes)
+    return biases, weights
+
+
+def hidden_speeds(mean_gradient, sizes):
+    """||delta^l|| of every hidden layer, from a mean gradient in the packed layout."""
+    _, biases = unpack(mean_gradient, sizes)
+    return [float(np.linalg.norm(b)) for b in biases[:-1]]
+
+
+def learning_speeds(params, examples, cost_kind):
+    """The chapter's learning speed ||delta^l|| of every hidden layer on the examples."""
+    return hidden_speeds(gradient_sums(params, examples, cost_kind) / examples.n, params.sizes)
+
+
+def outputs(params, X):
+    """The output layer's activations for every row of ``X``, in the parameters' precision."""
+    result = np.empty((X.shape[0], params.sizes[-1]), dtype=params.flat.dtype)
+    if X.shape[0]:
+        with kernel_threads():
+            kernels.feedforward(X, params.flat, params.kernel_sizes, result)
+    return result
+
+
+def accuracy(params, examples):
+    """How many examples have their label as the output's argmax (a Python int)."""
+    correct = 0
+    for rows in _blocks(examples.n):
+        predictions = np.argmax(outputs(params, examples.X[rows]), axis=1)
+        correct += int(np.count_nonzero(predictions == examples.labels[rows]))
+    return correct
+
+
+def total_cost(params, examples, lmbda, cost):
+    """Mean ``cost.fn`` over the examples plus 0.5*(lmbda/n)*sum ||w||^2, as np.float64."""
+    total = np.float64(0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for rows in _blocks(examples.n):
+            total += cost.fn(outputs(params, examples.X[rows]), examples.targets[rows])
+    weights, _ = unpack(params.flat, params.sizes)
+    regulariser = sum(np.linalg.norm(w) ** 2 for w in weights)
+    return np.float64(total / examples.n + 0.5 * (lmbda / examples.n) * regulariser)
+
+
+def _blocks(n, rows=EVALUATION_ROWS):
+    return [slice(start, min(start + rows, n)) for start in range(0, n, rows)]

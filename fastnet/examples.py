@@ -1,0 +1,270 @@
+"""Training and evaluation data, checked and converted into the arrays the kernels read.
+
+fastnet takes data in two forms:
+
+- network2's: any iterable of ``(x, y)`` pairs -- a list, a tuple, a zip
+  object, a generator (read once).  ``x`` is an input column ``(n0, 1)``
+  (or flat ``(n0,)``); ``y`` a target column ``(nL, 1)`` or an int label.
+- arrays: a tuple ``(X, y)`` whose ``X`` is a NumPy array of shape
+  ``(n, n0)``; ``y`` holds ``n`` int labels or ``(n, nL)`` target rows.
+
+The rule that tells them apart: data is the array form exactly when it is a
+tuple of two items whose first is a 2-d NumPy array.  A pair is never a 2-d
+array (it is a tuple), so a 2-tuple of pairs is always read as pairs.
+
+Data is read as it is at every call, as network2 reads it; nothing is
+cached.  Arrays that are already C-contiguous float32 or float64 are used in
+place, whatever the training precision (the kernels convert rows as they
+read them), and their finiteness is checked in one pass.  A list of pairs is
+gathered into one array per call, in one C-level concatenation.
+"""
+import numbers
+
+import numpy as np
+
+FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class Examples:
+    """``X`` (n, n0) input rows, ``targets`` (n, nL) target rows, ``labels`` (n,) classes.
+
+    ``X`` is C-contiguous float32 or float64 and finite; ``targets`` is in the
+    training precision.  ``pairs`` is the caller's list when the data came as
+    one (SGD shuffles it in place, as network2 does), else None.
+    """
+
+    def __init__(self, X, targets, labels=None, pairs=None):
+        self.X = X
+        self.targets = targets
+        self._labels = labels
+        self.pairs = pairs
+        self.n = X.shape[0]
+
+    @property
+    def labels(self):
+        if self._labels is None:
+            self._labels = np.argmax(self.targets, axis=1)
+        return self._labels
+
+
+def is_array_form(data):
+    """Whether ``data`` is a tuple ``(X, y)`` of arrays rather than an iterable of pairs."""
+    return (isinstance(data, tuple) and len(data) == 2
+            and isinstance(data[0], np.ndarray) and data[0].ndim == 2)
+
+
+def convert(data, sizes, dtype, what):
+    """``data`` in either form, checked against ``sizes`` and converted: an ``Examples``."""
+    if is_array_form(data):
+        return _from_arrays(data[0], data[1], sizes, dtype, what)
+    return _from_pairs(data, sizes, dtype, what)
+
+
+def input_rows(X, width, dtype, what):
+    """Input rows as a C-contiguous (n, width) float32/float64 array, checked to be finite.
+
+    Float32/float64 inputs keep their precision (no copy if C-contiguous);
+    others are converted to ``dtype``.  A float64 input for a float32 network
+    must fit in float32.
+    """
+    X = numeric_array(X, what)
+    if X.ndim != 2 or X.shape[1] != width:
+        raise ValueError("{} must have shape (n, {}), got {}".format(what, width, X.shape))
+    keep = X.dtype if X.dtype in FLOAT_TYPES else np.dtype(dtype)
+    X = np.ascontiguousarray(X, dtype=keep.newbyteorder("="))
+    check_finite(X, what, fits_float32=(dtype == np.float32 and X.dtype == np.float64))
+    return X
+
+
+def target_rows_from(y, n, n_out, dtype, what):
+    """Target rows (n, n_out) and labels (n,) (or None) from int labels or target rows."""
+    y = numeric_array(y, what)
+    if y.ndim == 1:
+        labels = class_labels(y, n_out, what)
+        if labels.shape[0] != n:
+            raise ValueError("{} has {} labels for {} examples".format(what, labels.shape[0], n))
+        return one_hot(labels, n_out, dtype), labels
+    if y.shape != (n, n_out):
+        raise ValueError("{} must have shape ({},) of int labels or ({}, {}) of target rows, "
+                         "got {}".format(what, n, n, n_out, y.shape))
+    targets = np.ascontiguousarray(y, dtype=dtype)
+    check_finite(targets, what, fits_float32=(dtype == np.float32 and y.dtype == np.float64))
+    return targets, None
+
+
+def class_labels(y, n_out, what):
+    """Integer labels in 0 .. n_out-1 as an intp array."""
+    if y.dtype.kind not in "iu":
+        raise TypeError("{} must be integer class labels, got dtype {}".format(what, y.dtype))
+    if y.size and (y.min() < 0 or y.max() >= n_out):
+        raise ValueError("{}: labels must lie in 0..{}, found {}..{}"
+                         .format(what, n_out - 1, y.min(), y.max()))
+    return y.astype(np.intp)
+
+
+def one_hot(labels, n_out, dtype):
+    targets = np.zeros((labels.shape[0], n_out), dtype=dtype)
+    targets[np.arange(labels.shape[0]), labels] = 1
+    return targets
+
+
+def numeric_array(a, what):
+    """``a`` as a NumPy array of a real numeric dtype (bool allowed), or a TypeError."""
+    try:
+        a = np.asarray(a)
+    except (TypeError, ValueError) as error:
+        raise TypeError("{} is not a numeric array: {}".format(what, error)) from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError("{} must be a real numeric array, got dtype {}".format(what, a.dtype))
+    return a
+
+
+def check_finite(a, what, fits_float32=False):
+    """Raise if ``a`` holds NaN or infinity (or, with ``fits_float32``, values float32 can't hold).
+
+    One pass and no temporary as large as ``a``: a sum is finite exactly when
+    no element is NaN or infinite, unless finite elements overflow it; only
+    then are the elements checked one block at a time.
+    """
+    if a.size == 0:
+        return
+    if fits_float32:
+        low, high = float(a.min()), float(a.max())
+        if np.isfinite(low) and np.isfinite(high) and max(-low, high) <= FLOAT32_MAX:
+            return
+        if np.isfinite(low) and np.isfinite(high):
+            raise ValueError("{} hold values up to {:g}, beyond float32's range: train in "
+                             "float64 or rescale the data".format(what, max(-low, high)))
+        raise ValueError("{} contain NaN or infinity".format(what))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(a.sum()):
+            return
+    flat = a.reshape(-1)
+    for start in range(0, flat.size, 1 << 20):
+        if not np.isfinite(flat[start:start + (1 << 20)]).all():
+            raise ValueError("{} contain NaN or infinity".format(what))
+
+
+# ---------------------------------------------------------------------------
+# The two forms
+
+def _from_arrays(X, y, sizes, dtype, what):
+    X = input_rows(X, sizes[0], dtype, what + " inputs X")
+    targets, labels = target_rows_from(y, X.shape[0], sizes[-1], dtype, what + " labels y")
+    return Examples(X, targets, labels)
+
+
+def _from_pairs(data, sizes, dtype, what):
+    n0, n_out = sizes[0], sizes[-1]
+    if isinstance(data, (str, bytes, dict, np.ndarray)) or not hasattr(data, "__iter__"):
+        raise TypeError("{} must be an iterable of (x, y) pairs or a tuple of arrays (X, y), "
+                        "got {}".format(what, type(data).__name__))
+    pairs = data if isinstance(data, (list, tuple)) else list(data)
+    try:
+        xs = [x for x, _ in pairs]
+        ys = [y for _, y in pairs]
+    except (TypeError, ValueError):
+        xs = ys = None
+    X = _stack_columns(xs, n0)
+    if ys is None:
+        targets = None
+    elif _all_int_labels(ys):
+        labels = _int_labels(ys, n_out, what + " labels")
+        targets = one_hot(labels, n_out, dtype)
+    else:
+        labels = None
+        targets = _stack_columns(ys, n_out)
+    if X is None or targets is None:
+        X, targets = _pair_by_pair(pairs, n0, n_out, dtype, what)
+        labels = None
+    if X.dtype not in FLOAT_TYPES:
+        X = X.astype(dtype)
+    targets = targets.astype(dtype, copy=False)
+    check_finite(X, what + " inputs",
+                 fits_float32=(dtype == np.float32 and X.dtype == np.float64))
+    check_finite(targets, what + " labels")
+    return Examples(X, targets, labels, pairs if isinstance(pairs, list) and pairs is data
+                    else None)
+
+
+def _stack_columns(columns, height):
+    """NumPy columns of one shape ``(height, 1)`` or ``(height,)`` and one real dtype,
+    stacked as rows (one concatenation); None if they are not all such columns."""
+    if columns is None:
+        return None
+    if not columns:
+        return np.empty((0, height))
+    kinds = {(type(c), c.shape, c.dtype) if type(c) is np.ndarray else None for c in columns}
+    if len(kinds) != 1 or None in kinds:
+        return None
+    _, shape, dtype = kinds.pop()
+    if shape not in ((height, 1), (height,)) or dtype.kind not in "biuf":
+        return None
+    return np.concatenate(columns, axis=0).reshape(len(columns), height)
+
+
+def _all_int_labels(ys):
+    types = set(map(type, ys))
+    return bool(types) and all(issubclass(t, numbers.Integral) and not issubclass(t, bool)
+                               for t in types)
+
+
+def _int_labels(ys, n_out, what):
+    try:
+        labels = np.fromiter(ys, dtype=np.int64, count=len(ys))
+    except OverflowError:
+        raise ValueError("{}: a label is out of range 0..{}".format(what, n_out - 1)) from None
+    return class_labels(labels, n_out, what)
+
+
+def _pair_by_pair(pairs, n0, n_out, dtype, what):
+    """The slow, forgiving conversion, which names the first pair that is wrong."""
+    X = np.empty((len(pairs), n0), dtype=dtype)
+    targets = np.empty((len(pairs), n_out), dtype=dtype)
+    for k, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise ValueError("{}[{}] must be an (x, y) pair".format(what, k))
+        X[k] = input_column(pair[0], n0, "{}[{}] x".format(what, k))
+        targets[k] = target_row(pair[1], n_out, "{}[{}] y".format(what, k))
+    return X, targets
+
+
+def input_row(x, width, what):
+    """One input column ``(width, 1)`` (or flat ``(width,)``) as a ``(1, width)`` row.
+
+    A C-contiguous float32/float64 column is used as it is.  This is the
+    per-call path of ``feedforward`` and ``backprop``, kept to a few
+    attribute checks; the kernel that reads the row checks its finiteness.
+    """
+    if (type(x) is np.ndarray and x.dtype.char in "fd" and x.flags.c_contiguous
+            and x.shape in ((width, 1), (width,))):
+        return x.reshape(1, width)
+    x = input_column(x, width, what)
+    return np.ascontiguousarray(x.reshape(1, width), dtype=np.float64)
+
+
+def input_column(x, n0, what):
+    """One input ``x``, a column ``(n0, 1)`` or flat ``(n0,)``, as a flat array."""
+    x = numeric_array(x, what)
+    if x.shape not in ((n0, 1), (n0,)):
+        raise ValueError("{} must be a column of shape ({}, 1), got shape {}"
+                         .format(what, n0, x.shape))
+    return x.reshape(n0)
+
+
+def target_row(y, n_out, what):
+    """One example's target as a flat float64 row, from an int label or a target column."""
+    if isinstance(y, numbers.Integral) and not isinstance(y, bool):
+        if not 0 <= y < n_out:
+            raise ValueError("{}: label {} is out of range 0..{}".format(what, y, n_out - 1))
+        row = np.zeros(n_out)
+        row[int(y)] = 1.0
+        return row
+    y = numeric_array(y, what)
+    if y.ndim == 0 and y.dtype.kind in "iu":
+        return target_row(int(y), n_out, what)
+    if y.shape not in ((n_out, 1), (n_out,)):
+        raise ValueError("{} must be an int label or a column of shape ({}, 1), got shape {}"
+                         .format(what, n_out, y.shape))
+    return y.reshape(n_out)
