@@ -15,14 +15,21 @@ from fastnet.threads import kernel_threads
 EVALUATION_ROWS = 8192      # rows per block of outputs: bounds the temporaries
 
 
+class NonFiniteInputs(ValueError):
+    """Training inputs holding NaN or infinity, found by the kernel as it read them."""
+
+
 def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
-              progress=None, step_bias_sums=None):
+              progress=None, step_bias_sums=None, check_inputs=False):
     """One epoch of SGD in place on ``params.flat``, over the rows in ``order``.
 
     ``n`` is the size of the training set (the weight decay's denominator).
     With ``progress``, the epoch runs in about 100 chunks and
     ``progress(k)`` is told after each of the k mini-batches just done, so
-    that Ctrl-C lands between chunks with consistent weights.
+    that Ctrl-C lands between chunks with consistent weights.  With
+    ``check_inputs``, the kernel checks every input row as it reads it and
+    NonFiniteInputs is raised at the first mini-batch holding NaN or
+    infinity (``params`` then holds the steps before it).
     """
     batches = -(-len(order) // mini_batch_size)
     chunk = batches if progress is None else max(1, batches // 100)
@@ -30,8 +37,15 @@ def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
     with kernel_threads():
         for first in range(0, batches, chunk):
             stop = min(first + chunk, batches)
-            kernels.sgd_epoch(train.X, train.targets, order, params.flat, params.kernel_sizes,
-                              cost_kind, room, eta, lmbda, n, first, stop, step_bias_sums)
+            stopped_at = kernels.sgd_epoch(train.X, train.targets, order, params.flat,
+                                           params.kernel_sizes, cost_kind, room, eta, lmbda,
+                                           n, first, stop, step_bias_sums, check_inputs)
+            if stopped_at >= 0:
+                raise NonFiniteInputs(
+                    "training_data inputs contain NaN or infinity{} (in mini-batch {} of "
+                    "the first epoch)".format(
+                        ", or values beyond float32's range" if params.flat.dtype == np.float32
+                        and train.X.dtype == np.float64 else "", stopped_at))
             if progress is not None:
                 progress(stop - first)
 

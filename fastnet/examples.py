@@ -54,14 +54,18 @@ def is_array_form(data):
             and isinstance(data[0], np.ndarray) and data[0].ndim == 2)
 
 
-def convert(data, sizes, dtype, what):
-    """``data`` in either form, checked against ``sizes`` and converted: an ``Examples``."""
+def convert(data, sizes, dtype, what, check_inputs=True):
+    """``data`` in either form, checked against ``sizes`` and converted: an ``Examples``.
+
+    ``check_inputs=False`` leaves the finiteness of the inputs unchecked, for
+    a caller whose kernel checks them as it reads them (SGD's first epoch).
+    """
     if is_array_form(data):
-        return _from_arrays(data[0], data[1], sizes, dtype, what)
-    return _from_pairs(data, sizes, dtype, what)
+        return _from_arrays(data[0], data[1], sizes, dtype, what, check_inputs)
+    return _from_pairs(data, sizes, dtype, what, check_inputs)
 
 
-def input_rows(X, width, dtype, what):
+def input_rows(X, width, dtype, what, check=True):
     """Input rows as a C-contiguous (n, width) float32/float64 array, checked to be finite.
 
     Float32/float64 inputs keep their precision (no copy if C-contiguous);
@@ -73,7 +77,8 @@ def input_rows(X, width, dtype, what):
         raise ValueError("{} must have shape (n, {}), got {}".format(what, width, X.shape))
     keep = X.dtype if X.dtype in FLOAT_TYPES else np.dtype(dtype)
     X = np.ascontiguousarray(X, dtype=keep.newbyteorder("="))
-    check_finite(X, what, fits_float32=(dtype == np.float32 and X.dtype == np.float64))
+    if check:
+        check_finite(X, what, fits_float32=(dtype == np.float32 and X.dtype == np.float64))
     return X
 
 
@@ -149,13 +154,13 @@ def check_finite(a, what, fits_float32=False):
 # ---------------------------------------------------------------------------
 # The two forms
 
-def _from_arrays(X, y, sizes, dtype, what):
-    X = input_rows(X, sizes[0], dtype, what + " inputs X")
+def _from_arrays(X, y, sizes, dtype, what, check_inputs):
+    X = input_rows(X, sizes[0], dtype, what + " inputs X", check_inputs)
     targets, labels = target_rows_from(y, X.shape[0], sizes[-1], dtype, what + " labels y")
     return Examples(X, targets, labels)
 
 
-def _from_pairs(data, sizes, dtype, what):
+def _from_pairs(data, sizes, dtype, what, check_inputs):
     n0, n_out = sizes[0], sizes[-1]
     if isinstance(data, (str, bytes, dict, np.ndarray)) or not hasattr(data, "__iter__"):
         raise TypeError("{} must be an iterable of (x, y) pairs or a tuple of arrays (X, y), "
@@ -181,8 +186,9 @@ def _from_pairs(data, sizes, dtype, what):
     if X.dtype not in FLOAT_TYPES:
         X = X.astype(dtype)
     targets = targets.astype(dtype, copy=False)
-    check_finite(X, what + " inputs",
-                 fits_float32=(dtype == np.float32 and X.dtype == np.float64))
+    if check_inputs:
+        check_finite(X, what + " inputs",
+                     fits_float32=(dtype == np.float32 and X.dtype == np.float64))
     check_finite(targets, what + " labels")
     return Examples(X, targets, labels, pairs if isinstance(pairs, list) and pairs is data
                     else None)

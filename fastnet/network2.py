@@ -133,7 +133,10 @@ class Network:
         kind = cost_kind(self.cost)
         with _exclusive(self):
             params = self._parameters().copy(dtype)
-            train = examples.convert(training_data, params.sizes, dtype, "training_data")
+            # The kernel checks the inputs for NaN/inf as it reads them in the first
+            # epoch (a separate pass would cost up to a tenth of an epoch).
+            train = examples.convert(training_data, params.sizes, dtype, "training_data",
+                                     check_inputs=False)
             n = train.n
             if n == 0:
                 raise ValueError("training_data is empty")
@@ -145,6 +148,8 @@ class Network:
                     (evaluation is None or evaluation.n == 0):
                 raise ValueError("monitoring the evaluation cost or accuracy needs "
                                  "evaluation_data (with at least one example)")
+            if epochs == 0 and train.n:
+                examples.check_finite(train.X, "training_data inputs")
             speed_examples = None
             if monitor_learning_speed is training_data:
                 speed_examples = train
@@ -154,13 +159,18 @@ class Network:
                 if speed_examples.n == 0:
                     raise ValueError("monitor_learning_speed is empty")
             run = _Run(self, params, train, evaluation, speed_examples, kind, lmbda, quiet)
+            keep = True
             try:
                 run.epochs(epochs, mini_batch_size, eta, shuffle_with, progress,
                            monitor_training_cost, monitor_training_accuracy,
                            monitor_evaluation_cost, monitor_evaluation_accuracy)
+            except engine.NonFiniteInputs:
+                keep = False              # bad data: the network stays as it was
+                raise
             finally:
                 # Ctrl-C between chunks still leaves the finished mini-batches' weights.
-                self._adopt(params.copy(np.float64) if dtype is not np.float64 else params)
+                if keep:
+                    self._adopt(params.copy(np.float64) if dtype is not np.float64 else params)
         monitors = (run.evaluation_cost, run.evaluation_accuracy, run.training_cost,
                     run.training_accuracy)
         if monitor_learning_speed is not None:
@@ -350,7 +360,7 @@ class _Run:
             if step_sums is not None:
                 step_sums[:] = 0
             engine.sgd_epoch(params, train, order, mini_batch_size, eta, self.lmbda, n,
-                             self.kind, progress, step_sums)
+                             self.kind, progress, step_sums, check_inputs=(j == 0))
             if step_sums is not None and j > 0:
                 self.learning_speeds.append(engine.hidden_speeds(step_sums / n, params.sizes))
             if finite and not np.isfinite(params.flat.sum()):

@@ -91,6 +91,19 @@ cdef inline floating* block_inputs(const input_t* rows, floating* buffer,
     return buffer
 
 
+cdef bint all_finite(const floating* x, Py_ssize_t count) noexcept nogil:
+    """Whether no value is NaN or infinite: x - x is 0 for every finite x, NaN otherwise.
+
+    The flags are or-ed as integers, which the compiler vectorises (a
+    floating-point sum would not be, without reassociation).
+    """
+    cdef Py_ssize_t k
+    cdef int bad = 0
+    for k in range(count):
+        bad |= (x[k] - x[k]) != 0
+    return bad == 0
+
+
 cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil:
     cdef Py_ssize_t total = 0
     cdef int l
@@ -288,7 +301,7 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
               const int[::1] sizes, Cost cost, int mini_batch_size,
               double eta, double lmbda, Py_ssize_t n,
               Py_ssize_t first_batch, Py_ssize_t stop_batch,
-              floating[::1] bias_gradient_sums=None):
+              floating[::1] bias_gradient_sums=None, bint check_inputs=False):
     """Run mini-batches first_batch .. stop_batch-1 of one SGD epoch in place on `params`.
 
     The epoch visits the rows inputs[order[0]], inputs[order[1]], ... cut into
@@ -301,12 +314,21 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
     get += every mini-batch's sum of dC/db, taken before that mini-batch's
     step: with one mini-batch per epoch, the chapter's learning speeds at the
     start of the epoch, for free.
+
+    With `check_inputs`, every mini-batch's input rows are checked, as read
+    and converted, for NaN and infinity (a float64 value beyond float32's
+    range becomes infinite in a float32 network); the first mini-batch that
+    has one is not used, and its index is returned.  An epoch reads every
+    row, so checking its first epoch this way costs almost nothing, where a
+    separate pass over the data costs up to a tenth of an epoch.  Returns -1
+    when every mini-batch ran.
     """
     cdef int num_layers = sizes.shape[0]
     cdef int n0 = sizes[0]
     cdef int n_last = sizes[num_layers - 1]
     cdef Py_ssize_t rows_in_order = order.shape[0]
     cdef Py_ssize_t batch, start, row, i
+    cdef Py_ssize_t stopped_at = -1
     cdef int m
     cdef floating weight_decay = 1.0 - eta * (lmbda / n)
     cdef floating* bias_sums = NULL
@@ -331,6 +353,9 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                     copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
                     memcpy(batch_targets + i * <Py_ssize_t> n_last, &targets[row, 0],
                            n_last * sizeof(floating))
+                if check_inputs and not all_finite(batch_inputs, m * <Py_ssize_t> n0):
+                    stopped_at = batch
+                    break
                 forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m)
                 backward(num_layers, &sizes[0], &params[0], <floating**> work.activations,
                          batch_targets, cost, m, <floating*> work.deltas,
@@ -338,6 +363,7 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                          <floating> (-(eta / m)), weight_decay, <floating> 1, bias_sums)
     finally:
         free(work.block)
+    return stopped_at
 
 
 def gradient_sums(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
@@ -458,19 +484,12 @@ cdef int open_row_call(RowCall* call, object sizes, object x, object params, obj
             or (target is not None and
                 call.views[TARGET].len != layer[L] * <Py_ssize_t> sizeof(double))):
         raise ValueError("a one-example kernel call got buffers that do not match its sizes")
-    if not (row_is_finite(<float*> call.views[X].buf, n0) if call.x_is_float
-            else row_is_finite(<double*> call.views[X].buf, n0)):
+    if not (all_finite(<float*> call.views[X].buf, n0) if call.x_is_float
+            else all_finite(<double*> call.views[X].buf, n0)):
         raise ValueError("x contains NaN or infinity")
     return 0
 
 
-cdef bint row_is_finite(const floating* x, Py_ssize_t count) noexcept nogil:
-    """Whether no value is NaN or infinite: x - x is 0 for every finite x, NaN otherwise."""
-    cdef Py_ssize_t k
-    cdef floating total = 0
-    for k in range(count):
-        total += x[k] - x[k]
-    return total == 0
 
 
 cdef void close_row_call(RowCall* call) noexcept:
@@ -592,18 +611,19 @@ def shuffle_positions(const uint64_t[::1] words, Py_ssize_t[::1] positions):
 # ---------------------------------------------------------------------------
 # The BLAS wrappers, callable from Python so that tests can check them directly
 
-def blas_gemm(bint transpose_a, bint transpose_b, floating alpha,
+def blas_gemm(bint transpose_a, bint transpose_b, double alpha,
               const floating[:, ::1] a, const floating[:, ::1] b,
-              floating beta, floating[:, ::1] c):
+              double beta, floating[:, ::1] c):
     """c = alpha * op(a) @ op(b) + beta * c through the row-major gemm wrapper (for tests)."""
     cdef int m = c.shape[0], n = c.shape[1]
     cdef int k = a.shape[0] if transpose_a else a.shape[1]
     gemm(TRANSPOSED if transpose_a else AS_STORED, TRANSPOSED if transpose_b else AS_STORED,
-         m, n, k, alpha, &a[0, 0], a.shape[1], &b[0, 0], b.shape[1], beta, &c[0, 0], n)
+         m, n, k, <floating> alpha, &a[0, 0], a.shape[1], &b[0, 0], b.shape[1],
+         <floating> beta, &c[0, 0], n)
 
 
-def blas_gemv(bint transpose_a, floating alpha, const floating[:, ::1] a,
-              const floating[::1] x, floating beta, floating[::1] y):
+def blas_gemv(bint transpose_a, double alpha, const floating[:, ::1] a,
+              const floating[::1] x, double beta, floating[::1] y):
     """y = alpha * op(a) @ x + beta * y through the row-major gemv wrapper (for tests)."""
-    gemv(TRANSPOSED if transpose_a else AS_STORED, a.shape[0], a.shape[1], alpha,
-         &a[0, 0], a.shape[1], &x[0], beta, &y[0])
+    gemv(TRANSPOSED if transpose_a else AS_STORED, a.shape[0], a.shape[1], <floating> alpha,
+         &a[0, 0], a.shape[1], &x[0], <floating> beta, &y[0])
