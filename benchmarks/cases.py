@@ -39,6 +39,7 @@ MODES = {
         "peak": {"n": 2000, "repeats": 3},
         "infer": {"n": 10000, "repeats": 7, "ref_repeats": 3},
         "speed": {"n": 1000, "epochs": 100, "ref_epochs": 2, "repeats": 5, "ref_repeats": 3},
+        "per-call": {"n": 1000, "repeats": 9},
     },
     "quick": {
         "repeats": 1, "warmup": 1,
@@ -51,6 +52,7 @@ MODES = {
         "peak": {"n": 256, "repeats": 1},
         "infer": {"n": 1000, "repeats": 1, "ref_repeats": 1},
         "speed": {"n": 300, "epochs": 5, "ref_epochs": 1, "repeats": 1, "ref_repeats": 1},
+        "per-call": {"n": 100, "repeats": 1},
     },
 }
 
@@ -386,3 +388,60 @@ def run_learning_speed_case(mode, data, threads, log):
     return {"name": "learning-speed", "spec": spec.as_dict(), "threads": threads,
             "examples": n, "results": rows, "agreement": agreement,
             "notes": [] if missing is None else ["speed.train_with_speeds skipped: " + missing]}
+
+
+def run_per_call_case(mode, data, threads, log):
+    """network2's per-example calls, one example at a time: what the book's scripts do.
+
+    generate_gradient.py, for one, averages ``backprop(x, y)`` over 1,000
+    examples every epoch.  Each runner makes n calls; the report gives
+    microseconds per call, the ratio to the reference's (network2's own code)
+    and the largest difference of any result from the reference's.
+    """
+    cfg = MODES[mode]["per-call"]
+    n = cfg["n"]
+    sizes = [784, 30, 30, 10]
+    X, y = data["train"]
+    columns = [X[i].reshape(784, 1).copy() for i in range(n)]
+    targets = [fastnet.vectorized_result(int(label)) for label in y[:n]]
+    net = fastnet.Network(sizes, random_state=2)
+    ref = reference.Network(sizes)
+    ref.weights = [w.copy() for w in net.weights]
+    ref.biases = [b.copy() for b in net.biases]
+    R = impls.CallRunner
+    runners = []
+    for impl, model in (("fastnet", net), ("reference", ref)):
+        runners.append(R(impl, "backprop", lambda m=model: [m.backprop(x, t) for x, t in
+                                                             zip(columns, targets)],
+                         np.float64, n))
+        runners.append(R(impl, "feedforward", lambda m=model: [m.feedforward(x)
+                                                                for x in columns],
+                         np.float64, n))
+    for r in runners:
+        r.threads = threads
+        if r.impl == "reference":
+            r.note = "network2's own per-example code"
+    log("case per-call: {}, {} examples one at a time ({} BLAS thread(s))".format(
+        sizes, n, threads))
+    time_runners(runners, cfg["repeats"], MODES[mode]["warmup"], log=log)
+    results = {(r.impl, r.op): r.finish(r.last_state)["result"] for r in runners}
+    rows = []
+    for r in runners:
+        row = summary(r)
+        row["op"] = r.op
+        row["microseconds_per_call"] = 1e6 * row["seconds"] / n
+        rows.append(row)
+    by = {(row["impl"], row["op"]): row for row in rows}
+    for row in rows:
+        ref_row = by[("reference", row["op"])]
+        row["speedup_vs_reference"] = ref_row["seconds"] / row["seconds"]
+        ours, theirs = results[(row["impl"], row["op"])], results[("reference", row["op"])]
+        if row["op"] == "backprop":
+            flat = [(a, b) for (nb, nw), (rb, rw) in zip(ours, theirs)
+                    for a, b in zip(nb + nw, rb + rw)]
+        else:
+            flat = list(zip(ours, theirs))
+        row["max_abs_diff_vs_reference"] = max_abs_diff([a for a, _ in flat],
+                                                        [b for _, b in flat])
+    return {"name": "per-call", "sizes": sizes, "examples": n, "threads": threads,
+            "results": rows}

@@ -198,6 +198,23 @@ def render(res):
           "epoch); its overhead is against fastnet's unmonitored SGD.".format(n=speed["examples"]))
         w("")
 
+    per_call = next((c for c in res["cases"] if c["name"] == "per-call"), None)
+    if per_call:
+        w("### Per-call: network2's methods on {}, one example at a time ({:,} calls)".format(
+            _sizes(per_call["sizes"]), per_call["examples"]))
+        w("")
+        w("| call | threads | µs per call | × reference | max abs diff vs reference |")
+        w("|---|---:|---:|---:|---:|")
+        for r in per_call["results"]:
+            w("| {} | {} | {} | {} | {} |".format(
+                r["label"], _th(r["threads"]), _f(r["microseconds_per_call"]),
+                _times(r["speedup_vs_reference"]), _e(r["max_abs_diff_vs_reference"])))
+        w("")
+        w("`backprop(x, y)` returns fresh gradient arrays for every call, as network2's does "
+          "(for [784,30,30,10] the first is 30 × 784); `feedforward(x)` returns a fresh "
+          "(10, 1) column. The book's generate_gradient.py makes 1,000 backprop calls per epoch.")
+        w("")
+
     if res.get("notes"):
         w("### Notes")
         w("")

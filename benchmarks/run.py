@@ -10,7 +10,8 @@ import numpy as np
 from benchmarks import SCHEMA, cases, impls, machine, report
 from benchmarks import data as data_mod
 
-CASE_NAMES = [c["name"] for c in cases.TRAIN_CASES] + ["inference", "learning-speed"]
+CASE_NAMES = [c["name"] for c in cases.TRAIN_CASES] + ["inference", "learning-speed",
+                                                       "per-call"]
 
 
 def parse_args(argv):
@@ -167,6 +168,8 @@ def main(argv=None):
         res["cases"].append(cases.run_inference_case(mode, data, choice["width-1000"], peers, log))
     if "learning-speed" in args.cases:
         res["cases"].append(cases.run_learning_speed_case(mode, data, choice["headline"], log))
+    if "per-call" in args.cases:
+        res["cases"].append(cases.run_per_call_case(mode, data, choice["headline"], log))
 
     # Summary lines, notes, output.
     res["headline_summary"] = headline_summary(res)

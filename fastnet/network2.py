@@ -28,7 +28,7 @@ from fastnet.checks import check_count, check_dtype, check_real, check_sizes, no
 from fastnet.costs import (CrossEntropyCost, QuadraticCost, cost_by_name, cost_kind,  # noqa: F401
                            sigmoid, sigmoid_prime)
 from fastnet.files import write_atomically
-from fastnet.parameters import Parameters, unpack
+from fastnet.parameters import Parameters, unpack_apart
 from fastnet.shuffling import shuffled_positions
 
 __all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "load", "vectorized_result",
@@ -212,7 +212,7 @@ class Network:
         kernels.backprop_row(params.kernel_sizes, row,
                              np.ascontiguousarray(target, dtype=np.float64),
                              params.flat, cost_kind(self.cost), gradient)
-        weights, biases = unpack(gradient, sizes)
+        weights, biases = unpack_apart(gradient, sizes)
         return biases, weights
 
     def gradients(self, data, dtype=None):

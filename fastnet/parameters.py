@@ -7,6 +7,8 @@ such an array and hands out network2's lists as views of it, so a Network's
 needs no repacking, and checking that they are still the same arrays, of the
 same shapes, is enough to know the packed copy is current.
 """
+import functools
+
 import numpy as np
 
 
@@ -26,6 +28,44 @@ def unpack(flat, sizes):
         biases.append(flat[offset:offset + n_out].reshape(n_out, 1))
         offset += n_out
     return weights, biases
+
+
+def unpack_apart(flat, sizes):
+    """Like ``unpack``, but keeping a few of the arrays does not keep all of ``flat`` alive.
+
+    network2's backprop returns separate arrays, and scripts keep some of
+    them: the book's generate_gradient.py keeps the bias gradients of 1,000
+    calls.  Views of one flat gradient would keep every call's whole
+    gradient alive (1,000 x 198 KB there), so here the largest weight
+    matrix stays a view of ``flat`` (nearly all of it) and every other array
+    is a view of one small copy of the rest.
+    """
+    start, stop = _largest_weights(tuple(sizes))
+    rest = np.concatenate((flat[:start], flat[stop:]))
+    weights, biases, offset = [], [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        if offset == start:
+            weights.append(flat[start:stop].reshape(n_out, n_in))
+            base = stop - start
+        else:
+            at = offset - (base if offset > start else 0)
+            weights.append(rest[at:at + n_out * n_in].reshape(n_out, n_in))
+        offset += n_out * n_in
+        at = offset - (base if offset > start else 0)
+        biases.append(rest[at:at + n_out].reshape(n_out, 1))
+        offset += n_out
+    return weights, biases
+
+
+@functools.lru_cache(maxsize=64)
+def _largest_weights(sizes):
+    """Where the largest weight matrix lies in the packed layout: (start, stop)."""
+    offset, best = 0, (0, 0)
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        if n_out * n_in > best[1] - best[0]:
+            best = (offset, offset + n_out * n_in)
+        offset += n_out * n_in + n_out
+    return best
 
 
 def parameter_count(sizes):
