@@ -6,9 +6,12 @@ kernels run (``fastnet.threads``), and bound temporary memory by working in
 blocks of rows.  ``Network`` and the chapter toolkit (``fastnet.speed``) both
 train and measure through them.
 """
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from fastnet._kernels import training as kernels
+from fastnet.examples import check_finite
 from fastnet.parameters import unpack
 from fastnet.threads import kernel_threads
 
@@ -48,6 +51,73 @@ def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
                         and train.X.dtype == np.float64 else "", stopped_at))
             if progress is not None:
                 progress(stop - first)
+
+
+class FullBatchSteps:
+    """Gradient descent with one mini-batch of every example, its rows shared by threads.
+
+    Each step is network2's with m = n:
+        w <- (1 - eta*lmbda/n) w - (eta/n) sum_x dC_x/dw,   b <- b - (eta/n) sum_x dC_x/db.
+    The sum is taken over fixed blocks of ``BLOCK_ROWS`` rows, in storage order
+    (one batch of every row: the shuffle changes only the summation order),
+    by ``threads`` threads, and added up in block order, so the result does not
+    depend on the number of threads.  This is the chapter's learning-speed
+    setting (1,000 images, mini-batch 1,000), where a single mini-batch is
+    large enough for two cores to share.
+    """
+
+    BLOCK_ROWS = 250
+
+    @classmethod
+    def applies(cls, mini_batch_size, n):
+        return mini_batch_size >= n >= 2 * cls.BLOCK_ROWS
+
+    def __init__(self, params, train, eta, lmbda, cost_kind, threads):
+        n = train.n
+        self.params, self.train, self.cost_kind = params, train, cost_kind
+        self.step_size = eta / n
+        self.blocks = [slice(start, min(start + self.BLOCK_ROWS, n))
+                       for start in range(0, n, self.BLOCK_ROWS)]
+        self.sums = [np.empty_like(params.flat) for _ in self.blocks]
+        self.decay = np.ones_like(params.flat)          # weights decay, biases do not
+        for weights in unpack(self.decay, params.sizes)[0]:
+            weights[...] = 1.0 - eta * (lmbda / n)
+        workers = min(threads, len(self.blocks))
+        self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
+
+    def _block_sum(self, k):
+        rows = self.blocks[k]
+        kernels.gradient_sums(self.train.X[rows], self.train.targets[rows], self.params.flat,
+                              self.params.kernel_sizes, self.cost_kind, self.sums[k], False)
+
+    def step(self, step_bias_sums=None, check_inputs=False):
+        """One step; ``step_bias_sums`` (if given) gets += the gradient taken before it."""
+        if check_inputs:
+            X = self.train.X
+            try:
+                check_finite(X, "training_data inputs",
+                             fits_float32=(self.params.flat.dtype == np.float32
+                                           and X.dtype == np.float64))
+            except ValueError as error:
+                raise NonFiniteInputs(str(error)) from None
+        with kernel_threads():
+            if self.pool is None:
+                for k in range(len(self.blocks)):
+                    self._block_sum(k)
+            else:
+                list(self.pool.map(self._block_sum, range(len(self.blocks))))
+        total = self.sums[0]
+        for partial in self.sums[1:]:
+            total += partial
+        if step_bias_sums is not None:
+            step_bias_sums += total
+        flat = self.params.flat
+        flat *= self.decay
+        flat -= self.step_size * total
+
+    def close(self):
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def gradient_sums(params, examples, cost_kind):

@@ -94,7 +94,7 @@ class Network:
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
             monitor_training_cost=False, monitor_training_accuracy=False,
             *, dtype=None, progress=None, quiet=False, monitor_learning_speed=None,
-            shuffle_with=None):
+            shuffle_with=None, threads=1):
         """Train with mini-batch stochastic gradient descent and L2 regularisation.
 
         Exactly network2's SGD: every epoch shuffles ``training_data`` in place
@@ -114,7 +114,10 @@ class Network:
           every epoch the hidden layers' learning speeds on it are recorded,
           and a fifth list of them is returned;
         - ``shuffle_with``: a ``random.Random`` to shuffle with instead of the
-          module-level ``random`` that network2 uses.
+          module-level ``random`` that network2 uses;
+        - ``threads``: for full-batch descent (one mini-batch holding at least
+          500 examples, all of them: the chapter's learning-speed runs), this
+          many threads share each step's rows.  The result does not depend on it.
 
         If the weights stop being finite (a learning rate far too large), a
         RuntimeWarning names the epoch; training goes on, as network2's does.
@@ -124,6 +127,7 @@ class Network:
         eta = check_real(eta, "eta")
         lmbda = check_real(lmbda, "lmbda")
         dtype = check_dtype(dtype)
+        threads = check_count(threads, "threads", minimum=1, maximum=256)
         if progress is not None and not callable(progress):
             raise TypeError("progress must be a callable taking a number of mini-batches")
         if shuffle_with is None:
@@ -161,7 +165,7 @@ class Network:
             run = _Run(self, params, train, evaluation, speed_examples, kind, lmbda, quiet)
             keep = True
             try:
-                run.epochs(epochs, mini_batch_size, eta, shuffle_with, progress,
+                run.epochs(epochs, mini_batch_size, eta, shuffle_with, progress, threads,
                            monitor_training_cost, monitor_training_accuracy,
                            monitor_evaluation_cost, monitor_evaluation_accuracy)
             except engine.NonFiniteInputs:
@@ -339,9 +343,24 @@ class _Run:
         self.training_cost, self.training_accuracy = [], []
         self.learning_speeds = []
 
-    def epochs(self, epochs, mini_batch_size, eta, shuffle_with, progress,
+    def epochs(self, epochs, mini_batch_size, eta, shuffle_with, progress, threads,
                monitor_training_cost, monitor_training_accuracy,
                monitor_evaluation_cost, monitor_evaluation_accuracy):
+        full_batch = None
+        if engine.FullBatchSteps.applies(mini_batch_size, self.train.n):
+            full_batch = engine.FullBatchSteps(self.params, self.train, eta, self.lmbda,
+                                               self.kind, threads)
+        try:
+            self._epochs(epochs, mini_batch_size, eta, shuffle_with, progress, full_batch,
+                         monitor_training_cost, monitor_training_accuracy,
+                         monitor_evaluation_cost, monitor_evaluation_accuracy)
+        finally:
+            if full_batch is not None:
+                full_batch.close()
+
+    def _epochs(self, epochs, mini_batch_size, eta, shuffle_with, progress, full_batch,
+                monitor_training_cost, monitor_training_accuracy,
+                monitor_evaluation_cost, monitor_evaluation_accuracy):
         params, train, n, say = self.params, self.train, self.train.n, self.say
         order = np.arange(n, dtype=np.intp)       # order[k]: the row at list position k
         pairs = None if train.pairs is None else list(train.pairs)
@@ -359,8 +378,13 @@ class _Run:
                 train.pairs[:] = pairs
             if step_sums is not None:
                 step_sums[:] = 0
-            engine.sgd_epoch(params, train, order, mini_batch_size, eta, self.lmbda, n,
-                             self.kind, progress, step_sums, check_inputs=(j == 0))
+            if full_batch is not None:
+                full_batch.step(step_sums, check_inputs=(j == 0))
+                if progress is not None:
+                    progress(1)
+            else:
+                engine.sgd_epoch(params, train, order, mini_batch_size, eta, self.lmbda, n,
+                                 self.kind, progress, step_sums, check_inputs=(j == 0))
             if step_sums is not None and j > 0:
                 self.learning_speeds.append(engine.hidden_speeds(step_sums / n, params.sizes))
             if finite and not np.isfinite(params.flat.sum()):

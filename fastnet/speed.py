@@ -259,7 +259,8 @@ def compare_with_book(summary):
 # Speeds during training
 
 def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
-                      speed_data=None, shuffle_with=None, progress=None, stop=None):
+                      speed_data=None, shuffle_with=None, threads=1, progress=None,
+                      stop=None):
     """Train ``net`` with network2's SGD and record the hidden layers' speeds.
 
     Returns an array of shape ``(epochs + 1, hidden layers)``: row 0 holds the
@@ -271,7 +272,8 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
     engine as any training run.  In the chapter's setting -- 1,000 images
     in one mini-batch, speeds measured on those same images -- each epoch is
     one gradient step whose gradient *is* the speed measurement, so the
-    kernel hands it over and measuring costs nothing extra.  ``shuffle_with``
+    kernel hands it over and measuring costs nothing extra; ``threads``
+    threads share each such step's rows.  ``shuffle_with``
     (a ``random.Random``; default: the global ``random``, as network2) is
     advanced as network2's shuffles would advance it, and a network2 list
     is shuffled in place.
@@ -301,6 +303,7 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
     speeds = [net.learning_speed(speed_data)]
     result = net.SGD(data, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True,
                      monitor_learning_speed=speed_data, shuffle_with=shuffle_with,
+                     threads=threads,
                      progress=step if (stop is not None or progress is not None) else None)
     speeds.extend(result[4])
     return np.array(speeds, dtype=np.float64).reshape(epochs + 1, len(net.sizes) - 2)
@@ -314,66 +317,28 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
     For each depth, ``initial_network(chapter_sizes(depth), seed)`` is trained
     on ``data`` (the chapter: the first 1,000 training images, 500 epochs,
     mini-batch 1000, eta 0.1, lmbda 5.0), shuffled with ``random.Random(seed)``,
-    and its speeds recorded before training and after every epoch.  The
-    depths train side by side in ``threads`` threads (each run owns its
-    network and generators, so the results do not depend on that number).
-    Returns ``{depth: {"sizes", "seed", "speeds" (epochs+1 rows), "seconds"
-    (of that run), "unstable_gradient": {"initial", "trained"}, "net" (the
-    trained Network)}}``.
+    and its speeds recorded before training and after every epoch; ``threads``
+    threads share each step's rows.  Returns ``{depth: {"sizes", "seed",
+    "speeds" (epochs+1 rows), "seconds", "cpu_seconds" (of the whole process),
+    "unstable_gradient": {"initial", "trained"}, "net" (the trained Network)}}``.
     """
     depths = _check_depths(depths)
     seed = check_seed(seed)
-    threads = check_count(threads, "threads", 1)
-    lock = threading.Lock()
-
-    def report(k):
-        if progress is not None:
-            with lock:
-                progress(k)
-
-    def run(depth):
+    results = {}
+    for depth in depths:
         net = initial_network(chapter_sizes(depth, width), seed)
         before = unstable_gradient(net, data)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         speeds = train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda,
-                                   shuffle_with=random.Random(seed), progress=report,
-                                   stop=stop)
-        return {"sizes": list(net.sizes), "seed": seed, "epochs": epochs,
-                "speeds": speeds, "seconds": time.perf_counter() - start,
-                "unstable_gradient": {"initial": before,
-                                      "trained": unstable_gradient(net, data)},
-                "net": net}
-
-    # Deepest (slowest) first, so that the pool's last run is a short one.
-    order = sorted(depths, reverse=True)
-    outcomes = _in_threads(run, order, threads, stop)
-    return {depth: outcomes[depth] for depth in depths}
-
-
-def _in_threads(run, jobs, workers, stop):
-    """``{job: run(job)}`` for every job, computed by a pool of ``workers`` threads.
-
-    The kernels release the GIL, so the runs really go side by side.  If one
-    raises (or Ctrl-C arrives), ``stop`` is set so that the others end soon,
-    the rest are cancelled, and the error is raised here.
-    """
-    outcomes = {}
-    with kernel_threads():
-        pool = ThreadPoolExecutor(max_workers=min(workers, len(jobs)))
-        futures = {}
-        try:
-            futures = {job: pool.submit(run, job) for job in jobs}
-            for job, future in futures.items():
-                outcomes[job] = future.result()
-        except BaseException:
-            if stop is not None:
-                stop.set()
-            for future in futures.values():
-                future.cancel()
-            raise
-        finally:
-            pool.shutdown(wait=True)
-    return outcomes
+                                   shuffle_with=random.Random(seed), threads=threads,
+                                   progress=progress, stop=stop)
+        results[depth] = {"sizes": list(net.sizes), "seed": seed, "epochs": epochs,
+                          "speeds": speeds, "seconds": time.perf_counter() - start,
+                          "cpu_seconds": time.process_time() - cpu_start,
+                          "unstable_gradient": {"initial": before,
+                                                "trained": unstable_gradient(net, data)},
+                          "net": net}
+    return results
 
 
 # ---------------------------------------------------------------------------

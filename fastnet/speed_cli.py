@@ -277,7 +277,7 @@ def _experiments(args, settings, results, stop, say, bars):
     timings["training_runs_only"] = sum(r["seconds"] for r in trained.values())
     results["speed_during_training"] = {
         str(d): {"sizes": r["sizes"], "seed": r["seed"], "epochs": r["epochs"],
-                 "seconds": r["seconds"],
+                 "seconds": r["seconds"], "cpu_seconds": r["cpu_seconds"],
                  "speeds": r["speeds"].tolist()}
         for d, r in trained.items()}
     results["unstable_gradient"] = {str(d): r["unstable_gradient"]

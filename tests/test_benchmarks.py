@@ -68,7 +68,7 @@ def test_json_structure(quick):
     assert result["peaks"] and all(positive(p["gflops"]) for p in result["peaks"])
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
-    assert names == TRAIN_CASES + ["inference", "learning-speed"]
+    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call"]
 
 
 def test_training_cases(quick):
@@ -95,13 +95,13 @@ def test_agreement_within_tolerance(quick):
         assert a["within"], a
         limit = 1e-9 if a["dtype"] == "float64" else 1e-3
         assert a["max_abs_diff_weights"] <= limit and a["max_abs_diff_biases"] <= limit, a
-    for a in result["cases"][-1]["agreement"]:
+    for a in result["cases"][-2]["agreement"]:
         assert a["max_rel_diff_speeds"] <= (1e-10 if a["dtype"] == "float64" else 1e-3)
 
 
 def test_inference_and_learning_speed(quick):
     result, _ = quick
-    infer, speed = result["cases"][-2], result["cases"][-1]
+    infer, speed = result["cases"][-3], result["cases"][-2]
     accuracies = {r["accuracy"] for r in infer["results"]}
     assert accuracies == {infer["reference_accuracy"]}
     for r in infer["results"]:
@@ -115,11 +115,23 @@ def test_inference_and_learning_speed(quick):
             assert math.isfinite(r["monitor_overhead_percent"])
 
 
+def test_per_call_case(quick):
+    result, _ = quick
+    per_call = result["cases"][-1]
+    rows = {(r["impl"], r["op"]): r for r in per_call["results"]}
+    assert set(rows) == {(impl, op) for impl in ("fastnet", "reference")
+                         for op in ("backprop", "feedforward")}
+    for (impl, op), r in rows.items():
+        check_timing_row(r)
+        assert positive(r["microseconds_per_call"]) and positive(r["speedup_vs_reference"])
+        assert r["max_abs_diff_vs_reference"] <= 1e-13
+
+
 def test_markdown_report(quick):
     _, stdout = quick
     assert stdout.startswith("## fastnet benchmarks (quick run)")
     for heading in ("### Training", "### Numerical agreement", "### Inference",
-                    "### Chapter 5 learning-speed workload"):
+                    "### Chapter 5 learning-speed workload", "### Per-call"):
         assert heading in stdout
     assert "**NO**" not in stdout
 

@@ -342,20 +342,29 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
         raise MemoryError()
     batch_inputs = <floating*> work.input_rows
     batch_targets = <floating*> work.target_rows
-    work.activations[0] = batch_inputs
+    cdef bint whole_set_in_place = (
+        mini_batch_size >= rows_in_order and rows_in_order == inputs.shape[0]
+        and same_precision(<input_t*> NULL, <floating*> NULL))
     try:
         with nogil:
             for batch in range(first_batch, stop_batch):
                 start = batch * mini_batch_size
                 m = <int> min(<Py_ssize_t> mini_batch_size, rows_in_order - start)
-                for i in range(m):
-                    row = order[start + i]
-                    copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
-                    memcpy(batch_targets + i * <Py_ssize_t> n_last, &targets[row, 0],
-                           n_last * sizeof(floating))
+                if whole_set_in_place:
+                    # One mini-batch of every row: the sum over it does not depend on
+                    # the order (but for round-off), so the rows are read where they lie.
+                    batch_inputs = <floating*> &inputs[0, 0]
+                    batch_targets = <floating*> &targets[0, 0]
+                else:
+                    for i in range(m):
+                        row = order[start + i]
+                        copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
+                        memcpy(batch_targets + i * <Py_ssize_t> n_last, &targets[row, 0],
+                               n_last * sizeof(floating))
                 if check_inputs and not all_finite(batch_inputs, m * <Py_ssize_t> n0):
                     stopped_at = batch
                     break
+                work.activations[0] = batch_inputs
                 forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m)
                 backward(num_layers, &sizes[0], &params[0], <floating**> work.activations,
                          batch_targets, cost, m, <floating*> work.deltas,
