@@ -474,12 +474,12 @@ cdef int open_row_call(RowCall* call, object sizes, object x, object params, obj
     cdef Py_ssize_t count, expected_out
     cdef int* layer
     call.acquired = 0
-    for obj, flags in ((sizes, PyBUF_SIMPLE), (x, PyBUF_SIMPLE), (params, PyBUF_SIMPLE),
-                       (out, PyBUF_SIMPLE | PyBUF_WRITABLE), (target, PyBUF_SIMPLE)):
-        if obj is None:
-            break
-        PyObject_GetBuffer(obj, &call.views[call.acquired], flags)
-        call.acquired += 1
+    acquire(call, sizes, PyBUF_SIMPLE)
+    acquire(call, x, PyBUF_SIMPLE)
+    acquire(call, params, PyBUF_SIMPLE)
+    acquire(call, out, PyBUF_SIMPLE | PyBUF_WRITABLE)
+    if target is not None:
+        acquire(call, target, PyBUF_SIMPLE)
     layer = <int*> call.views[SIZES].buf
     call.num_layers = <int> (call.views[SIZES].len // sizeof(int))
     L = call.num_layers - 1
@@ -499,6 +499,13 @@ cdef int open_row_call(RowCall* call, object sizes, object x, object params, obj
     return 0
 
 
+
+
+cdef inline int acquire(RowCall* call, object obj, int flags) except -1:
+    """Hold obj's buffer as the next view of the call (C-contiguous, or BufferError)."""
+    PyObject_GetBuffer(obj, &call.views[call.acquired], flags)
+    call.acquired += 1
+    return 0
 
 
 cdef void close_row_call(RowCall* call) noexcept:
