@@ -236,18 +236,26 @@ def _pair_by_pair(pairs, n0, n_out, dtype, what):
     return X, targets
 
 
-def input_row(x, width, what):
-    """One input column ``(width, 1)`` (or flat ``(width,)``) as a ``(1, width)`` row.
+def one_input(x, width, what):
+    """One input column ``(width, 1)`` (or flat ``(width,)``) as C-contiguous float values.
 
-    A C-contiguous float32/float64 column is used as it is.  This is the
+    A C-contiguous float32/float64 column is returned as it is.  This is the
     per-call path of ``feedforward`` and ``backprop``, kept to a few
-    attribute checks; the kernel that reads the row checks its finiteness.
+    attribute checks: the one-example kernels take any C-contiguous buffer
+    of the right length, and check the values' finiteness as they read them.
     """
     if (type(x) is np.ndarray and x.dtype.char in "fd" and x.flags.c_contiguous
             and x.shape in ((width, 1), (width,))):
-        return x.reshape(1, width)
-    x = input_column(x, width, what)
-    return np.ascontiguousarray(x.reshape(1, width), dtype=np.float64)
+        return x
+    return np.ascontiguousarray(input_column(x, width, what), dtype=np.float64)
+
+
+def one_target(y, n_out, what):
+    """One example's target, an int label or a column, as n_out C-contiguous float64 values."""
+    if (type(y) is np.ndarray and y.dtype.char == "d" and y.flags.c_contiguous
+            and y.shape in ((n_out, 1), (n_out,))):
+        return y
+    return np.ascontiguousarray(target_row(y, n_out, what), dtype=np.float64)
 
 
 def input_column(x, n0, what):

@@ -74,10 +74,10 @@ class Network:
         if ndim == 2 and np.shape(a)[0] == n0 and np.shape(a)[1] != 1:
             rows = examples.input_rows(np.transpose(a), n0, np.float64, "feedforward's input")
             return engine.outputs(params, rows).T
-        row = examples.input_row(a, n0, "feedforward's input")
+        x = examples.one_input(a, n0, "feedforward's input")
         result = np.empty((params.sizes[-1], 1) if ndim == 2 else params.sizes[-1])
         # One example's products are too small for BLAS threads: no limiter needed.
-        kernels.feedforward_row(params.kernel_sizes, row, params.flat, result)
+        kernels.feedforward_row(params.kernel_sizes, x, params.flat, result)
         return result
 
     def outputs(self, X, dtype=None):
@@ -209,13 +209,12 @@ class Network:
         """
         params = self._parameters(check_finite=False)
         sizes = params.sizes
-        row = examples.input_row(x, sizes[0], "x")
-        target = examples.target_row(y, sizes[-1], "y").reshape(1, -1)
+        x = examples.one_input(x, sizes[0], "x")
+        y = examples.one_target(y, sizes[-1], "y")
         gradient = np.empty_like(params.flat)
         # One example's products are too small for BLAS threads: no limiter needed.
-        kernels.backprop_row(params.kernel_sizes, row,
-                             np.ascontiguousarray(target, dtype=np.float64),
-                             params.flat, cost_kind(self.cost), gradient)
+        kernels.backprop_row(params.kernel_sizes, x, y, params.flat, cost_kind(self.cost),
+                             gradient)
         weights, biases = unpack_apart(gradient, sizes)
         return biases, weights
 
