@@ -77,6 +77,14 @@ def test_row_major_gemm_wrapper(dtype, ta, tb):
     np.testing.assert_allclose(c, expected, rtol=1e-5 if dtype == np.float32 else 1e-13)
 
 
+def test_blas_wrappers_refuse_mismatched_shapes():
+    with pytest.raises(ValueError, match="shapes do not match"):
+        kernels.blas_gemm(False, False, 1.0, np.ones((2, 3)), np.ones((4, 5)), 0.0,
+                          np.ones((2, 5)))
+    with pytest.raises(ValueError, match="shapes do not match"):
+        kernels.blas_gemv(False, 1.0, np.ones((2, 3)), np.ones(2), 0.0, np.ones(2))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("ta", [False, True])
 def test_row_major_gemv_wrapper(dtype, ta):
