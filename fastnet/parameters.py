@@ -130,7 +130,8 @@ class Parameters:
         Identity checks only: our views stay alive here, so their ids are
         theirs alone, and values changed in place are in ``flat`` already.
         """
-        return (list(map(id, weights)) == self._weight_ids
+        return (isinstance(weights, (list, tuple)) and isinstance(biases, (list, tuple))
+                and list(map(id, weights)) == self._weight_ids
                 and list(map(id, biases)) == self._bias_ids and sizes == self.sizes)
 
     def copy(self, dtype=None):
