@@ -40,32 +40,37 @@ def unpack_apart(flat, sizes):
     matrix stays a view of ``flat`` (nearly all of it) and every other array
     is a view of one small copy of the rest.
     """
-    start, stop = _largest_weights(tuple(sizes))
+    (start, stop), weight_plan, bias_plan = _apart_plan(tuple(sizes))
     rest = np.concatenate((flat[:start], flat[stop:]))
-    weights, biases, offset = [], [], 0
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        if offset == start:
-            weights.append(flat[start:stop].reshape(n_out, n_in))
-            base = stop - start
-        else:
-            at = offset - (base if offset > start else 0)
-            weights.append(rest[at:at + n_out * n_in].reshape(n_out, n_in))
-        offset += n_out * n_in
-        at = offset - (base if offset > start else 0)
-        biases.append(rest[at:at + n_out].reshape(n_out, 1))
-        offset += n_out
+    weights = [(flat if big else rest)[a:b].reshape(shape) for big, a, b, shape in weight_plan]
+    biases = [rest[a:b].reshape(shape) for a, b, shape in bias_plan]
     return weights, biases
 
 
 @functools.lru_cache(maxsize=64)
-def _largest_weights(sizes):
-    """Where the largest weight matrix lies in the packed layout: (start, stop)."""
-    offset, best = 0, (0, 0)
+def _apart_plan(sizes):
+    """Where each array of ``unpack_apart`` lies: in flat (the largest weights) or in the rest."""
+    offset, largest = 0, (0, 0)
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        if n_out * n_in > best[1] - best[0]:
-            best = (offset, offset + n_out * n_in)
+        if n_out * n_in > largest[1] - largest[0]:
+            largest = (offset, offset + n_out * n_in)
         offset += n_out * n_in + n_out
-    return best
+    start, stop = largest
+
+    def in_rest(at):
+        return at - (stop - start) if at >= stop else at
+
+    weight_plan, bias_plan, offset = [], [], 0
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        if offset == start:
+            weight_plan.append((True, start, stop, (n_out, n_in)))
+        else:
+            weight_plan.append((False, in_rest(offset), in_rest(offset) + n_out * n_in,
+                                (n_out, n_in)))
+        offset += n_out * n_in
+        bias_plan.append((in_rest(offset), in_rest(offset) + n_out, (n_out, 1)))
+        offset += n_out
+    return largest, weight_plan, bias_plan
 
 
 def parameter_count(sizes):
