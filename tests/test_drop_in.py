@@ -135,6 +135,21 @@ def test_backprop_and_feedforward_per_example_match_the_reference(small):
         assert not np.any(net.backprop(column, 3)[0][0] == 7.0)
 
 
+def test_kept_bias_gradients_do_not_keep_the_weight_gradients_alive(small):
+    # generate_gradient.py keeps nabla_b of 1,000 backprop calls; with views of one
+    # flat gradient that would hold 1,000 x 198 KB.
+    X, y = small
+    net = network2.Network([784, 30, 30, 10], random_state=0)
+    column, target = X[0].reshape(784, 1), network2.vectorized_result(int(y[0]))
+    net.backprop(column, target)
+    tracemalloc.start()
+    kept = [net.backprop(column, target)[0] for _ in range(300)]
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert len(kept) == 300
+    assert held < 300 * 20_000              # about 1 KB per call, not 198 KB
+
+
 def test_any_iterable_of_pairs_is_data_and_a_2_tuple_of_pairs_is_pairs(small):
     X, y = small
     net = network2.Network([784, 10, 10], random_state=1)
