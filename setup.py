@@ -12,7 +12,6 @@ first one's build instead of compiling again.  ``rm -rf build`` forces a full
 rebuild.
 """
 import hashlib
-import os
 import sys
 from pathlib import Path
 
