@@ -36,8 +36,8 @@ def _use_installed_fastnet():
     kernels = ROOT / "fastnet" / "_kernels"
     built = [p for suffix in importlib.machinery.EXTENSION_SUFFIXES
              for p in kernels.glob("training" + suffix)]
-    if built or "fastnet" in sys.modules:
-        return
+    if built or not kernels.is_dir() or "fastnet" in sys.modules:
+        return      # built in place, no source tree here (e.g. a copy of tests/), or imported
     saved = list(sys.path)
     sys.path[:] = _without_root(sys.path)
     try:
