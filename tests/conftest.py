@@ -13,7 +13,6 @@ from .helpers import MNIST_DIR, need_mnist
 # Fixtures that read MNIST: tests using them are marked ``mnist`` automatically.
 MNIST_FIXTURES = ("mnist_train", "mnist_validation")
 
-
 ROOT = Path(__file__).resolve().parents[1]
 _root_shadows_fastnet = False   # the root's unbuilt fastnet/ would hide the installed one
 
