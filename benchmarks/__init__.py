@@ -26,8 +26,8 @@ def _use_installed_fastnet():
     kernels = root / "fastnet" / "_kernels"
     built = [p for suffix in importlib.machinery.EXTENSION_SUFFIXES
              for p in kernels.glob("training" + suffix)]
-    if built or "fastnet" in sys.modules:
-        return
+    if built or not kernels.is_dir() or "fastnet" in sys.modules:
+        return      # built in place, no source tree here, or already imported
     saved = list(sys.path)
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != root]
     if importlib.util.find_spec("fastnet") is None:
