@@ -3,6 +3,8 @@
 ``from fastnet import network2`` replaces ``import network2``; the same names
 are available here at the top level.
 """
+# First: in an unbuilt source tree this raises an ImportError that says what to do.
+from fastnet import _kernels  # noqa: F401
 from fastnet.network2 import (CrossEntropyCost, Network, QuadraticCost, load, sigmoid,
                               sigmoid_prime, vectorized_result)
 

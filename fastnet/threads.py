@@ -48,3 +48,83 @@ def kernel_threads():
             if _running == 0 and _limiter is not None:
                 _limiter.restore_original_limits()
                 _limiter = None
+
+
+# Apple Accelerate (macOS) ---------------------------------------------------------------
+#
+# SciPy's macOS wheels for macOS 14 and later call Apple Accelerate's BLAS (older macOS
+# gets OpenBLAS).  threadpoolctl has no controller for Accelerate: it does not list it,
+# and a limit set through it silently changes nothing.  Accelerate reads
+# VECLIB_MAXIMUM_THREADS once, when it loads, and from macOS 15 on has
+# BLASSetThreading(), which makes BLAS single- or multi-threaded for the calling thread
+# only.
+
+_ACCELERATE = "/System/Library/Frameworks/Accelerate.framework/Accelerate"
+_ACCELERATE_SINGLE_THREADED = 1          # BLAS_THREADING_SINGLE_THREADED (vecLib thread_api.h)
+_accelerate_warned = False
+
+
+def scipy_blas_is_accelerate():
+    """True if SciPy, so fastnet's kernels, calls Apple Accelerate's BLAS."""
+    import sys
+    if sys.platform != "darwin":
+        return False
+    import scipy
+    try:
+        blas = scipy.show_config(mode="dicts")["Build Dependencies"]["blas"]["name"]
+    except (AttributeError, KeyError, TypeError):
+        return False
+    return str(blas).lower() == "accelerate"
+
+
+def _accelerate_threading_api():
+    """Accelerate's (BLASGetThreading, BLASSetThreading), or None before macOS 15."""
+    import ctypes
+    try:
+        library = ctypes.CDLL(_ACCELERATE)
+        get, set_ = library.BLASGetThreading, library.BLASSetThreading
+    except (OSError, AttributeError):
+        return None
+    get.restype, get.argtypes = ctypes.c_uint, []
+    set_.restype, set_.argtypes = ctypes.c_int, [ctypes.c_uint]
+    return get, set_
+
+
+@contextmanager
+def accelerate_threads(limit):
+    """Hold Apple Accelerate's BLAS to one thread in this thread while the block runs.
+
+    What threadpoolctl cannot do when SciPy's BLAS is Accelerate (see above).  With
+    ``limit == 1`` and macOS 15 or later, BLASSetThreading makes BLAS single-threaded
+    for the calling thread, and the previous setting is restored afterwards; as the
+    setting is per thread, enter this in every thread that calls a kernel.  Before
+    macOS 15 nothing can be changed in a running process: a RuntimeWarning (once) says
+    to start Python with VECLIB_MAXIMUM_THREADS=1 instead.  Accelerate has no "at most
+    N threads" setting, so other limits (and None) leave it to decide.  Yields whether
+    Accelerate is now held to one thread; elsewhere (OpenBLAS, MKL, ...) it does nothing
+    and yields False.
+    """
+    import warnings
+    global _accelerate_warned
+    if limit != 1 or not scipy_blas_is_accelerate():
+        yield False
+        return
+    api = _accelerate_threading_api()
+    if api is None:
+        if not _accelerate_warned:
+            _accelerate_warned = True
+            warnings.warn("SciPy calls Apple Accelerate, whose threads threadpoolctl cannot "
+                          "limit and which, before macOS 15, cannot be limited once loaded: "
+                          "fastnet.threads.BLAS_THREADS has no effect. Start Python with "
+                          "VECLIB_MAXIMUM_THREADS=1 to run BLAS on one thread.",
+                          RuntimeWarning, stacklevel=3)
+        yield False
+        return
+    get, set_ = api
+    previous = get()
+    held = previous == _ACCELERATE_SINGLE_THREADED or set_(_ACCELERATE_SINGLE_THREADED) == 0
+    try:
+        yield held
+    finally:
+        if previous != _ACCELERATE_SINGLE_THREADED:
+            set_(previous)

@@ -1,22 +1,88 @@
-"""Shared fixtures: the real MNIST files from ../shared/data/mnist (or $FASTNET_TEST_DATA)."""
+"""Shared fixtures and hooks: the real MNIST files (see tests/helpers.py), the ``mnist``
+marker, and which fastnet the tests import."""
 import gzip
-import os
-import random
+import importlib.machinery
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-MNIST_DIR = Path(os.environ.get("FASTNET_TEST_DATA",
-                                Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"))
+from .helpers import MNIST_DIR, need_mnist
+
+# Fixtures that read MNIST: tests using them are marked ``mnist`` automatically.
+MNIST_FIXTURES = ("mnist_train", "mnist_validation")
+
+ROOT = Path(__file__).resolve().parents[1]
+_root_shadows_fastnet = False   # the root's unbuilt fastnet/ would hide the installed one
+
+
+def _without_root(paths):
+    return [p for p in paths if Path(p or ".").resolve() != ROOT]
+
+
+def _use_installed_fastnet():
+    """Import the installed fastnet rather than the repository's unbuilt ``fastnet/``.
+
+    ``python -m pytest`` puts the current folder, and pytest the repository root
+    (the parent of this package), first on sys.path, where the source folder would
+    shadow the installed fastnet unless its kernels are built in place.  Importing
+    the installed one here, with the root off sys.path, caches it in sys.modules
+    for every test module.  If none is installed, the path is left alone and the
+    source folder's ImportError says what to do.
+    """
+    global _root_shadows_fastnet
+    kernels = ROOT / "fastnet" / "_kernels"
+    built = [p for suffix in importlib.machinery.EXTENSION_SUFFIXES
+             for p in kernels.glob("training" + suffix)]
+    if built or not kernels.is_dir() or "fastnet" in sys.modules:
+        return      # built in place, no source tree here (e.g. a copy of tests/), or imported
+    saved = list(sys.path)
+    sys.path[:] = _without_root(sys.path)
+    try:
+        import fastnet  # noqa: F401
+    except ModuleNotFoundError as error:
+        sys.path[:] = saved
+        if error.name != "fastnet":
+            raise
+    else:
+        _root_shadows_fastnet = True
+
+
+_use_installed_fastnet()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "mnist: needs the real MNIST files; skipped without them, failed without "
+                   "them when FASTNET_REQUIRE_DATA=1")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(name in getattr(item, "fixturenames", ()) for name in MNIST_FIXTURES):
+            item.add_marker(pytest.mark.mnist)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("mnist") is not None:
+        need_mnist()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _root_off_sys_path():
+    """Importing and setting up the test package put the root back on sys.path: take it
+    off for the run, so that subprocesses handed this sys.path import the installed
+    fastnet too."""
+    if _root_shadows_fastnet:
+        sys.path[:] = _without_root(sys.path)
 
 
 def _read_idx(name, header):
-    path = MNIST_DIR / name
-    if not path.is_file():
-        pytest.fail("MNIST file {} not found: set FASTNET_TEST_DATA to the folder holding "
-                    "the four IDX .gz files".format(path))
-    return np.frombuffer(gzip.decompress(path.read_bytes()), dtype=np.uint8, offset=header)
+    need_mnist()
+    return np.frombuffer(gzip.decompress((MNIST_DIR / name).read_bytes()), dtype=np.uint8,
+                         offset=header)
 
 
 @pytest.fixture(scope="session")
@@ -37,22 +103,3 @@ def mnist_validation():
     X = images[50000:] / 256.0
     X.setflags(write=False)
     return X, labels[50000:]
-
-
-def as_network2_list(X, labels, one_hot=True):
-    """network2's list form: (column x, one-hot column y) or (column x, int label)."""
-    data = []
-    for x, label in zip(X, labels):
-        if one_hot:
-            y = np.zeros((10, 1))
-            y[label] = 1.0
-        else:
-            y = int(label)
-        data.append((x.reshape(784, 1).copy(), y))
-    return data
-
-
-def seed(s):
-    """Seed both generators, as network2 scripts do."""
-    random.seed(s)
-    np.random.seed(s)

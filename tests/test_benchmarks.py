@@ -11,14 +11,15 @@ import pytest
 
 import fastnet
 
+from .helpers import MNIST_DIR as DATA
+
 REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("FASTNET_TEST_DATA", REPO.parent / "shared" / "data" / "mnist"))
+pytestmark = pytest.mark.mnist
+
 TRAIN_CASES = ["headline", "depth", "width-100", "width-1000"]
 
 
 def run_benchmarks(tmp_path, *args):
-    if not (DATA / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip("MNIST not found at {} (set FASTNET_TEST_DATA)".format(DATA))
     out = tmp_path / "bench.json"
     md = tmp_path / "bench.md"
     env = dict(os.environ)

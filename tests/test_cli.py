@@ -15,14 +15,12 @@ import pytest
 import fastnet
 from fastnet import cli
 
-HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("FASTNET_TEST_DATA", HERE.parent.parent / "shared" / "data" / "mnist"))
+from .helpers import MNIST_DIR as DATA, posix_signals
+
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 PACKAGE_ROOT = Path(fastnet.__file__).resolve().parents[1]
 
-if not (DATA / "train-images-idx3-ubyte.gz").is_file():
-    pytest.skip("MNIST IDX files not found in {} (set FASTNET_TEST_DATA)".format(DATA),
-                allow_module_level=True)
+pytestmark = pytest.mark.mnist
 
 
 @pytest.fixture
@@ -157,6 +155,7 @@ def test_downloads_into_the_cache(env, tmp_path):
         p.name for p in DATA.glob("*.gz"))
 
 
+@posix_signals
 def test_ctrl_c_stops_cleanly_and_saves(env, tmp_path):
     out = tmp_path / "net.json"
     proc = subprocess.Popen(

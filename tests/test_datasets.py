@@ -14,14 +14,12 @@ import pytest
 from fastnet import datasets
 from fastnet.datasets import DataFormatError, DataNotFoundError, load_mnist
 
-HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("FASTNET_TEST_DATA", HERE.parent.parent / "shared" / "data" / "mnist"))
+from .helpers import MNIST_DIR as DATA
+
 FASHION = Path(datasets.DEBIAN_DIRS["fashion"][0])
 NAMES = list(datasets.IDX_FILES.values())
 
-if not all((DATA / (n + ".gz")).is_file() for n in NAMES):
-    pytest.skip("MNIST IDX files not found in {} (set FASTNET_TEST_DATA)".format(DATA),
-                allow_module_level=True)
+pytestmark = pytest.mark.mnist
 
 
 @pytest.fixture(autouse=True)

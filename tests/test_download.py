@@ -19,13 +19,11 @@ import pytest
 from fastnet import datasets
 from fastnet.datasets import ChecksumError, DataNotFoundError, download, load_mnist
 
-HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("FASTNET_TEST_DATA", HERE.parent.parent / "shared" / "data" / "mnist"))
+from .helpers import MNIST_DIR as DATA, posix_signals
+
 NAMES = list(datasets.IDX_FILES.values())
 
-if not all((DATA / (n + ".gz")).is_file() for n in NAMES):
-    pytest.skip("MNIST IDX files not found in {} (set FASTNET_TEST_DATA)".format(DATA),
-                allow_module_level=True)
+pytestmark = pytest.mark.mnist
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -198,6 +196,7 @@ def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
     assert cache_files(tmp_path) == []
 
 
+@posix_signals
 def test_killed_download_leaves_no_file_under_a_real_name(server, tmp_path):
     """SIGKILL mid-transfer: at most a hidden temporary file is left, which a
     later download removes once it is old."""

@@ -1,19 +1,13 @@
 """fastnet.mnist_loader returns exactly the book's structures, from the real files."""
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from fastnet import mnist_loader
 
-HERE = Path(__file__).resolve().parent
-DATA = Path(os.environ.get("FASTNET_TEST_DATA", HERE.parent.parent / "shared" / "data" / "mnist"))
+from .helpers import MNIST_DIR as DATA
 
-if not (DATA / "train-images-idx3-ubyte.gz").is_file():
-    pytest.skip("MNIST IDX files not found in {} (set FASTNET_TEST_DATA)".format(DATA),
-                allow_module_level=True)
+pytestmark = pytest.mark.mnist
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ import pytest
 
 import fastnet
 from fastnet import network2, reference
-from conftest import as_network2_list, seed
+
+from .helpers import as_network2_list, seed
 
 ROUND_OFF = 1e-10
 

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import fastnet
-from conftest import MNIST_DIR, seed
 from fastnet import reference, speed, speed_cli
+
+from .helpers import MNIST_DIR, posix_signals, seed
 
 PACKAGE_ROOT = Path(fastnet.__file__).resolve().parents[1]   # the installed package
 
@@ -343,6 +344,7 @@ def check_outputs(out, figures_expected):
     return results
 
 
+@pytest.mark.mnist
 def test_command_writes_json_report_and_figures(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     assert speed_cli.main(quick_args(tmp_path / "out")) == 0
@@ -350,6 +352,7 @@ def test_command_writes_json_report_and_figures(tmp_path, capsys):
     assert "Wrote speed.json" in capsys.readouterr().out
 
 
+@pytest.mark.mnist
 def test_command_without_matplotlib_says_figures_are_skipped(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)          # import fails
     assert speed_cli.main(quick_args(tmp_path / "out")[:-1]) == 0  # not --quiet
@@ -357,6 +360,7 @@ def test_command_without_matplotlib_says_figures_are_skipped(tmp_path, capsys, m
     assert "Figures skipped: matplotlib is not installed" in capsys.readouterr().out
 
 
+@pytest.mark.mnist
 def test_command_smoke_run_in_a_subprocess(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}
     env["PYTHONPATH"] = str(PACKAGE_ROOT)
@@ -408,6 +412,8 @@ def test_fastnet_command_has_the_speed_subcommand(tmp_path):
     assert args.run is speed_cli.run and args.quick
 
 
+@pytest.mark.mnist
+@posix_signals
 def test_ctrl_c_stops_and_writes_what_was_finished(tmp_path):
     import signal
     env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}

@@ -5,9 +5,15 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pytest
 from threadpoolctl import threadpool_info
 
 from fastnet import network2, threads
+
+# threadpoolctl can neither see nor limit Apple Accelerate (see fastnet.threads).
+pytestmark = pytest.mark.skipif(threads.scipy_blas_is_accelerate(),
+                                reason="SciPy's BLAS is Apple Accelerate, which threadpoolctl "
+                                       "cannot see or limit")
 
 
 def blas_threads():

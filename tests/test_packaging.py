@@ -1,0 +1,64 @@
+"""What a user meets around the package itself: the error in an unbuilt source tree, the
+benchmarks run from one, and the installed metadata."""
+import os
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import fastnet
+
+INSTALLED = Path(fastnet.__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
+
+
+def unbuilt_tree(folder, source_tree=True):
+    """fastnet's Python files without the compiled kernels, as a fresh clone has them."""
+    shutil.copytree(INSTALLED, folder / "fastnet",
+                    ignore=lambda d, names: [n for n in names
+                                             if not n.endswith(".py") and n != "_kernels"])
+    if source_tree:
+        (folder / "setup.py").write_text("")
+        (folder / "pyproject.toml").write_text("")
+    return folder
+
+
+def run_python(code, cwd):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-c", code], cwd=str(cwd), env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_unbuilt_source_tree_says_what_to_do(tmp_path):
+    tree = unbuilt_tree(tmp_path)
+    assert sorted(p.name for p in (tree / "fastnet" / "_kernels").iterdir()) == ["__init__.py"]
+    r = run_python("import fastnet", cwd=tree)
+    assert r.returncode == 1
+    assert ("ImportError: fastnet's compiled kernels are not built in {}".format(tree / "fastnet")
+            in r.stderr)
+    assert "run Python from any other folder" in r.stderr and "pip install -e ." in r.stderr
+
+
+def test_installed_copy_without_kernels_says_reinstall(tmp_path):
+    tree = unbuilt_tree(tmp_path, source_tree=False)
+    r = run_python("import fastnet", cwd=tree)
+    assert r.returncode == 1
+    assert "without its compiled kernels" in r.stderr and "reinstall" in r.stderr
+
+
+def test_benchmarks_in_an_unbuilt_tree_use_the_installed_fastnet(tmp_path):
+    tree = unbuilt_tree(tmp_path)
+    shutil.copytree(REPO / "benchmarks", tree / "benchmarks")
+    r = run_python("import benchmarks, fastnet; print(fastnet.__file__)", cwd=tree)
+    assert r.returncode == 0, r.stderr
+    assert Path(r.stdout.strip()).resolve().parent == INSTALLED
+
+
+def test_metadata_names_the_license_file():
+    meta = metadata.metadata("fastnet")
+    assert meta["License-Expression"] == "MIT"
+    assert meta.get_all("License-File") == ["LICENSE"]
+    files = [str(f) for f in metadata.distribution("fastnet").files]
+    assert any(f.endswith("licenses/LICENSE") for f in files)
+    assert not any(f.endswith(".c") for f in files)
