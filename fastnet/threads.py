@@ -13,6 +13,7 @@ lifted again when the last running kernel call returns.
 Set ``fastnet.threads.BLAS_THREADS`` to another number to change that, or to
 None to leave BLAS's own setting alone.
 """
+import functools
 import threading
 from contextlib import contextmanager
 
@@ -41,7 +42,8 @@ def kernel_threads():
             _limiter = _blas.limit(limits=BLAS_THREADS)
         _running += 1
     try:
-        yield
+        with accelerate_threads(BLAS_THREADS):   # Apple's BLAS, which threadpoolctl cannot see
+            yield
     finally:
         with _lock:
             _running -= 1
@@ -64,8 +66,9 @@ _ACCELERATE_SINGLE_THREADED = 1          # BLAS_THREADING_SINGLE_THREADED (vecLi
 _accelerate_warned = False
 
 
+@functools.lru_cache(maxsize=1)
 def scipy_blas_is_accelerate():
-    """True if SciPy, so fastnet's kernels, calls Apple Accelerate's BLAS."""
+    """True if SciPy, so fastnet's kernels, calls Apple Accelerate's BLAS (looked up once)."""
     import sys
     if sys.platform != "darwin":
         return False
