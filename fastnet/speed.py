@@ -285,7 +285,11 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
     epochs = check_count(epochs, "epochs", 0)
     mini_batch_size = check_count(mini_batch_size, "mini_batch_size", 1)
     speed_data = data if speed_data is None else speed_data
-    n = _examples(net, data).n
+    try:        # the data is read more than once here: a sequence, not a one-pass iterable
+        n = len(data[0]) if examples.is_array_form(data) else len(data)
+    except TypeError:
+        raise TypeError("data must be a list of (x, y) pairs or a tuple of arrays (X, y), "
+                        "got {}".format(type(data).__name__)) from None
     batches_per_epoch = -(-n // mini_batch_size)
     batches_done = [0]
 
