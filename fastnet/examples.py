@@ -70,9 +70,11 @@ def input_rows(X, width, dtype, what, check=True):
 
     Float32/float64 inputs keep their precision (no copy if C-contiguous);
     others are converted to ``dtype``.  A float64 input for a float32 network
-    must fit in float32.
+    must fit in float32.  A single network2 column ``(width, 1)`` is one row.
     """
     X = numeric_array(X, what)
+    if X.shape == (width, 1):
+        X = X.reshape(1, width)
     if X.ndim != 2 or X.shape[1] != width:
         raise ValueError("{} must have shape (n, {}), got {}".format(what, width, X.shape))
     keep = X.dtype if X.dtype in FLOAT_TYPES else np.dtype(dtype)

@@ -177,6 +177,13 @@ def test_any_iterable_of_pairs_is_data_and_a_2_tuple_of_pairs_is_pairs(small):
     assert results[0][1] == results[1][1]
 
 
+def test_outputs_of_a_single_column_is_one_row(small):
+    X, _ = small
+    net = network2.Network([784, 10, 10], random_state=1)
+    np.testing.assert_array_equal(net.outputs(X[0].reshape(784, 1)), net.outputs(X[:1]))
+    assert net.outputs(X[0].reshape(784, 1)).shape == (1, 10)
+
+
 def test_return_values_have_network2_s_types(small, capsys):
     X, y = small
     net = network2.Network([784, 10, 10], random_state=1)
