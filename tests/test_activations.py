@@ -241,3 +241,26 @@ def test_pickles_and_copies_keep_the_activations():
         assert other.activation == "tanh"
         x = np.ones((3, 1))
         assert np.array_equal(other.feedforward(x), net.feedforward(x))
+
+
+def test_sklearn_estimator_takes_the_activations(mnist_train):
+    sklearn_module = pytest.importorskip("fastnet.sklearn")
+    from sklearn.utils.estimator_checks import check_estimator
+    X, y = mnist_train
+    X, y = X[:500], y[:500]
+    clf = sklearn_module.FastNetClassifier(hidden_layer_sizes=(20, 20), activation="relu",
+                                           output="softmax", cost="log_likelihood",
+                                           init="he", epochs=2, random_state=3).fit(X, y)
+    net = network2.Network([784, 20, 20, 10], network2.LogLikelihoodCost, activation="relu",
+                           output="softmax", init="he", random_state=3)
+    net.SGD((X, y), 2, 10, 0.1, 5.0, quiet=True, shuffle_with=random.Random(3))
+    assert max_abs_diff(clf.network_.weights, net.weights) == 0.0
+    assert np.allclose(clf.predict_proba(X[:20]), net.outputs(X[:20]), rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="activation"):
+        sklearn_module.FastNetClassifier(activation="elu").fit(X, y)
+    with pytest.raises(ValueError, match="log_likelihood"):
+        sklearn_module.FastNetClassifier(output="softmax").fit(X, y)
+    # scikit-learn's own checks on a non-default choice.
+    check_estimator(sklearn_module.FastNetClassifier(activation="tanh", output="softmax",
+                                                     cost="log_likelihood", init="glorot",
+                                                     random_state=0))
