@@ -19,6 +19,7 @@ enum); this module checks the names a user gives and maps them there.
 from collections import namedtuple
 
 import numpy as np
+from scipy.special import expit
 
 from fastnet._kernels.training import Activation, Cost
 
@@ -58,6 +59,15 @@ def kernel_layers(activation, output, cost_kind):
         raise ValueError("cost=LogLikelihoodCost needs output='softmax'; "
                          "a sigmoid output layer goes with CrossEntropyCost or QuadraticCost")
     return Layers(HIDDEN[activation], OUTPUTS[output])
+
+
+# NumPy forms for analyses outside the kernels: each activation, and its
+# derivative written in terms of a = f(z), as the kernels compute it.
+NUMPY_FUNCTIONS = {
+    "sigmoid": (expit, lambda a: a * (1 - a)),        # expit: 1/(1+exp(-z)), no overflow
+    "tanh": (np.tanh, lambda a: 1 - a * a),
+    "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0).astype(a.dtype)),
+}
 
 
 def draw_parameters(sizes, init, generator):

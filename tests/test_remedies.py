@@ -81,3 +81,32 @@ def test_remedies_quick_writes_its_outputs(tmp_path, capsys):
 def test_remedies_bad_arguments_are_named(tmp_path, capsys, argv, words):
     assert main(["remedies", "--quick", "--out", str(tmp_path)] + argv) == 2
     assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("activation, output", [("tanh", "sigmoid"), ("relu", "softmax"),
+                                                ("sigmoid", "sigmoid")])
+def test_speed_toolkit_honours_the_activation(mnist_train, activation, output):
+    from fastnet import network2, speed
+    X, y = mnist_train
+    data = (X[:100], y[:100])
+    cost = network2.LogLikelihoodCost if output == "softmax" else network2.CrossEntropyCost
+    net = network2.Network([784, 20, 20, 10], cost, activation=activation, output=output,
+                           init="he", random_state=1)
+    view = speed.unstable_gradient(net, data)
+    nabla_b, _ = net.gradients(data)
+    assert np.allclose(view["first_hidden_delta_mean"], nabla_b[0].ravel(), rtol=1e-9,
+                       atol=1e-15)
+    summary = speed.initial_speeds(data, depths=(2,), seeds=(3,), activation=activation,
+                                   init="glorot")
+    fresh = network2.Network([784, 30, 30, 10], activation=activation, init="glorot",
+                             random_state=3)
+    assert np.allclose(summary[2]["mean"], fresh.learning_speed(data), rtol=1e-12)
+
+
+def test_speed_command_takes_activation_and_init(tmp_path):
+    out = tmp_path / "speed"
+    assert main(["speed", "--quick", "--no-table", "--activation", "tanh", "--init", "glorot",
+                 "--data", str(MNIST_DIR), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    data = json.loads((out / "speed.json").read_text())
+    assert data["settings"]["activation"] == "tanh" and data["settings"]["init"] == "glorot"
+    assert "tanh" in (out / "report.md").read_text()
