@@ -3,10 +3,10 @@
 ``from fastnet import network2`` replaces ``import network2``; the same names
 are available here at the top level.
 """
-from fastnet.network2 import (CrossEntropyCost, Network, QuadraticCost, load, sigmoid,
-                              sigmoid_prime, vectorized_result)
+from fastnet.network2 import (CrossEntropyCost, LogLikelihoodCost, Network, QuadraticCost,
+                              load, sigmoid, sigmoid_prime, vectorized_result)
 
 __version__ = "0.1.0"
 
-__all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "load", "vectorized_result",
-           "sigmoid", "sigmoid_prime"]
+__all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "LogLikelihoodCost", "load",
+           "vectorized_result", "sigmoid", "sigmoid_prime"]

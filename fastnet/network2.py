@@ -9,7 +9,9 @@ Besides network2's iterables of ``(x, y)`` pairs, data may be given as a
 tuple of arrays ``(X, y)`` (see ``fastnet.examples`` for the rule that tells
 the two apart).  Training runs in float64 by default; ``SGD(...,
 dtype=np.float32)`` trains in float32 (about twice as fast, to float32
-precision).
+precision).  Beyond network2, keyword-only: ``Network(..., activation="tanh"
+or "relu", output="softmax" (with LogLikelihoodCost), init="glorot" or "he")``
+(``fastnet.activations``); network2's choices are the defaults.
 
 This module is the API.  Data checking lives in ``fastnet.examples``, the
 packed parameters in ``fastnet.parameters``, the shuffle replay in
@@ -57,7 +59,10 @@ class Network:
         self.activation = activation
         self.output = output
         activations.check_choice(init, "init", activations.INITIALISERS)
-        self._draw_parameters(random_state, init)
+        if init == "default":
+            self.default_weight_initializer(random_state)    # as network2 (subclasses too)
+        else:
+            self._draw_parameters(random_state, init)
 
     def default_weight_initializer(self, random_state=None):
         """Gaussian weights with standard deviation 1/sqrt(fan-in); Gaussian biases.

@@ -264,3 +264,15 @@ def test_sklearn_estimator_takes_the_activations(mnist_train):
     check_estimator(sklearn_module.FastNetClassifier(activation="tanh", output="softmax",
                                                      cost="log_likelihood", init="glorot",
                                                      random_state=0))
+
+
+def test_the_constructor_still_calls_default_weight_initializer():
+    """Scripts that override network2's initialiser in a subclass keep getting theirs."""
+    class Zeros(network2.Network):
+        def default_weight_initializer(self, random_state=None):
+            self.weights = [np.zeros((y, x)) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+            self.biases = [np.zeros((y, 1)) for y in self.sizes[1:]]
+
+    net = Zeros([3, 2], activation="tanh")
+    assert not net.weights[0].any()
+    assert np.array_equal(net.feedforward(np.ones((3, 1))), np.full((2, 1), 0.5))
