@@ -298,7 +298,9 @@ class Network:
         ``activation`` and/or ``output`` (only those that differ from
         "sigmoid", so the files of network2's networks stay exactly network2's).
         The book's network2 would load such a file as a sigmoid network and
-        compute something else with it: that is the user's risk.  The file is written to a temporary name beside it and then renamed,
+        compute something else with it: that is the user's risk.
+
+        The file is written to a temporary name beside it and then renamed,
         so a crash never leaves half a file behind.  JSON has no NaN or
         infinity, so weights holding them are refused.
         """
