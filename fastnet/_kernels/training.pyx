@@ -297,7 +297,6 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
     Hidden layers apply `hidden`, the output layer `output`.
     """
     cdef int l, n_in, n_out
-    cdef Py_ssize_t i, j
     cdef const floating* weights = params
     cdef const floating* biases
     cdef floating* a_out
