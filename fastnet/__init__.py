@@ -5,10 +5,10 @@ are available here at the top level.
 """
 # First: in an unbuilt source tree this raises an ImportError that says what to do.
 from fastnet import _kernels  # noqa: F401
-from fastnet.network2 import (CrossEntropyCost, Network, QuadraticCost, load, sigmoid,
-                              sigmoid_prime, vectorized_result)
+from fastnet.network2 import (CrossEntropyCost, LogLikelihoodCost, Network, QuadraticCost,
+                              load, sigmoid, sigmoid_prime, vectorized_result)
 
 __version__ = "0.1.0"
 
-__all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "load", "vectorized_result",
-           "sigmoid", "sigmoid_prime"]
+__all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "LogLikelihoodCost", "load",
+           "vectorized_result", "sigmoid", "sigmoid_prime"]

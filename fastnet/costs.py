@@ -1,4 +1,5 @@
-"""network2's two cost functions, and which output error the kernels compute for each.
+"""network2's two cost functions (and the log-likelihood for softmax outputs), and which
+output error the kernels compute for each.
 
 A cost is a class with static methods ``fn(a, y)`` (the cost of output ``a``
 for desired output ``y``) and ``delta(z, a, y)`` (the output layer's error).
@@ -50,11 +51,31 @@ class CrossEntropyCost:
         return a - y
 
 
-COSTS = {"CrossEntropyCost": CrossEntropyCost, "QuadraticCost": QuadraticCost}
+class LogLikelihoodCost:
+    """The cost -ln a_y of a softmax output layer (not in network2; the book's network3).
+
+    Use it with ``Network(..., output="softmax")``.
+    """
+
+    kind = Cost.LOG_LIKELIHOOD
+
+    @staticmethod
+    def fn(a, y):
+        """-sum y ln a, which is -ln a_y for a one-hot y; nan_to_num turns 0*log(0) into 0."""
+        return -np.sum(np.nan_to_num(y * np.log(a)))
+
+    @staticmethod
+    def delta(z, a, y):
+        """The output layer's error delta^L for softmax outputs: a - y."""
+        return a - y
+
+
+COSTS = {"CrossEntropyCost": CrossEntropyCost, "QuadraticCost": QuadraticCost,
+         "LogLikelihoodCost": LogLikelihoodCost}
 
 
 def cost_by_name(name, what="cost"):
-    """The cost class a saved file names ("CrossEntropyCost" or "QuadraticCost")."""
+    """The cost class a saved file names ("CrossEntropyCost", "QuadraticCost", ...)."""
     if not isinstance(name, str) or name not in COSTS:
         raise ValueError("{}: unknown cost {!r}; expected one of {}"
                          .format(what, name, sorted(COSTS)))
@@ -69,4 +90,5 @@ def cost_kind(cost):
     name = getattr(cost, "__name__", None)
     if isinstance(name, str) and name in COSTS:
         return COSTS[name].kind
-    raise TypeError("cost must be CrossEntropyCost or QuadraticCost, got {!r}".format(cost))
+    raise TypeError("cost must be CrossEntropyCost, QuadraticCost or LogLikelihoodCost, "
+                    "got {!r}".format(cost))

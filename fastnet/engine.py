@@ -4,13 +4,15 @@ The functions take packed ``Parameters`` and converted ``Examples`` that the
 callers have already checked, hold BLAS to fastnet's thread count while the
 kernels run (``fastnet.threads``), and bound temporary memory by working in
 blocks of rows.  ``Network`` and the chapter toolkit (``fastnet.speed``) both
-train and measure through them.
+train and measure through them.  ``layers`` (a ``fastnet.activations.Layers``)
+says which activations the network computes; it defaults to network2's sigmoids.
 """
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from fastnet._kernels import training as kernels
+from fastnet.activations import DEFAULT
 from fastnet.examples import check_finite
 from fastnet.parameters import unpack
 from fastnet.threads import kernel_threads
@@ -23,7 +25,7 @@ class NonFiniteInputs(ValueError):
 
 
 def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
-              progress=None, step_bias_sums=None, check_inputs=False):
+              progress=None, step_bias_sums=None, check_inputs=False, layers=DEFAULT):
     """One epoch of SGD in place on ``params.flat``, over the rows in ``order``.
 
     ``n`` is the size of the training set (the weight decay's denominator).
@@ -42,7 +44,8 @@ def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
             stop = min(first + chunk, batches)
             stopped_at = kernels.sgd_epoch(train.X, train.targets, order, params.flat,
                                            params.kernel_sizes, cost_kind, room, eta, lmbda,
-                                           n, first, stop, step_bias_sums, check_inputs)
+                                           n, first, stop, step_bias_sums, check_inputs,
+                                           layers.hidden, layers.output)
             if stopped_at >= 0:
                 raise NonFiniteInputs(
                     "training_data inputs contain NaN or infinity{} (in mini-batch {} of "
@@ -72,9 +75,10 @@ class FullBatchSteps:
     def applies(cls, mini_batch_size, n):
         return mini_batch_size >= n >= 2 * cls.BLOCK_ROWS
 
-    def __init__(self, params, train, eta, lmbda, cost_kind, threads):
+    def __init__(self, params, train, eta, lmbda, cost_kind, threads, layers=DEFAULT):
         n = train.n
         self.params, self.train, self.cost_kind = params, train, cost_kind
+        self.layers = layers
         self.step_size = eta / n
         self.blocks = [slice(start, min(start + self.BLOCK_ROWS, n))
                        for start in range(0, n, self.BLOCK_ROWS)]
@@ -88,7 +92,8 @@ class FullBatchSteps:
     def _block_sum(self, k):
         rows = self.blocks[k]
         kernels.gradient_sums(self.train.X[rows], self.train.targets[rows], self.params.flat,
-                              self.params.kernel_sizes, self.cost_kind, self.sums[k], False)
+                              self.params.kernel_sizes, self.cost_kind, self.sums[k], False,
+                              hidden=self.layers.hidden, output=self.layers.output)
 
     def step(self, step_bias_sums=None, check_inputs=False):
         """One step; ``step_bias_sums`` (if given) gets += the gradient taken before it."""
@@ -120,18 +125,18 @@ class FullBatchSteps:
             self.pool.shutdown()
 
 
-def gradient_sums(params, examples, cost_kind):
+def gradient_sums(params, examples, cost_kind, layers=DEFAULT):
     """The sum over the examples of dC_x/d(parameters), in the packed layout."""
     sums = np.empty_like(params.flat)
     with kernel_threads():
         kernels.gradient_sums(examples.X, examples.targets, params.flat, params.kernel_sizes,
-                              cost_kind, sums, False)
+                              cost_kind, sums, False, hidden=layers.hidden, output=layers.output)
     return sums
 
 
-def mean_gradients(params, examples, cost_kind):
+def mean_gradients(params, examples, cost_kind, layers=DEFAULT):
     """``(nabla_b, nabla_w)``: every bias and weight gradient averaged over the examples."""
-    weights, biases = unpack(gradient_sums(params, examples, cost_kind) / examples.n,
+    weights, biases = unpack(gradient_sums(params, examples, cost_kind, layers) / examples.n,
                              params.sizes)
     return biases, weights
 
@@ -142,35 +147,37 @@ def hidden_speeds(mean_gradient, sizes):
     return [float(np.linalg.norm(b)) for b in biases[:-1]]
 
 
-def learning_speeds(params, examples, cost_kind):
+def learning_speeds(params, examples, cost_kind, layers=DEFAULT):
     """The chapter's learning speed ||delta^l|| of every hidden layer on the examples."""
-    return hidden_speeds(gradient_sums(params, examples, cost_kind) / examples.n, params.sizes)
+    return hidden_speeds(gradient_sums(params, examples, cost_kind, layers) / examples.n,
+                         params.sizes)
 
 
-def outputs(params, X):
+def outputs(params, X, layers=DEFAULT):
     """The output layer's activations for every row of ``X``, in the parameters' precision."""
     result = np.empty((X.shape[0], params.sizes[-1]), dtype=params.flat.dtype)
     if X.shape[0]:
         with kernel_threads():
-            kernels.feedforward(X, params.flat, params.kernel_sizes, result)
+            kernels.feedforward(X, params.flat, params.kernel_sizes, result,
+                                hidden=layers.hidden, output=layers.output)
     return result
 
 
-def accuracy(params, examples):
+def accuracy(params, examples, layers=DEFAULT):
     """How many examples have their label as the output's argmax (a Python int)."""
     correct = 0
     for rows in _blocks(examples.n):
-        predictions = np.argmax(outputs(params, examples.X[rows]), axis=1)
+        predictions = np.argmax(outputs(params, examples.X[rows], layers), axis=1)
         correct += int(np.count_nonzero(predictions == examples.labels[rows]))
     return correct
 
 
-def total_cost(params, examples, lmbda, cost):
+def total_cost(params, examples, lmbda, cost, layers=DEFAULT):
     """Mean ``cost.fn`` over the examples plus 0.5*(lmbda/n)*sum ||w||^2, as np.float64."""
     total = np.float64(0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         for rows in _blocks(examples.n):
-            total += cost.fn(outputs(params, examples.X[rows]), examples.targets[rows])
+            total += cost.fn(outputs(params, examples.X[rows], layers), examples.targets[rows])
     weights, _ = unpack(params.flat, params.sizes)
     regulariser = sum(np.linalg.norm(w) ** 2 for w in weights)
     return np.float64(total / examples.n + 0.5 * (lmbda / examples.n) * regulariser)

@@ -9,7 +9,9 @@ Besides network2's iterables of ``(x, y)`` pairs, data may be given as a
 tuple of arrays ``(X, y)`` (see ``fastnet.examples`` for the rule that tells
 the two apart).  Training runs in float64 by default; ``SGD(...,
 dtype=np.float32)`` trains in float32 (about twice as fast, to float32
-precision).
+precision).  Beyond network2, keyword-only: ``Network(..., activation="tanh"
+or "relu", output="softmax" (with LogLikelihoodCost), init="glorot" or "he")``
+(``fastnet.activations``); network2's choices are the defaults.
 
 This module is the API.  Data checking lives in ``fastnet.examples``, the
 packed parameters in ``fastnet.parameters``, the shuffle replay in
@@ -22,45 +24,68 @@ import warnings
 
 import numpy as np
 
-from fastnet import engine, examples
+from fastnet import activations, engine, examples
 from fastnet._kernels import training as kernels
 from fastnet.checks import check_count, check_dtype, check_real, check_sizes, normal_generator
-from fastnet.costs import (CrossEntropyCost, QuadraticCost, cost_by_name, cost_kind,  # noqa: F401
-                           sigmoid, sigmoid_prime)
+from fastnet.costs import (CrossEntropyCost, LogLikelihoodCost, QuadraticCost,  # noqa: F401
+                           cost_by_name, cost_kind, sigmoid, sigmoid_prime)
 from fastnet.files import write_atomically
 from fastnet.parameters import Parameters, unpack_apart
 from fastnet.shuffling import shuffled_positions
 
-__all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "load", "vectorized_result",
-           "sigmoid", "sigmoid_prime"]
+__all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "LogLikelihoodCost", "load",
+           "vectorized_result", "sigmoid", "sigmoid_prime"]
 
 
 class Network:
 
-    def __init__(self, sizes, cost=CrossEntropyCost, *, random_state=None):
-        """A fully-connected sigmoid network with ``sizes[l]`` neurons in layer l.
+    def __init__(self, sizes, cost=CrossEntropyCost, *, activation="sigmoid", output="sigmoid",
+                 init="default", random_state=None):
+        """A fully-connected network with ``sizes[l]`` neurons in layer l (layer 0: the input).
 
-        Layer 0 is the input.  Weights and biases start as
-        ``default_weight_initializer`` makes them: drawn from np.random, as
-        network2 does, or from ``random_state`` (a seed or a
+        network2's network is sigmoid throughout; the keyword-only
+        ``activation`` ("sigmoid", "tanh" or "relu") sets the hidden layers'
+        activation and ``output`` ("sigmoid" or "softmax", which needs
+        ``cost=LogLikelihoodCost``) the output layer's.  ``init`` names the
+        initial weights (``fastnet.activations``): "default" (network2's, whatever
+        the activation), "large", "glorot" or "he".  They are drawn from
+        np.random, as network2 does, or from ``random_state`` (a seed or a
         np.random.RandomState) when it is given, leaving np.random untouched.
         """
         self.sizes = check_sizes(sizes)
         self.num_layers = len(self.sizes)
-        cost_kind(cost)
+        activations.kernel_layers(activation, output, cost_kind(cost))
         self.cost = cost
-        self.default_weight_initializer(random_state)
+        self.activation = activation
+        self.output = output
+        activations.check_choice(init, "init", activations.INITIALISERS)
+        if init == "default":
+            self.default_weight_initializer(random_state)    # as network2 (subclasses too)
+        else:
+            self._draw_parameters(random_state, init)
 
     def default_weight_initializer(self, random_state=None):
         """Gaussian weights with standard deviation 1/sqrt(fan-in); Gaussian biases.
 
         All biases are drawn first, layer by layer, then all weights.
         """
-        self._draw_parameters(random_state, scale_by_fan_in=True)
+        self._draw_parameters(random_state, "default")
 
     def large_weight_initializer(self, random_state=None):
         """Gaussian weights and biases with standard deviation 1, drawn in the same order."""
-        self._draw_parameters(random_state, scale_by_fan_in=False)
+        self._draw_parameters(random_state, "large")
+
+    def glorot_weight_initializer(self, random_state=None):
+        """Glorot/Xavier: Gaussian weights of variance 2/(fan-in + fan-out), zero biases.
+
+        Made for tanh layers: it keeps the variance of activations and of
+        gradients roughly the same from layer to layer.
+        """
+        self._draw_parameters(random_state, "glorot")
+
+    def he_weight_initializer(self, random_state=None):
+        """He: Gaussian weights of variance 2/fan-in, zero biases; made for ReLU layers."""
+        self._draw_parameters(random_state, "he")
 
     def feedforward(self, a):
         """The network's output for input column ``a`` (or several columns side by side).
@@ -73,11 +98,11 @@ class Network:
         ndim = a.ndim if type(a) is np.ndarray else np.ndim(a)
         if ndim == 2 and np.shape(a)[0] == n0 and np.shape(a)[1] != 1:
             rows = examples.input_rows(np.transpose(a), n0, np.float64, "feedforward's input")
-            return engine.outputs(params, rows).T
+            return engine.outputs(params, rows, self._layers()).T
         x = examples.one_input(a, n0, "feedforward's input")
         result = np.empty((params.sizes[-1], 1) if ndim == 2 else params.sizes[-1])
         # One example's products are too small for BLAS threads: no limiter needed.
-        kernels.feedforward_row(params.kernel_sizes, x, params.flat, result)
+        kernels.feedforward_row(params.kernel_sizes, x, params.flat, result, *self._layers())
         return result
 
     def outputs(self, X, dtype=None):
@@ -87,7 +112,8 @@ class Network:
         """
         dtype = check_dtype(dtype)
         params = self._parameters(dtype)
-        return engine.outputs(params, examples.input_rows(X, params.sizes[0], dtype, "X"))
+        return engine.outputs(params, examples.input_rows(X, params.sizes[0], dtype, "X"),
+                              self._layers())
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
             evaluation_data=None,
@@ -135,6 +161,7 @@ class Network:
         elif not isinstance(shuffle_with, random.Random):
             raise TypeError("shuffle_with must be a random.Random, got {!r}".format(shuffle_with))
         kind = cost_kind(self.cost)
+        layers = self._layers()
         with _exclusive(self):
             params = self._parameters().copy(dtype)
             # The kernel checks the inputs for NaN/inf as it reads them in the first
@@ -162,7 +189,8 @@ class Network:
                                                   "monitor_learning_speed")
                 if speed_examples.n == 0:
                     raise ValueError("monitor_learning_speed is empty")
-            run = _Run(self, params, train, evaluation, speed_examples, kind, lmbda, quiet)
+            run = _Run(self, params, train, evaluation, speed_examples, kind, layers, lmbda,
+                       quiet)
             keep = True
             try:
                 run.epochs(epochs, mini_batch_size, eta, shuffle_with, progress, threads,
@@ -198,7 +226,7 @@ class Network:
                 raise ValueError("mini_batch is empty")
             order = np.arange(batch.n, dtype=np.intp)
             engine.sgd_epoch(params, batch, order, batch.n, eta, lmbda, n,
-                             cost_kind(self.cost))
+                             cost_kind(self.cost), layers=self._layers())
             self._adopt(params)
 
     def backprop(self, x, y):
@@ -214,7 +242,7 @@ class Network:
         gradient = np.empty_like(params.flat)
         # One example's products are too small for BLAS threads: no limiter needed.
         kernels.backprop_row(params.kernel_sizes, x, y, params.flat, cost_kind(self.cost),
-                             gradient)
+                             gradient, *self._layers())
         weights, biases = unpack_apart(gradient, sizes)
         return biases, weights
 
@@ -227,7 +255,7 @@ class Network:
         dtype = check_dtype(dtype)
         params = self._parameters(dtype)
         data = self._nonempty(data, params, dtype, "data")
-        return engine.mean_gradients(params, data, cost_kind(self.cost))
+        return engine.mean_gradients(params, data, cost_kind(self.cost), self._layers())
 
     def learning_speed(self, data, dtype=None):
         """The learning speed ||delta^l|| of every hidden layer, as the chapter defines it.
@@ -237,7 +265,7 @@ class Network:
         dtype = check_dtype(dtype)
         params = self._parameters(dtype)
         data = self._nonempty(data, params, dtype, "data")
-        return engine.learning_speeds(params, data, cost_kind(self.cost))
+        return engine.learning_speeds(params, data, cost_kind(self.cost), self._layers())
 
     def accuracy(self, data, convert=False):
         """How many examples of ``data`` the network classifies right (an int).
@@ -246,7 +274,8 @@ class Network:
         labels or one-hot columns) is read off the data itself.
         """
         params = self._parameters()
-        return engine.accuracy(params, examples.convert(data, params.sizes, np.float64, "data"))
+        return engine.accuracy(params, examples.convert(data, params.sizes, np.float64, "data"),
+                               self._layers())
 
     def total_cost(self, data, lmbda, convert=False):
         """Mean cost over ``data`` plus the L2 term 0.5*(lmbda/n)*sum ||w||^2 (np.float64).
@@ -257,10 +286,16 @@ class Network:
         lmbda = check_real(lmbda, "lmbda")
         params = self._parameters()
         data = self._nonempty(data, params, np.float64, "data")
-        return engine.total_cost(params, data, lmbda, self.cost)
+        return engine.total_cost(params, data, lmbda, self.cost, self._layers())
 
     def save(self, filename):
         """Write network2's JSON: sizes, weights, biases and the cost's name.
+
+        A network that is not network2's sigmoid throughout also gets the keys
+        ``activation`` and/or ``output`` (only those that differ from
+        "sigmoid", so the files of network2's networks stay exactly network2's).
+        The book's network2 would load such a file as a sigmoid network and
+        compute something else with it: that is the user's risk.
 
         The file is written to a temporary name beside it and then renamed,
         so a crash never leaves half a file behind.  JSON has no NaN or
@@ -274,18 +309,35 @@ class Network:
                 "weights": [w.tolist() for w in params.weights],
                 "biases": [b.tolist() for b in params.biases],
                 "cost": str(self.cost.__name__)}
+        layers = self._layers()
+        if layers.hidden != activations.DEFAULT.hidden:
+            data["activation"] = self.activation
+        if layers.output != activations.DEFAULT.output:
+            data["output"] = self.output
         text = json.dumps(data)
         write_atomically(filename, lambda f: f.write(text.encode()))
 
     #### The packed parameters
 
-    def _draw_parameters(self, random_state, scale_by_fan_in):
+    def _draw_parameters(self, random_state, init):
         generator = normal_generator(random_state)
         sizes = check_sizes(self.sizes)
-        biases = [generator.randn(y, 1) for y in sizes[1:]]
-        weights = [generator.randn(y, x) / (np.sqrt(x) if scale_by_fan_in else 1)
-                   for x, y in zip(sizes[:-1], sizes[1:])]
+        weights, biases = activations.draw_parameters(sizes, init, generator)
         self._adopt(Parameters.pack(sizes, weights, biases))
+
+    def _layers(self):
+        """The kernels' activations for ``activation``/``output``, checked against the cost.
+
+        Remembered for the names and cost it was made from, so that the
+        per-example calls do not check them again every time.
+        """
+        key = (self.__dict__.get("activation", "sigmoid"), self.__dict__.get("output", "sigmoid"),
+               self.cost)
+        remembered = self.__dict__.get("_layers_for")
+        if remembered is None or remembered[0] != key:
+            remembered = (key, activations.kernel_layers(key[0], key[1], cost_kind(key[2])))
+            self._layers_for = remembered
+        return remembered[1]
 
     def _adopt(self, params):
         """Make ``weights``/``biases`` new lists of views of ``params`` (float64)."""
@@ -320,10 +372,13 @@ class Network:
         state = self.__dict__.copy()
         state.pop("_packed", None)
         state.pop("_busy", None)
+        state.pop("_layers_for", None)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.__dict__.setdefault("activation", "sigmoid")    # pickled before activations
+        self.__dict__.setdefault("output", "sigmoid")
         try:
             self._adopt(Parameters.pack(check_sizes(self.sizes), self.weights, self.biases))
         except (TypeError, ValueError):
@@ -333,10 +388,11 @@ class Network:
 class _Run:
     """One SGD call's state: the parameters being trained and the monitors' lists."""
 
-    def __init__(self, net, params, train, evaluation, speed_examples, kind, lmbda, quiet):
+    def __init__(self, net, params, train, evaluation, speed_examples, kind, layers, lmbda,
+                 quiet):
         self.net, self.params, self.train = net, params, train
         self.evaluation, self.speed_examples = evaluation, speed_examples
-        self.kind, self.lmbda = kind, lmbda
+        self.kind, self.layers, self.lmbda = kind, layers, lmbda
         self.say = (lambda *args: None) if quiet else print
         self.evaluation_cost, self.evaluation_accuracy = [], []
         self.training_cost, self.training_accuracy = [], []
@@ -348,7 +404,7 @@ class _Run:
         full_batch = None
         if engine.FullBatchSteps.applies(mini_batch_size, self.train.n):
             full_batch = engine.FullBatchSteps(self.params, self.train, eta, self.lmbda,
-                                               self.kind, threads)
+                                               self.kind, threads, self.layers)
         try:
             self._epochs(epochs, mini_batch_size, eta, shuffle_with, progress, full_batch,
                          monitor_training_cost, monitor_training_accuracy,
@@ -383,7 +439,8 @@ class _Run:
                     progress(1)
             else:
                 engine.sgd_epoch(params, train, order, mini_batch_size, eta, self.lmbda, n,
-                                 self.kind, progress, step_sums, check_inputs=(j == 0))
+                                 self.kind, progress, step_sums, check_inputs=(j == 0),
+                                 layers=self.layers)
             if step_sums is not None and j > 0:
                 self.learning_speeds.append(engine.hidden_speeds(step_sums / n, params.sizes))
             if finite and not np.isfinite(params.flat.sum()):
@@ -397,30 +454,32 @@ class _Run:
                          measure_speed=step_sums is None)
             say()
         if step_sums is not None and epochs > 0:
-            self.learning_speeds.append(engine.learning_speeds(params, train, self.kind))
+            self.learning_speeds.append(engine.learning_speeds(params, train, self.kind,
+                                                               self.layers))
 
     def monitor(self, training_cost, training_accuracy, evaluation_cost, evaluation_accuracy,
                 measure_speed):
         params, say = self.params, self.say
         if training_cost:
-            cost = engine.total_cost(params, self.train, self.lmbda, self.net.cost)
+            cost = engine.total_cost(params, self.train, self.lmbda, self.net.cost, self.layers)
             self.training_cost.append(cost)
             say("Cost on training data: {}".format(cost))
         if training_accuracy:
-            accuracy = engine.accuracy(params, self.train)
+            accuracy = engine.accuracy(params, self.train, self.layers)
             self.training_accuracy.append(accuracy)
             say("Accuracy on training data: {} / {}".format(accuracy, self.train.n))
         if evaluation_cost:
-            cost = engine.total_cost(params, self.evaluation, self.lmbda, self.net.cost)
+            cost = engine.total_cost(params, self.evaluation, self.lmbda, self.net.cost,
+                                     self.layers)
             self.evaluation_cost.append(cost)
             say("Cost on evaluation data: {}".format(cost))
         if evaluation_accuracy:
-            accuracy = engine.accuracy(params, self.evaluation)
+            accuracy = engine.accuracy(params, self.evaluation, self.layers)
             self.evaluation_accuracy.append(accuracy)
             say("Accuracy on evaluation data: {} / {}".format(accuracy, self.evaluation.n))
         if self.speed_examples is not None and measure_speed:
             self.learning_speeds.append(engine.learning_speeds(params, self.speed_examples,
-                                                               self.kind))
+                                                               self.kind, self.layers))
 
 
 class _exclusive:
@@ -449,6 +508,8 @@ def load(filename):
     The file is checked whole before anything is allocated.  Then, like
     network2, this constructs ``Network(sizes, cost)``, which draws the
     default initial weights from np.random, and puts the file's in their place.
+    A file without ``activation``/``output`` keys (every network2 file) is a
+    sigmoid network.
     """
     try:
         with open(filename, "r", encoding="utf-8") as f:
@@ -466,6 +527,9 @@ def load(filename):
     try:
         sizes = check_sizes(data["sizes"])
         cost = cost_by_name(data["cost"])
+        activation = data.get("activation", "sigmoid")
+        output = data.get("output", "sigmoid")
+        activations.kernel_layers(activation, output, cost_kind(cost))
         weights = [np.array(w, dtype=np.float64) for w in _as_list(data["weights"])]
         biases = [np.array(b, dtype=np.float64) for b in _as_list(data["biases"])]
         params = Parameters.pack(sizes, weights, biases)
@@ -473,7 +537,7 @@ def load(filename):
         raise ValueError("{}: {}".format(filename, error)) from None
     if not params.is_finite():
         raise ValueError("{}: the weights or biases contain NaN or infinity".format(filename))
-    net = Network(sizes, cost=cost)
+    net = Network(sizes, cost=cost, activation=activation, output=output)
     net._adopt(params)
     return net
 

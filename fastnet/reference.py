@@ -10,6 +10,10 @@ the sum of per-example gradients from ``backprop``, and the update is
 
 It is deliberately unoptimised.  It accepts only network2's data format: lists
 of ``(x, y)`` pairs of column vectors.
+
+Beyond network2, as fastnet's kernels: the hidden layers' activation may be
+sigmoid, tanh or ReLU, and the output layer sigmoid or softmax (with the
+log-likelihood cost); ``ACTIVATIONS`` holds each function with its derivative.
 """
 import json
 import random
@@ -44,13 +48,34 @@ class CrossEntropyCost:
         return a - y
 
 
+class LogLikelihoodCost:
+
+    @staticmethod
+    def fn(a, y):
+        """-ln a_y for a one-hot y (the cost of a softmax output layer)."""
+        return -np.sum(np.nan_to_num(y * np.log(a)))
+
+    @staticmethod
+    def delta(z, a, y):
+        """The output layer's error delta^L for softmax outputs: a - y."""
+        return a - y
+
+
 class Network:
 
-    def __init__(self, sizes, cost=CrossEntropyCost):
+    def __init__(self, sizes, cost=CrossEntropyCost, activation="sigmoid", output="sigmoid"):
         self.num_layers = len(sizes)
         self.sizes = sizes
         self.default_weight_initializer()
         self.cost = cost
+        self.hidden, self.hidden_prime = ACTIVATIONS[activation]
+        self.output = softmax if output == "softmax" else sigmoid
+
+    def layer_activation(self, layer, z):
+        """a = f(z) for layer ``layer`` (0: the first layer after the input)."""
+        if layer == len(self.weights) - 1:
+            return self.output(z)
+        return self.hidden(z)
 
     def default_weight_initializer(self):
         """Gaussian weights with standard deviation 1/sqrt(fan-in); Gaussian biases."""
@@ -64,10 +89,22 @@ class Network:
         self.weights = [np.random.randn(y, x)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
+    def glorot_weight_initializer(self):
+        """Gaussian weights of variance 2/(n_in + n_out), drawn layer by layer; zero biases."""
+        self.weights = [np.random.randn(y, x) * np.sqrt(2.0 / (x + y))
+                        for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+        self.biases = [np.zeros((y, 1)) for y in self.sizes[1:]]
+
+    def he_weight_initializer(self):
+        """Gaussian weights of variance 2/n_in, drawn layer by layer; zero biases."""
+        self.weights = [np.random.randn(y, x) * np.sqrt(2.0 / x)
+                        for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+        self.biases = [np.zeros((y, 1)) for y in self.sizes[1:]]
+
     def feedforward(self, a):
         """The network's output for input column ``a``."""
-        for b, w in zip(self.biases, self.weights):
-            a = sigmoid(np.dot(w, a) + b)
+        for layer, (b, w) in enumerate(zip(self.biases, self.weights)):
+            a = self.layer_activation(layer, np.dot(w, a) + b)
         return a
 
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0,
@@ -126,17 +163,17 @@ class Network:
         activation = x
         activations = [x]
         zs = []
-        for b, w in zip(self.biases, self.weights):
+        for layer, (b, w) in enumerate(zip(self.biases, self.weights)):
             z = np.dot(w, activation) + b
             zs.append(z)
-            activation = sigmoid(z)
+            activation = self.layer_activation(layer, z)
             activations.append(activation)
         delta = self.cost.delta(zs[-1], activations[-1], y)
         nabla_b[-1] = delta
         nabla_w[-1] = np.dot(delta, activations[-2].transpose())
         for layer in range(2, self.num_layers):
             z = zs[-layer]
-            sp = sigmoid_prime(z)
+            sp = self.hidden_prime(z)
             delta = np.dot(self.weights[-layer + 1].transpose(), delta) * sp
             nabla_b[-layer] = delta
             nabla_w[-layer] = np.dot(delta, activations[-layer - 1].transpose())
@@ -196,3 +233,29 @@ def sigmoid(z):
 def sigmoid_prime(z):
     """The derivative of the sigmoid function."""
     return sigmoid(z) * (1 - sigmoid(z))
+
+
+def tanh_prime(z):
+    """The derivative of tanh: 1 - tanh(z)^2."""
+    return 1 - np.tanh(z) ** 2
+
+
+def relu(z):
+    """max(0, z), elementwise."""
+    return np.maximum(z, 0)
+
+
+def relu_prime(z):
+    """1 where z > 0, else 0 (the derivative at 0 is taken to be 0)."""
+    return (z > 0).astype(float)
+
+
+def softmax(z):
+    """exp(z_j) / sum_k exp(z_k) over the column; shifting z by its max avoids overflow."""
+    e = np.exp(z - np.max(z))
+    return e / np.sum(e)
+
+
+ACTIVATIONS = {"sigmoid": (sigmoid, sigmoid_prime),
+               "tanh": (np.tanh, tanh_prime),
+               "relu": (relu, relu_prime)}

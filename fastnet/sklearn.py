@@ -36,11 +36,13 @@ except ImportError:                   # scikit-learn older than 1.6
         return estimator._validate_data(*args, **kwargs)
     _FINITE_KEYWORD = "force_all_finite"
 
-from fastnet.network2 import CrossEntropyCost, Network, QuadraticCost
+from fastnet.activations import HIDDEN, INITIALISERS, OUTPUTS
+from fastnet.network2 import CrossEntropyCost, LogLikelihoodCost, Network, QuadraticCost
 
 __all__ = ["FastNetClassifier"]
 
-_COSTS = {"cross_entropy": CrossEntropyCost, "quadratic": QuadraticCost}
+_COSTS = {"cross_entropy": CrossEntropyCost, "quadratic": QuadraticCost,
+          "log_likelihood": LogLikelihoodCost}
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 # The chapter measures learning speeds on the first 1,000 training examples.
@@ -56,8 +58,9 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         Neurons in each hidden layer; ``()`` means no hidden layer.  The
         network's sizes are ``[n_features, *hidden_layer_sizes, n_classes]``:
         one sigmoid output per class, two for a binary problem.
-    cost : {"cross_entropy", "quadratic"}, default="cross_entropy"
-        network2's ``CrossEntropyCost`` or ``QuadraticCost``.
+    cost : {"cross_entropy", "quadratic", "log_likelihood"}, default="cross_entropy"
+        network2's ``CrossEntropyCost`` or ``QuadraticCost`` (sigmoid outputs),
+        or ``LogLikelihoodCost``, which goes with ``output="softmax"``.
     epochs : int, default=30
         Passes over the training data made by ``fit``.
     mini_batch_size : int, default=10
@@ -79,6 +82,12 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         After every epoch, record the learning speed ``||delta^l||`` of every
         hidden layer (the chapter's measure) on the first 1,000 training
         examples, in ``learning_speed_``.
+    activation : {"sigmoid", "tanh", "relu"}, default="sigmoid"
+        The hidden layers' activation (network2's is sigmoid).
+    output : {"sigmoid", "softmax"}, default="sigmoid"
+        The output layer's activation; softmax needs ``cost="log_likelihood"``.
+    init : {"default", "large", "glorot", "he"}, default="default"
+        The initial weights (see ``fastnet.activations``); "default" is network2's.
 
     Attributes
     ----------
@@ -96,14 +105,15 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     ``predict`` picks the most active output neuron, as network2's accuracy
-    does.  The outputs are independent sigmoids, so ``predict_proba``
-    divides them by their row sum to make probabilities.
+    does.  Sigmoid outputs are independent, so ``predict_proba`` divides
+    them by their row sum to make probabilities (softmax outputs already sum to 1).
     ``partial_fit`` is one epoch over the batch it is given.
     """
 
     def __init__(self, hidden_layer_sizes=(30,), cost="cross_entropy", epochs=30,
                  mini_batch_size=10, eta=0.1, lmbda=5.0, dtype="float64",
-                 random_state=None, record_learning_speed=False):
+                 random_state=None, record_learning_speed=False, activation="sigmoid",
+                 output="sigmoid", init="default"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.cost = cost
         self.epochs = epochs
@@ -113,6 +123,9 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         self.dtype = dtype
         self.random_state = random_state
         self.record_learning_speed = record_learning_speed
+        self.activation = activation
+        self.output = output
+        self.init = init
 
     #### Training
 
@@ -173,7 +186,8 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
             weights_rng = check_random_state(self.random_state)
             shuffler = None
         # network2's default initializer, drawing from our generator, not np.random.
-        network = Network(sizes, _COSTS[self.cost], random_state=weights_rng)
+        network = Network(sizes, _COSTS[self.cost], activation=self.activation,
+                          output=self.output, init=self.init, random_state=weights_rng)
         if shuffler is None:
             shuffler = random.Random(int(weights_rng.randint(0, 2 ** 31 - 1)))
         self.classes_ = classes
@@ -208,8 +222,8 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities: the output neurons' activations, scaled to sum to 1 per row.
 
-        The network's outputs are independent sigmoids, not a softmax, so
-        they are divided by their row sum; the argmax, and so ``predict``,
+        Sigmoid outputs are independent, not a softmax, so they are divided
+        by their row sum (a softmax's already sums to 1); the argmax, and so ``predict``,
         is unchanged.
         """
         outputs = self._outputs(X)
@@ -247,9 +261,15 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_parameters(self):
         """Reject bad parameter values at fit time (scikit-learn's convention), clearly."""
-        if self.cost not in _COSTS:
-            raise ValueError("cost must be 'cross_entropy' or 'quadratic', got {!r}"
-                             .format(self.cost))
+        for name, choices in (("cost", tuple(_COSTS)), ("activation", tuple(HIDDEN)),
+                              ("output", tuple(OUTPUTS)), ("init", INITIALISERS)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in choices:
+                raise ValueError("{} must be one of {}, got {!r}".format(
+                    name, ", ".join(repr(c) for c in choices), value))
+        if (self.output == "softmax") != (self.cost == "log_likelihood"):
+            raise ValueError("output='softmax' and cost='log_likelihood' go together; got "
+                             "output={!r} with cost={!r}".format(self.output, self.cost))
         if self.dtype not in _DTYPES:
             raise ValueError("dtype must be 'float64' or 'float32', got {!r}".format(self.dtype))
         sizes = self.hidden_layer_sizes

@@ -51,6 +51,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from fastnet import examples, network2
+from fastnet.activations import NUMPY_FUNCTIONS
 from fastnet.checks import check_count, check_seed, check_sizes
 from fastnet.threads import kernel_threads
 
@@ -97,14 +98,17 @@ def chapter_sizes(depth, width=30, n_in=784, n_out=10):
     return [n_in] + [width] * depth + [n_out]
 
 
-def initial_network(sizes, seed, cost=network2.CrossEntropyCost):
+def initial_network(sizes, seed, cost=network2.CrossEntropyCost, *, activation="sigmoid",
+                    init="default"):
     """A Network initialised as ``np.random.seed(seed); Network(sizes)`` would be.
 
     The weights come from a private ``np.random.RandomState(seed)`` drawn in
     network2's order, so the global ``np.random`` is neither used nor changed
-    and threads can build networks side by side.
+    and threads can build networks side by side.  ``activation`` and ``init``
+    (see ``fastnet.activations``) choose other hidden layers and initial weights.
     """
-    return network2.Network(sizes, cost=cost, random_state=check_seed(seed))
+    return network2.Network(sizes, cost=cost, activation=activation, init=init,
+                            random_state=check_seed(seed))
 
 
 # ---------------------------------------------------------------------------
@@ -156,9 +160,17 @@ def unstable_gradient(net, data):
     """
     converted = _examples(net, data)
     X, targets = converted.X, converted.targets
+    hidden, hidden_prime = NUMPY_FUNCTIONS[getattr(net, "activation", "sigmoid")]
     activations = [X]
-    for w, b in zip(net.weights, net.biases):
-        activations.append(network2.sigmoid(activations[-1] @ np.asarray(w).T + np.ravel(b)))
+    for l, (w, b) in enumerate(zip(net.weights, net.biases)):
+        z = activations[-1] @ np.asarray(w).T + np.ravel(b)
+        if l < len(net.weights) - 1:
+            activations.append(hidden(z))
+        elif getattr(net, "output", "sigmoid") == "softmax":
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            activations.append(e / e.sum(axis=1, keepdims=True))
+        else:
+            activations.append(network2.sigmoid(z))
     output = activations[-1]
     delta = output - targets
     if _is_quadratic(net.cost):
@@ -168,7 +180,7 @@ def unstable_gradient(net, data):
     for l in range(len(net.weights) - 1, 0, -1):     # weights[l] leads out of hidden layer l
         w = np.asarray(net.weights[l])
         a = activations[l]
-        sigma_prime = a * (1 - a)
+        sigma_prime = hidden_prime(a)        # f'(z) of this hidden layer, from a = f(z)
         previous = (delta @ w) * sigma_prime
         ratio = np.linalg.norm(previous, axis=1) / np.maximum(np.linalg.norm(delta, axis=1),
                                                                 np.finfo(float).tiny)
@@ -198,7 +210,8 @@ def unstable_gradient(net, data):
 # ---------------------------------------------------------------------------
 # Initial speeds over seeds
 
-def initial_speeds(data, depths=(2, 3, 4), seeds=range(5), width=30):
+def initial_speeds(data, depths=(2, 3, 4), seeds=range(5), width=30, *, activation="sigmoid",
+                   init="default"):
     """The learning speeds of freshly initialised networks of several depths.
 
     For each depth (hidden layers of ``width`` neurons) and each seed, builds
@@ -216,7 +229,8 @@ def initial_speeds(data, depths=(2, 3, 4), seeds=range(5), width=30):
     for depth in depths:
         sizes = chapter_sizes(depth, width)
         with kernel_threads():
-            per_seed = [layer_speeds(initial_network(sizes, s), data) for s in seeds]
+            per_seed = [layer_speeds(initial_network(sizes, s, activation=activation,
+                                                     init=init), data) for s in seeds]
         speeds = np.array([r["speeds"] for r in per_seed])
         grads = np.array([r["weight_gradient_norms"] for r in per_seed])
         ratio = speeds[:, -1] / speeds[:, 0]
@@ -315,7 +329,8 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
 
 def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
                            mini_batch_size=1000, eta=0.1, lmbda=5.0, width=30,
-                           threads=2, progress=None, stop=None):
+                           threads=2, progress=None, stop=None, *, activation="sigmoid",
+                           init="default"):
     """The chapter's experiment: learning speed per hidden layer over training.
 
     For each depth, ``initial_network(chapter_sizes(depth), seed)`` is trained
@@ -330,7 +345,8 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
     seed = check_seed(seed)
     results = {}
     for depth in depths:
-        net = initial_network(chapter_sizes(depth, width), seed)
+        net = initial_network(chapter_sizes(depth, width), seed, activation=activation,
+                              init=init)
         before = unstable_gradient(net, data)
         start, cpu_start = time.perf_counter(), time.process_time()
         speeds = train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda,
@@ -350,7 +366,8 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
 
 def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epochs=30,
                 mini_batch_size=10, eta=0.1, lmbda=5.0, width=30, workers=2,
-                dtype=np.float64, progress=None, stop=None):
+                dtype=np.float64, progress=None, stop=None, *, activation="sigmoid",
+                init="default"):
     """Validation accuracy after training networks of several depths, over seeds.
 
     Every (depth, seed) pair is one run: ``initial_network(sizes, seed)``
@@ -383,7 +400,8 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
                 progress(k)
 
     def run(depth, seed):
-        net = initial_network(chapter_sizes(depth, width), seed)
+        net = initial_network(chapter_sizes(depth, width), seed, activation=activation,
+                              init=init)
         start = time.perf_counter()
         net.SGD(training, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True, dtype=dtype,
                 shuffle_with=random.Random(seed), progress=report)

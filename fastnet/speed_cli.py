@@ -88,6 +88,11 @@ def _add_arguments(p):
     what.add_argument("--table-images", type=int_at_least(1), metavar="N",
                       help="train the depth table on the first N of the 50,000 training "
                            "images (default: 50000; quick: 1000)")
+    what.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
+                      help="the hidden layers' activation (default: sigmoid, the chapter's)")
+    what.add_argument("--init", choices=("default", "large", "glorot", "he"), default="default",
+                      help="the initial weights (default: network2's N(0, 1/n_in); see "
+                           "fastnet.activations)")
     what.add_argument("--no-table", action="store_true",
                       help="skip the depth table (the only slow part)")
     what.add_argument("--workers", type=int_at_least(1), metavar="N",
@@ -148,6 +153,8 @@ def _settings(args):
         if value is not None:
             s[key] = value
     s["seed"] = args.seed
+    s["activation"] = getattr(args, "activation", "sigmoid")
+    s["init"] = getattr(args, "init", "default")
     s["quick"] = bool(args.quick)
     s["table"] = not args.no_table
     s["plots"] = not args.no_plots
@@ -248,7 +255,8 @@ def _experiments(args, settings, results, stop, say, bars):
     say("Initial learning speeds of {} hidden layers on the first {} training images, "
         "{} seeds ...".format(", ".join(map(str, SPEED_DEPTHS)), n_speed, len(seeds)))
     start = time.perf_counter()
-    initial = speed.initial_speeds(speed_data, SPEED_DEPTHS, seeds, WIDTH)
+    choice = dict(activation=settings["activation"], init=settings["init"])
+    initial = speed.initial_speeds(speed_data, SPEED_DEPTHS, seeds, WIDTH, **choice)
     timings["initial_speeds"] = time.perf_counter() - start
     results["initial_speeds"] = _initial_json(initial, speed.compare_with_book(initial))
     results["neuron_speeds"] = {
@@ -268,7 +276,7 @@ def _experiments(args, settings, results, stop, say, bars):
         trained = speed.speeds_during_training(
             speed_data, SPEED_DEPTHS, settings["seed"], epochs, SPEED_MINI_BATCH, ETA, LMBDA,
             WIDTH, threads=settings["workers"], progress=bar.update if bar else None,
-            stop=stop)
+            stop=stop, **choice)
     finally:
         if bar:
             bar.close()
@@ -306,7 +314,8 @@ def _experiments(args, settings, results, stop, say, bars):
                                       (X_val[:n_val], y_val[:n_val]), depths, table_seeds,
                                       settings["table_epochs"], TABLE_MINI_BATCH, ETA, LMBDA,
                                       WIDTH, settings["workers"],
-                                      progress=bar.update if bar else None, stop=stop)
+                                      progress=bar.update if bar else None, stop=stop,
+                                      **choice)
         finally:
             if bar:
                 bar.close()
@@ -395,6 +404,10 @@ def _report(results):
              "fastnet's reproduction of chapter 5 of Nielsen's *Neural Networks and Deep "
              "Learning*{}.".format(" (**--quick smoke run: tiny sizes, not the chapter's**)"
                                   if s["quick"] else ""), ""]
+    if (s.get("activation", "sigmoid"), s.get("init", "default")) != ("sigmoid", "default"):
+        lines += ["Hidden layers: **{}**, initial weights: **{}** (not the chapter's sigmoid "
+                  "and N(0, 1/n_in); the book's numbers are for those).".format(
+                      s["activation"], s["init"]), ""]
     if results.get("interrupted"):
         lines += ["**Interrupted: only the finished experiments are below.**", ""]
     if "initial_speeds" in results:

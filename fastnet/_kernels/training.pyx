@@ -5,11 +5,13 @@ Everything works on a block of examples at a time, as row-major matrices: row
 i of an activation matrix is one example.  For a layer with weights W (n_out,
 n_in) and biases b (n_out,), the forward pass is
 
-    A_out = sigmoid(A_in @ W.T + b)
+    A_out = f(A_in @ W.T + b)
 
-and backprop, with deltas D (m, n_out) for a block of m examples, is
+with f the layer's activation (``Activation``: sigmoid, network2's, tanh or
+ReLU for hidden layers; sigmoid or softmax for the output layer), and
+backprop, with deltas D (m, n_out) for a block of m examples, is
 
-    D_in     = (D @ W) * A_in * (1 - A_in)         (the previous layer's deltas)
+    D_in     = (D @ W) * f'(Z_in)                  (the previous layer's deltas)
     dC/dW    = D.T @ A_in                          (summed over the block)
     dC/db    = D.T @ ones                          (summed over the block)
 
@@ -28,7 +30,7 @@ and releases the GIL for all of its arithmetic.
 """
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cython cimport floating
-from libc.math cimport exp, expf, fabs, fabsf
+from libc.math cimport exp, expf, fabs, fabsf, tanh, tanhf
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy
@@ -38,8 +40,17 @@ from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
 
 cpdef enum Cost:
     # The output error each cost gives; fastnet.costs maps the cost classes here.
-    CROSS_ENTROPY = 0     # delta^L = a - y
-    QUADRATIC = 1         # delta^L = (a - y) * sigma'(z)
+    CROSS_ENTROPY = 0     # delta^L = a - y                (sigmoid output)
+    QUADRATIC = 1         # delta^L = (a - y) * sigma'(z)  (sigmoid output)
+    LOG_LIKELIHOOD = 2    # delta^L = a - y                (softmax output: C = -ln a_y)
+
+
+cpdef enum Activation:
+    # What a layer computes from z = W a + b; fastnet.activations maps the names here.
+    SIGMOID = 0           # 1 / (1 + exp(-z)): network2's, hidden and output layers
+    TANH = 1              # tanh(z): hidden layers
+    RELU = 2              # max(0, z): hidden layers
+    SOFTMAX = 3           # exp(z_j) / sum_k exp(z_k) over a row: the output layer
 
 
 cdef inline floating sigmoid(floating z) noexcept nogil:
@@ -57,6 +68,109 @@ cdef inline floating sigmoid(floating z) noexcept nogil:
         e = exp(-fabs(z))
     s = 1 / (1 + e)
     return s if z >= 0 else e * s
+
+
+# Each activation is a pair: the forward function of z, and its derivative
+# written in terms of the activation a = f(z) itself, which is what backprop
+# keeps (so no buffer of z values is needed):
+#     sigmoid: sigma'(z) = a (1 - a)     tanh: 1 - a^2     ReLU: 1 if a > 0 else 0
+# The derivative of softmax is not elementwise; with the log-likelihood cost
+# the output error is simply a - y (output_error), and softmax is never a
+# hidden layer's activation.
+
+cdef inline floating tanh_forward(floating z) noexcept nogil:
+    if floating is float:
+        return tanhf(z)
+    else:
+        return tanh(z)
+
+
+cdef inline floating relu_forward(floating z) noexcept nogil:
+    return z if z > 0 else 0
+
+
+# The derivatives are returned in double: Cython writes the 1 in 1 - a as 1.0,
+# so a float32 network has always taken delta * a (1 - a) in double and rounded
+# once, and keeping that keeps network2's defaults bit for bit as they were.
+
+cdef inline double sigmoid_backward(floating a) noexcept nogil:
+    return a * (1 - a)
+
+
+cdef inline double tanh_backward(floating a) noexcept nogil:
+    return 1 - a * a
+
+
+cdef inline double relu_backward(floating a) noexcept nogil:
+    return 1 if a > 0 else 0
+
+
+cdef void softmax_rows(floating* z, const floating* biases, Py_ssize_t m,
+                       Py_ssize_t n) noexcept nogil:
+    """Each row of z <- softmax(z + b): exp(z_j - max z) / sum_k exp(z_k - max z).
+
+    Subtracting the row's largest value keeps exp from overflowing and does
+    not change the result.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating* row
+    cdef floating largest, total
+    for i in range(m):
+        row = z + i * n
+        for j in range(n):
+            row[j] = row[j] + biases[j]
+        largest = row[0]
+        for j in range(1, n):
+            if row[j] > largest:
+                largest = row[j]
+        total = 0
+        for j in range(n):
+            if floating is float:
+                row[j] = expf(row[j] - largest)
+            else:
+                row[j] = exp(row[j] - largest)
+            total = total + row[j]
+        for j in range(n):
+            row[j] = row[j] / total
+
+
+cdef void activate(Activation kind, floating* z, const floating* biases, Py_ssize_t m,
+                   Py_ssize_t n) noexcept nogil:
+    """z <- f(z + b) over a block of m rows of n neurons (the forward half of each pair).
+
+    One loop per activation, chosen once per block, so each stays a plain
+    loop the compiler can vectorise.
+    """
+    cdef Py_ssize_t i, j
+    if kind == SIGMOID:
+        for i in range(m):
+            for j in range(n):
+                z[i * n + j] = sigmoid(z[i * n + j] + biases[j])
+    elif kind == TANH:
+        for i in range(m):
+            for j in range(n):
+                z[i * n + j] = tanh_forward(z[i * n + j] + biases[j])
+    elif kind == RELU:
+        for i in range(m):
+            for j in range(n):
+                z[i * n + j] = relu_forward(z[i * n + j] + biases[j])
+    else:
+        softmax_rows(z, biases, m, n)
+
+
+cdef void times_derivative(Activation kind, floating* deltas, const floating* a,
+                           Py_ssize_t count) noexcept nogil:
+    """deltas *= f'(z), from the activations a = f(z) (the backward half of each pair)."""
+    cdef Py_ssize_t i
+    if kind == SIGMOID:
+        for i in range(count):
+            deltas[i] = deltas[i] * sigmoid_backward(a[i])
+    elif kind == TANH:
+        for i in range(count):
+            deltas[i] = deltas[i] * tanh_backward(a[i])
+    else:
+        for i in range(count):
+            deltas[i] = deltas[i] * relu_backward(a[i])
 
 
 # The inputs may be stored in either precision, whatever the network's:
@@ -176,10 +290,13 @@ cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
 # Forward and backward over one block of rows
 
 cdef void forward(int num_layers, const int* sizes, const floating* params,
-                  floating** activations, int m) noexcept nogil:
-    """Fill activations[1..L] from the m input rows in activations[0]."""
+                  floating** activations, int m, Activation hidden,
+                  Activation output) noexcept nogil:
+    """Fill activations[1..L] from the m input rows in activations[0].
+
+    Hidden layers apply `hidden`, the output layer `output`.
+    """
     cdef int l, n_in, n_out
-    cdef Py_ssize_t i, j
     cdef const floating* weights = params
     cdef const floating* biases
     cdef floating* a_out
@@ -188,7 +305,7 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
         n_out = sizes[l + 1]
         biases = weights + <Py_ssize_t> n_out * n_in
         a_out = activations[l + 1]
-        # Z = A_in @ W.T, then A_out = sigmoid(Z + b) in the same pass.  One row
+        # Z = A_in @ W.T, then A_out = f(Z + b) in the same pass.  One row
         # is a matrix-vector product, which BLAS does 3x faster as gemv than as gemm.
         if m == 1:
             gemv(AS_STORED, n_out, n_in, <floating> 1, weights, n_in, activations[l],
@@ -196,15 +313,14 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
         else:
             gemm(AS_STORED, TRANSPOSED, m, n_out, n_in, <floating> 1, activations[l], n_in,
                  weights, n_in, <floating> 0, a_out, n_out)
-        for i in range(m):
-            for j in range(n_out):
-                a_out[i * n_out + j] = sigmoid(a_out[i * n_out + j] + biases[j])
+        activate(output if l == num_layers - 2 else hidden, a_out, biases, m, n_out)
         weights = biases + n_out
 
 
 cdef void output_error(Cost cost, const floating* a, const floating* targets,
                        Py_ssize_t count, floating* deltas) noexcept nogil:
-    """delta^L = a - y (cross-entropy), times sigma'(z) = a (1 - a) for the quadratic cost."""
+    """delta^L = a - y (cross-entropy; log-likelihood after softmax), times
+    sigma'(z) = a (1 - a) for the quadratic cost."""
     cdef Py_ssize_t i
     cdef floating d
     for i in range(count):
@@ -237,7 +353,7 @@ cdef void outer_update(int n_out, int n_in, floating alpha, const floating* d,
 
 cdef void backward(int num_layers, const int* sizes, const floating* params,
                    floating** activations, const floating* targets, Cost cost,
-                   int m, floating* deltas, floating* deltas_prev,
+                   Activation hidden, int m, floating* deltas, floating* deltas_prev,
                    const floating* ones, floating* update, floating alpha,
                    floating weight_beta, floating bias_beta,
                    floating* bias_sums) noexcept nogil:
@@ -267,7 +383,7 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
         weights = params + offset
         a = activations[l - 1]
         if l > 1:
-            # delta^{l-1} = (D @ W) * sigma'(z^{l-1}), with sigma' = a (1 - a).
+            # delta^{l-1} = (D @ W) * f'(z^{l-1}), f' from the activations a.
             if m == 1:
                 gemv(TRANSPOSED, n_out, n_in, <floating> 1, weights, n_in, deltas,
                      <floating> 0, deltas_prev)
@@ -275,8 +391,7 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
                 gemm(AS_STORED, AS_STORED, m, n_in, n_out, <floating> 1, deltas, n_out,
                      weights, n_in, <floating> 0, deltas_prev, n_in)
             count = <Py_ssize_t> m * n_in
-            for i in range(count):
-                deltas_prev[i] = deltas_prev[i] * (a[i] * (1 - a[i]))
+            times_derivative(hidden, deltas_prev, a, count)
         # W-part: alpha * D.T @ A_in + beta * W;  b-part: alpha * D.T @ ones + beta * b.
         if m == 1:
             outer_update(n_out, n_in, alpha, deltas, a, weight_beta, update + offset)
@@ -301,14 +416,16 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
               const int[::1] sizes, Cost cost, int mini_batch_size,
               double eta, double lmbda, Py_ssize_t n,
               Py_ssize_t first_batch, Py_ssize_t stop_batch,
-              floating[::1] bias_gradient_sums=None, bint check_inputs=False):
+              floating[::1] bias_gradient_sums=None, bint check_inputs=False,
+              Activation hidden=SIGMOID, Activation output=SIGMOID):
     """Run mini-batches first_batch .. stop_batch-1 of one SGD epoch in place on `params`.
 
     The epoch visits the rows inputs[order[0]], inputs[order[1]], ... cut into
     consecutive mini-batches of `mini_batch_size` (the last may be shorter);
     each mini-batch of m rows is one step
         w <- (1 - eta*lmbda/n) w - (eta/m) sum dC/dw,   b <- b - (eta/m) sum dC/db,
-    with n the size of the whole training set.
+    with n the size of the whole training set.  Hidden layers apply `hidden`,
+    the output layer `output` (softmax goes with the LOG_LIKELIHOOD cost).
 
     If `bias_gradient_sums` (the layout of `params`) is given, its bias slots
     get += every mini-batch's sum of dC/db, taken before that mini-batch's
@@ -365,9 +482,10 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                     stopped_at = batch
                     break
                 work.activations[0] = batch_inputs
-                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m)
+                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m,
+                        hidden, output)
                 backward(num_layers, &sizes[0], &params[0], <floating**> work.activations,
-                         batch_targets, cost, m, <floating*> work.deltas,
+                         batch_targets, cost, hidden, m, <floating*> work.deltas,
                          <floating*> work.deltas_prev, <floating*> work.ones, &params[0],
                          <floating> (-(eta / m)), weight_decay, <floating> 1, bias_sums)
     finally:
@@ -377,7 +495,8 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
 
 def gradient_sums(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                   const floating[::1] params, const int[::1] sizes, Cost cost,
-                  floating[::1] gradients, bint accumulate=True, int block_rows=256):
+                  floating[::1] gradients, bint accumulate=True, int block_rows=256,
+                  Activation hidden=SIGMOID, Activation output=SIGMOID):
     """gradients (+)= the sum over all rows of dC_x/d(params), in params' layout.
 
     With accumulate=False the sum overwrites `gradients`, which need not be
@@ -404,9 +523,10 @@ def gradient_sums(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                 m = <int> min(rows, n - start)
                 work.activations[0] = block_inputs(&inputs[start, 0], <floating*> work.input_rows,
                                                    <Py_ssize_t> m * sizes[0])
-                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m)
+                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m,
+                        hidden, output)
                 backward(num_layers, &sizes[0], &params[0], <floating**> work.activations,
-                         &targets[start, 0], cost, m, <floating*> work.deltas,
+                         &targets[start, 0], cost, hidden, m, <floating*> work.deltas,
                          <floating*> work.deltas_prev, <floating*> work.ones, &gradients[0],
                          <floating> 1, beta, beta, NULL)
                 beta = 1
@@ -416,7 +536,8 @@ def gradient_sums(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
 
 
 def feedforward(const input_t[:, ::1] inputs, const floating[::1] params,
-                const int[::1] sizes, floating[:, ::1] outputs, int block_rows=512):
+                const int[::1] sizes, floating[:, ::1] outputs, int block_rows=512,
+                Activation hidden=SIGMOID, Activation output=SIGMOID):
     """outputs = the network's output for every row of inputs, block_rows at a time."""
     cdef int num_layers = sizes.shape[0]
     cdef Py_ssize_t n = inputs.shape[0]
@@ -438,7 +559,8 @@ def feedforward(const input_t[:, ::1] inputs, const floating[::1] params,
                                                    <Py_ssize_t> m * sizes[0])
                 # The output layer writes straight into `outputs`.
                 work.activations[num_layers - 1] = &outputs[start, 0]
-                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m)
+                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m,
+                        hidden, output)
                 start += rows
     finally:
         free(work.block)
@@ -516,7 +638,8 @@ cdef void close_row_call(RowCall* call) noexcept:
 
 
 cdef int row_forward(const int* sizes, int num_layers, const void* x, bint x_is_float,
-                     const double* params, Workspace* work) noexcept nogil:
+                     const double* params, Workspace* work, Activation hidden,
+                     Activation output) noexcept nogil:
     """The forward pass of one example into `work`'s activations (-1: out of memory)."""
     if workspace_allocate(work, sizes, num_layers, 1, x_is_float, False, <double> 0) != 0:
         return -1
@@ -525,11 +648,12 @@ cdef int row_forward(const int* sizes, int num_layers, const void* x, bint x_is_
         work.activations[0] = work.input_rows
     else:
         work.activations[0] = <void*> x
-    forward(num_layers, sizes, params, <double**> work.activations, 1)
+    forward(num_layers, sizes, params, <double**> work.activations, 1, hidden, output)
     return 0
 
 
-def feedforward_row(sizes, x, params, out):
+def feedforward_row(sizes, x, params, out, Activation hidden=SIGMOID,
+                    Activation output=SIGMOID):
     """out (float64, sizes[-1]) = the output of the float64 network for one input row x."""
     cdef RowCall call
     cdef Workspace work
@@ -540,7 +664,8 @@ def feedforward_row(sizes, x, params, out):
         L = call.num_layers - 1
         with nogil:
             status = row_forward(<int*> call.views[SIZES].buf, call.num_layers, call.views[X].buf,
-                                 call.x_is_float, <double*> call.views[PARAMS].buf, &work)
+                                 call.x_is_float, <double*> call.views[PARAMS].buf, &work,
+                                 hidden, output)
             if status == 0:
                 memcpy(call.views[OUT].buf, work.activations[L],
                        (<int*> call.views[SIZES].buf)[L] * sizeof(double))
@@ -551,7 +676,8 @@ def feedforward_row(sizes, x, params, out):
         close_row_call(&call)
 
 
-def backprop_row(sizes, x, target, params, Cost cost, gradient):
+def backprop_row(sizes, x, target, params, Cost cost, gradient, Activation hidden=SIGMOID,
+                 Activation output=SIGMOID):
     """gradient (float64, params' layout) = dC_x/d(params) for one example (x, target row)."""
     cdef RowCall call
     cdef Workspace work
@@ -561,10 +687,12 @@ def backprop_row(sizes, x, target, params, Cost cost, gradient):
         open_row_call(&call, sizes, x, params, gradient, target)
         with nogil:
             status = row_forward(<int*> call.views[SIZES].buf, call.num_layers, call.views[X].buf,
-                                 call.x_is_float, <double*> call.views[PARAMS].buf, &work)
+                                 call.x_is_float, <double*> call.views[PARAMS].buf, &work,
+                                 hidden, output)
             if status == 0:
                 backward(call.num_layers, <int*> call.views[SIZES].buf, <double*> call.views[PARAMS].buf,
-                         <double**> work.activations, <double*> call.views[TARGET].buf, cost, 1,
+                         <double**> work.activations, <double*> call.views[TARGET].buf, cost,
+                         hidden, 1,
                          <double*> work.deltas, <double*> work.deltas_prev,
                          <double*> work.ones, <double*> call.views[OUT].buf, 1, 0, 0, NULL)
                 free(work.block)

@@ -1,0 +1,112 @@
+"""fastnet.remedies and ``fastnet remedies``: the chain, the grid's measurements, the command."""
+import json
+
+import numpy as np
+import pytest
+
+from fastnet import remedies
+from fastnet.cli import main
+from conftest import MNIST_DIR
+
+
+def test_exploding_chain_multiplies_by_25_per_layer():
+    c = remedies.chain("exploding")
+    assert c["weights"] == [100.0] * 4
+    assert c["biases"] == [-100.0, -50.0, -50.0, -50.0]     # b_j = -100 a_{j-1}, a_0 = x = 1
+    assert c["z"] == [0.0] * 4 and c["sigma_prime"] == [0.25] * 4
+    assert c["factors"] == [25.0] * 3
+    # dC/db_4 = (a_4 - y) sigma'(z_4) = 0.5 * 0.25; each step back x25 (exact in binary).
+    assert c["dC_db"] == [1953.125, 78.125, 3.125, 0.125]
+    assert c["ratios"] == [25.0] * 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vanishing_chain_backprop_is_the_chapter_s_product(seed):
+    c = remedies.chain("vanishing", seed=seed)
+    rng = np.random.RandomState(seed)              # network2's default draws: biases, then weights
+    assert c["biases"] == [float(v) for v in rng.randn(4)]
+    assert c["weights"] == [float(v) for v in rng.randn(4)]
+    assert np.allclose(c["dC_db"], c["dC_db_formula"], rtol=1e-12, atol=0)
+    assert np.allclose(c["ratios"], c["factors"], rtol=1e-12, atol=0)
+    assert all(0 < s <= 0.25 for s in c["sigma_prime"])
+    assert "dC/db_1 / dC/db_2" in remedies.chain_text(c)
+
+
+def test_initial_speeds_band_and_bad_choices(mnist_train):
+    X, y = mnist_train
+    data = (X[:200], y[:200])
+    choices = [("sigmoid", "default"), ("tanh", "glorot"), ("relu", "he")]
+    result = remedies.initial_speeds(data, choices, depths=(2, 3), seeds=range(3))
+    assert list(result) == ["sigmoid/default", "tanh/glorot", "relu/he"]
+    r = result["sigmoid/default"][3]
+    assert len(r["mean"]) == 3 and len(r["ratio"]["per_seed"]) == 3
+    speeds = np.array(r["per_seed"])
+    assert np.allclose(r["ratio"]["per_seed"], speeds[:, -1] / speeds[:, 0])
+    # The chapter's finding for sigmoid, and the remedies shrinking it (measured: ~21 vs ~1.3).
+    assert r["ratio"]["min"] > 5
+    for name in ("tanh/glorot", "relu/he"):
+        assert result[name][3]["ratio"]["mean"] < r["ratio"]["mean"] / 3
+    with pytest.raises(ValueError, match="init"):
+        remedies.initial_speeds(data, [("relu", "kaiming")])
+    with pytest.raises(ValueError, match="activation"):
+        remedies.initial_speeds(data, [("elu", "he")])
+    with pytest.raises(ValueError, match="distinct"):
+        remedies.initial_speeds(data, [("relu", "he"), ("relu", "he")])
+
+
+def test_remedies_quick_writes_its_outputs(tmp_path, capsys):
+    out = tmp_path / "report"
+    code = main(["remedies", "--quick", "--data", str(MNIST_DIR), "--out", str(out),
+                 "--activations", "sigmoid,relu", "--inits", "default,he"])
+    assert code == 0
+    data = json.loads((out / "remedies.json").read_text())
+    assert set(data["initial_speeds"]) == {"sigmoid/default", "sigmoid/he", "relu/default",
+                                           "relu/he"}
+    assert data["chain"]["exploding"]["dC_db"][0] == 1953.125
+    assert len(data["training_speeds"]["relu/he"]["speeds"]) == data["settings"]["epochs"] + 1
+    assert set(data["depth_table"]["relu/he"]) == {"1", "2"}
+    report = (out / "report.md").read_text()
+    assert "1953.125" in report and "last / first" in report
+    assert {"chain.png", "initial_speeds.png", "training_speeds.png",
+            "depth_accuracy.png"} <= {p.name for p in out.iterdir()}
+    assert "Wrote remedies.json" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--activations", "sigmoid,swish"], "--activations"),
+    (["--inits", "xavier"], "--inits"),
+    (["--table-depths", "0,2"], "--table-depths"),
+    (["--speed-seeds", "1"], "--speed-seeds"),
+])
+def test_remedies_bad_arguments_are_named(tmp_path, capsys, argv, words):
+    assert main(["remedies", "--quick", "--out", str(tmp_path)] + argv) == 2
+    assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("activation, output", [("tanh", "sigmoid"), ("relu", "softmax"),
+                                                ("sigmoid", "sigmoid")])
+def test_speed_toolkit_honours_the_activation(mnist_train, activation, output):
+    from fastnet import network2, speed
+    X, y = mnist_train
+    data = (X[:100], y[:100])
+    cost = network2.LogLikelihoodCost if output == "softmax" else network2.CrossEntropyCost
+    net = network2.Network([784, 20, 20, 10], cost, activation=activation, output=output,
+                           init="he", random_state=1)
+    view = speed.unstable_gradient(net, data)
+    nabla_b, _ = net.gradients(data)
+    assert np.allclose(view["first_hidden_delta_mean"], nabla_b[0].ravel(), rtol=1e-9,
+                       atol=1e-15)
+    summary = speed.initial_speeds(data, depths=(2,), seeds=(3,), activation=activation,
+                                   init="glorot")
+    fresh = network2.Network([784, 30, 30, 10], activation=activation, init="glorot",
+                             random_state=3)
+    assert np.allclose(summary[2]["mean"], fresh.learning_speed(data), rtol=1e-12)
+
+
+def test_speed_command_takes_activation_and_init(tmp_path):
+    out = tmp_path / "speed"
+    assert main(["speed", "--quick", "--no-table", "--activation", "tanh", "--init", "glorot",
+                 "--data", str(MNIST_DIR), "--out", str(out), "--quiet", "--no-plots"]) == 0
+    data = json.loads((out / "speed.json").read_text())
+    assert data["settings"]["activation"] == "tanh" and data["settings"]["init"] == "glorot"
+    assert "tanh" in (out / "report.md").read_text()
