@@ -31,7 +31,8 @@ def cython_inputs_digest():
 
     blas_pxd = Path(scipy.linalg.__file__).parent / "cython_blas.pxd"
     digest = hashlib.sha256(Cython.__version__.encode())
-    for path in sorted(HERE.joinpath(KERNELS).glob("*.px[di]")) + [blas_pxd, HERE / "setup.py"]:
+    sources = [p for p in HERE.joinpath(KERNELS).iterdir() if p.suffix in (".pyx", ".pxd", ".pxi")]
+    for path in sorted(sources) + [blas_pxd, HERE / "setup.py"]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

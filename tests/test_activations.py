@@ -10,7 +10,6 @@ activations existed (tests/data/sigmoid_before.npz).
 import io
 import json
 import random
-import sys
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -18,10 +17,9 @@ import numpy as np
 import pytest
 
 from fastnet import network2, reference
-from conftest import as_network2_list, seed
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sigmoid_expectation  # noqa: E402
+from . import sigmoid_expectation
+from .helpers import as_network2_list, seed
 
 ROUND_OFF = 1e-10
 

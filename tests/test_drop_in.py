@@ -368,7 +368,7 @@ def test_weights_that_stop_being_finite_are_reported_with_their_epoch(small):
 def test_one_network_trained_from_two_threads_at_once_is_refused(mnist_train):
     X, y = mnist_train
     net = network2.Network([784, 30, 10], random_state=0)
-    started, errors = threading.Event(), []
+    started = threading.Event()
 
     def first_batch_done(_):
         started.set()

@@ -6,7 +6,7 @@ import pytest
 
 from fastnet import remedies
 from fastnet.cli import main
-from conftest import MNIST_DIR
+from .helpers import MNIST_DIR
 
 
 def test_exploding_chain_multiplies_by_25_per_layer():
@@ -54,6 +54,7 @@ def test_initial_speeds_band_and_bad_choices(mnist_train):
         remedies.initial_speeds(data, [("relu", "he"), ("relu", "he")])
 
 
+@pytest.mark.mnist
 def test_remedies_quick_writes_its_outputs(tmp_path, capsys):
     out = tmp_path / "report"
     code = main(["remedies", "--quick", "--data", str(MNIST_DIR), "--out", str(out),
@@ -103,6 +104,7 @@ def test_speed_toolkit_honours_the_activation(mnist_train, activation, output):
     assert np.allclose(summary[2]["mean"], fresh.learning_speed(data), rtol=1e-12)
 
 
+@pytest.mark.mnist
 def test_speed_command_takes_activation_and_init(tmp_path):
     out = tmp_path / "speed"
     assert main(["speed", "--quick", "--no-table", "--activation", "tanh", "--init", "glorot",
