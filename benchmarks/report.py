@@ -198,6 +198,11 @@ def render(res):
           "epoch); its overhead is against fastnet's unmonitored SGD.".format(n=speed["examples"]))
         w("")
 
+    sweep = next((c for c in res["cases"] if c["name"] == "sweep"), None)
+    if sweep:
+        from benchmarks.sweep_case import render as render_sweep
+        render_sweep(sweep, w)
+
     if res.get("notes"):
         w("### Notes")
         w("")

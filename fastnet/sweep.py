@@ -46,8 +46,8 @@ from concurrent.futures import as_completed as _threads_completed
 
 import numpy as np
 
-__all__ = ["grid", "train_run", "run_sweep", "run_key", "summary", "Stopped", "DaskMissing",
-           "SWEPT", "TRAINING_KEYS"]
+__all__ = ["grid", "train_run", "run_sweep", "run_key", "summary", "local_cluster",
+           "import_distributed", "Stopped", "DaskMissing", "SWEPT", "TRAINING_KEYS"]
 
 # The settings train_run reads; a run may carry more (labels for the caller).
 TRAINING_KEYS = ("sizes", "eta", "lmbda", "mini_batch_size", "epochs", "seed", "dtype")
@@ -209,9 +209,7 @@ class _Dask:
             self.client = client
             self.name = "Dask at {}".format(client.scheduler.address)
         elif cluster is not None:
-            self.cluster = distributed.LocalCluster(
-                n_workers=cluster, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None)
+            self.cluster = local_cluster(cluster)
             try:
                 self.client = distributed.Client(self.cluster)
             except BaseException:
@@ -260,6 +258,16 @@ def import_distributed():
     except ImportError:
         raise DaskMissing("Dask distributed is not installed: " + DASK_HINT) from None
     return distributed
+
+
+def local_cluster(workers):
+    """A ``distributed.LocalCluster`` of ``workers`` processes of one thread each on
+    127.0.0.1, without a dashboard (its HTTP endpoints on a free port, not 8787).
+    ``cluster=N`` sweeps run on one of these; close it when done."""
+    distributed = import_distributed()
+    return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                    host="127.0.0.1", dashboard_address=None,
+                                    scheduler_kwargs={"dashboard_address": ":0"})
 
 
 def default_threads():

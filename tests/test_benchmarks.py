@@ -68,7 +68,7 @@ def test_json_structure(quick):
     assert result["peaks"] and all(positive(p["gflops"]) for p in result["peaks"])
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
-    assert names == TRAIN_CASES + ["inference", "learning-speed"]
+    assert names == TRAIN_CASES + ["inference", "learning-speed", "sweep"]
 
 
 def test_training_cases(quick):
@@ -95,13 +95,13 @@ def test_agreement_within_tolerance(quick):
         assert a["within"], a
         limit = 1e-9 if a["dtype"] == "float64" else 1e-3
         assert a["max_abs_diff_weights"] <= limit and a["max_abs_diff_biases"] <= limit, a
-    for a in result["cases"][-1]["agreement"]:
+    for a in next(c for c in result["cases"] if c["name"] == "learning-speed")["agreement"]:
         assert a["max_rel_diff_speeds"] <= (1e-10 if a["dtype"] == "float64" else 1e-3)
 
 
 def test_inference_and_learning_speed(quick):
     result, _ = quick
-    infer, speed = result["cases"][-2], result["cases"][-1]
+    infer, speed = result["cases"][-3], result["cases"][-2]
     accuracies = {r["accuracy"] for r in infer["results"]}
     assert accuracies == {infer["reference_accuracy"]}
     for r in infer["results"]:
@@ -113,6 +113,25 @@ def test_inference_and_learning_speed(quick):
         check_timing_row(r)
         if r["monitored"]:
             assert math.isfinite(r["monitor_overhead_percent"])
+
+
+def test_sweep_throughput(quick):
+    result, stdout = quick
+    case = result["cases"][-1]
+    rows = {(r["backend"], r["workers"]) for r in case["results"]}
+    expected = {("threads", 1), ("threads", 2)}
+    try:
+        import distributed  # noqa: F401
+        expected |= {("dask LocalCluster", 1), ("dask LocalCluster", 2)}
+    except ImportError:
+        assert "Dask" in case["notes"][0]
+    assert rows == expected
+    for r in case["results"]:
+        assert r["times_s"] and all(positive(t) for t in r["times_s"])
+        assert r["runs_per_minute"] == pytest.approx(60 * case["runs"] / r["median_s"])
+        assert r["same_accuracies"] is True
+        assert positive(r["speedup_over_1_worker"])
+    assert "### Sweep throughput" in stdout and "runs/minute" in stdout
 
 
 def test_markdown_report(quick):

@@ -8,7 +8,6 @@ by the test (or fixture) that started it.
 """
 import json
 import os
-import random
 import re
 import signal
 import subprocess
@@ -51,8 +50,7 @@ def subprocess_env():
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of two worker processes, and a client connected to it."""
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as c:
+    with sweep.local_cluster(2) as c:
         with distributed.Client(c) as client:
             yield c, client
 
@@ -265,8 +263,7 @@ def test_a_worker_killed_mid_sweep_loses_no_run(mnist_train, mnist_validation):
     runs = sweep.grid(sizes=[[784, 100, 10]], eta=[0.1, 0.5], epochs=2, seeds=3)
     killed = {}
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+    with sweep.local_cluster(2) as cluster, \
             distributed.Client(cluster) as client:
 
         def kill_a_busy_worker(result):
