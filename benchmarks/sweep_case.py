@@ -21,6 +21,7 @@ WORKERS = (1, 2)
 def dask_available():
     """(version, None) or (None, why not)."""
     try:
+        import distributed
     except ImportError:
         return None, 'Dask distributed is not installed (pip install "fastnet[dask]")'
     return distributed.__version__, None
@@ -50,6 +51,7 @@ def run_sweep_case(mode, data, log):
     if why:
         notes.append("Dask LocalCluster rows skipped: " + why)
     else:
+        import distributed
         for n in WORKERS:
             t0 = time.perf_counter()
             cluster = sweep.local_cluster(n)
