@@ -34,8 +34,10 @@ scheduler on another worker, and a task that raises is retried
 """
 import itertools
 import json
+import logging
 import os
 import random
+import signal
 import socket
 import sys
 import threading
@@ -265,9 +267,21 @@ def local_cluster(workers):
     127.0.0.1, without a dashboard (its HTTP endpoints on a free port, not 8787).
     ``cluster=N`` sweeps run on one of these; close it when done."""
     distributed = import_distributed()
-    return distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                    host="127.0.0.1", dashboard_address=None,
-                                    scheduler_kwargs={"dashboard_address": ":0"})
+    # A terminal's Ctrl-C goes to the whole process group.  The worker processes are
+    # started with SIGINT ignored (they inherit that), so it reaches only this process,
+    # which stops the sweep and closes the cluster, and not the workers, which would
+    # each print a KeyboardInterrupt traceback.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                        processes=True, host="127.0.0.1",
+                                        dashboard_address=None, silence_logs=logging.ERROR,
+                                        scheduler_kwargs={"dashboard_address": ":0"})
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
 
 
 def default_threads():

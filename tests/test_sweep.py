@@ -237,6 +237,36 @@ def test_ctrl_c_writes_the_finished_runs_and_a_rerun_completes_them(tmp_path):
     assert len(after) == 100 and all(after[k] == r for k, r in before.items())
 
 
+def test_ctrl_c_in_a_terminal_stops_a_local_cluster_sweep_cleanly(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    out = tmp_path / "out"
+    grid = ["--eta", "0.1", "0.5", "--seeds", "20", "--epochs", "1", "--limit", "2000",
+            "--cluster", "local:2"]
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from fastnet import sweep_cli; sys.exit(sweep_cli.main(sys.argv[1:]))")
+    # Its own process group, like a command in a terminal, whose Ctrl-C reaches the group.
+    p = subprocess.Popen([sys.executable, "-c", code] + sweep_args(out, *grid),
+                         env=subprocess_env(), cwd=str(tmp_path), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        for line in p.stdout:
+            if line.startswith("[1/40]"):
+                break
+        children = psutil.Process(p.pid).children(recursive=True)
+        assert len(children) >= 2                  # the worker processes
+        os.killpg(p.pid, signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    assert 1 <= len(json.loads((out / "sweep.json").read_text())["runs"]) < 40
+    gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive
+
+
 def test_figures_and_table(tmp_path):
     out = tmp_path / "out"
     argv = ["--data", str(MNIST_DIR), "--out", str(out), "--quiet", "--eta", "0.1", "0.5",
