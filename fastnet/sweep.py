@@ -44,7 +44,8 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import as_completed as _threads_completed
+from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import wait as _threads_wait
 
 import numpy as np
 
@@ -77,18 +78,20 @@ def grid(sizes=((784, 30, 10),), eta=(0.1,), lmbda=(5.0,), mini_batch_size=(10,)
     Seeds are ``first_seed, first_seed + 1, ...`` (``seeds`` of them).  The
     list is ordered slowest first (more layers, then smaller mini-batches), so
     that a pool of workers does not end waiting on one long run.  ``labels``
-    (e.g. ``dataset="mnist"``) are copied into every run.
+    (e.g. ``dataset="mnist"``) are copied into every run.  A value given twice
+    gives its runs once.
     """
     if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
         raise ValueError("seeds must be a whole number of at least 1, got {!r}".format(seeds))
-    runs = []
+    runs = {}                     # by run_key: a value given twice is one run, not two
     for s, e, l, m, d in itertools.product(sizes, eta, lmbda, mini_batch_size, dtype):
         for seed in range(first_seed, first_seed + int(seeds)):
             run = {"sizes": [int(n) for n in s], "eta": float(e), "lmbda": float(l),
                    "mini_batch_size": int(m), "epochs": int(epochs), "seed": int(seed),
                    "dtype": np.dtype(d).name}
             run.update(labels)
-            runs.append(run)
+            runs.setdefault(run_key(run), run)
+    runs = list(runs.values())
     runs.sort(key=lambda r: (-len(r["sizes"]), -sum(r["sizes"]), r["mini_batch_size"]))
     return runs
 
@@ -186,8 +189,10 @@ class _Threads:
         return self.pool.submit(train_run, run, training, validation, every_epoch,
                                 self.progress, self.stop)
 
-    def completed(self, futures):
-        return _threads_completed(futures)
+    def wait(self, futures, timeout):
+        """(done, not done) once one has finished or ``timeout`` seconds have passed."""
+        done, pending = _threads_wait(futures, timeout, return_when=FIRST_COMPLETED)
+        return done, pending
 
     def cancel(self, futures):
         self.stop.set()                       # running runs stop at their next chunk
@@ -222,7 +227,7 @@ class _Dask:
         else:
             self.client = distributed.Client(scheduler, timeout="20s")
             self.name = "Dask at {}".format(scheduler)
-        self.as_completed = distributed.as_completed
+        self.distributed = distributed
 
     def start(self, training, validation, every_epoch, progress, stop):
         # Each worker receives the data once; tasks get references to it.
@@ -236,8 +241,14 @@ class _Dask:
                                   key="fastnet-run-{}-{}".format(index, self.tag),
                                   retries=self.retries, pure=False)
 
-    def completed(self, futures):
-        return self.as_completed(futures)
+    def wait(self, futures, timeout):
+        """(done, not done) once one has finished or ``timeout`` seconds have passed."""
+        try:
+            done, pending = self.distributed.wait(list(futures), timeout=timeout,
+                                                  return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return set(), futures
+        return set(done), set(pending)
 
     def cancel(self, futures):
         self.client.cancel(list(futures))
@@ -265,7 +276,12 @@ def import_distributed():
 def local_cluster(workers):
     """A ``distributed.LocalCluster`` of ``workers`` processes of one thread each on
     127.0.0.1, without a dashboard (its HTTP endpoints on a free port, not 8787).
-    ``cluster=N`` sweeps run on one of these; close it when done."""
+    ``cluster=N`` sweeps run on one of these; close it when done.
+
+    Its log lines are silenced: a run's error comes back to this process through
+    its future and is raised here, and what the workers would log is the noise of
+    shutting down (heartbeats to a scheduler that has gone, cancelled tasks).
+    """
     distributed = import_distributed()
     # A terminal's Ctrl-C goes to the whole process group.  The worker processes are
     # started with SIGINT ignored (they inherit that), so it reaches only this process,
@@ -277,7 +293,7 @@ def local_cluster(workers):
     try:
         return distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
                                         processes=True, host="127.0.0.1",
-                                        dashboard_address=None, silence_logs=logging.ERROR,
+                                        dashboard_address=None, silence_logs=logging.CRITICAL,
                                         scheduler_kwargs={"dashboard_address": ":0"})
     finally:
         if previous is not None:
@@ -310,9 +326,11 @@ def run_sweep(runs, training, validation, *, threads=None, scheduler=None, clust
     the caller can save it at once; ``on_start(description)`` once the
     runs are submitted.  ``progress(k)`` is told of finished mini-batches: as
     they finish on threads, a whole run's at once on Dask.  Setting ``stop``
-    (a ``threading.Event``) or Ctrl-C cancels what has not finished and
-    raises ``Stopped`` or KeyboardInterrupt; results already handed to
-    ``on_result`` stay handed.
+    (a ``threading.Event``) cancels what has not finished and raises
+    ``Stopped``; Ctrl-C does the same and raises KeyboardInterrupt (see
+    ``_CtrlC``).  Results already handed to ``on_result`` stay handed.  A
+    task whose worker dies is rerun elsewhere by the scheduler; one that
+    raises is retried ``retries`` times.
     """
     runs = list(runs)
     for run in runs:
@@ -331,33 +349,77 @@ def run_sweep(runs, training, validation, *, threads=None, scheduler=None, clust
     if not runs:
         return []
     n_training = len(training[1])
-    if scheduler is None and cluster is None and client is None:
-        backend = _Threads(threads or default_threads())
-    else:
-        backend = _Dask(scheduler, cluster, client, retries)
-    results = [None] * len(runs)
-    futures = {}
-    try:
-        backend.start(training, validation, every_epoch, progress, stop)
-        for i, run in enumerate(runs):
-            futures[backend.submit(run, i)] = i
-        if on_start is not None:
-            on_start(backend.name)
-        for future in backend.completed(list(futures)):
-            if stop.is_set():
-                raise Stopped()
-            i = futures.pop(future)
-            results[i] = future.result()
-            if progress is not None and isinstance(backend, _Dask):
-                progress(_batches(runs[i], n_training))
-            if on_result is not None:
-                on_result(results[i])
-    except BaseException:
-        backend.cancel(list(futures))
-        raise
-    finally:
+    with _CtrlC(stop) as ctrl_c:
+        if scheduler is None and cluster is None and client is None:
+            backend = _Threads(threads or default_threads())
+        else:
+            backend = _Dask(scheduler, cluster, client, retries)
+        results = [None] * len(runs)
+        futures = {}
+        try:
+            backend.start(training, validation, every_epoch, progress, stop)
+            for i, run in enumerate(runs):
+                futures[backend.submit(run, i)] = i
+            if on_start is not None:
+                on_start(backend.name)
+            pending = set(futures)
+            while pending:
+                # Wake up now and then to notice ``stop`` (set by Ctrl-C, say).
+                done, pending = backend.wait(pending, WAKE_SECONDS)
+                for future in done:
+                    i = futures.pop(future)
+                    results[i] = future.result()
+                    if progress is not None and isinstance(backend, _Dask):
+                        progress(_batches(runs[i], n_training))
+                    if on_result is not None:
+                        on_result(results[i])
+                if stop.is_set():
+                    raise KeyboardInterrupt() if ctrl_c.pressed else Stopped()
+        except BaseException:
+            try:
+                backend.cancel(list(futures))
+            except Exception:        # best effort: what stopped the sweep is what to report
+                pass
+            try:
+                backend.close()
+            except Exception:
+                pass
+            raise
         backend.close()
     return results
+
+
+WAKE_SECONDS = 0.2
+
+
+class _CtrlC:
+    """While a sweep runs in the main thread, Ctrl-C sets ``stop`` instead of raising
+    KeyboardInterrupt wherever the main thread happens to be (inside Dask's client
+    code, or a ``__del__`` that would swallow it).  The sweep then cancels what is
+    left, closes down and raises KeyboardInterrupt itself.  A second Ctrl-C raises
+    at once.  A handler other than Python's default is left alone."""
+
+    def __init__(self, stop):
+        self.stop = stop
+        self.pressed = False
+        self.previous = None
+
+    def _handle(self, signum, frame):
+        if self.pressed:
+            raise KeyboardInterrupt()
+        self.pressed = True
+        self.stop.set()
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 # ---------------------------------------------------------------------------

@@ -45,8 +45,9 @@ installed). Dask is an optional extra: pip install "fastnet[dask]". The training
 data is sent to each worker once.
 
 Resuming: sweep.json in --out is rewritten as each run finishes; run the same
-command again and the runs it holds are skipped. Ctrl-C cancels the runs in
-flight and writes what was finished.
+command again and the runs it holds are skipped. Ctrl-C cancels the runs not
+finished and writes what was (on a cluster reached with --scheduler, runs that
+have started finish on their workers, and their results are dropped).
 
 Data: --data PATH, else $FASTNET_DATA, the cache folder, or a download (as
 'fastnet train'). Figures need matplotlib; without it they are skipped.

@@ -72,6 +72,7 @@ def test_grid_is_every_combination_once_per_seed_slowest_first():
     assert {r["seed"] for r in runs} == {7, 8, 9}
     assert [len(r["sizes"]) for r in runs] == [4] * 12 + [3] * 12     # deeper first
     assert all(r["dataset"] == "mnist" and r["epochs"] == 3 for r in runs)
+    assert len(sweep.grid(eta=[0.1, 0.1, 1e-1], seeds=2)) == 2       # repeats are one value
     with pytest.raises(ValueError, match="seeds"):
         sweep.grid(seeds=0)
 
@@ -319,6 +320,24 @@ def test_a_worker_killed_mid_sweep_loses_no_run(mnist_train, mnist_validation):
         assert results[i]["where"]["worker"] != killed["worker"]
         again = sweep.train_run(runs[i], training, validation)  # the same numbers
         assert results[i]["correct"] == again["correct"]
+
+
+def test_the_data_is_on_every_worker_before_the_runs_start(cluster, small):
+    training, validation = small
+    client = cluster[1]
+    held = {}
+
+    def on_start(description):
+        held.update({w: [k for k in keys if not str(k).startswith("fastnet-run-")]
+                     for w, keys in client.has_what().items()})
+
+    runs = sweep.grid(sizes=[[784, 10, 10]], eta=[0.1, 1.0], epochs=1, seeds=2)
+    results = sweep.run_sweep(runs, training, validation, client=client, on_start=on_start)
+    # Both workers hold the same two scattered objects: the training and validation data.
+    assert len(held) == 2 and all(len(keys) == 2 for keys in held.values())
+    assert len({frozenset(keys) for keys in held.values()}) == 1
+    assert [r["correct"] for r in results] == \
+        [r["correct"] for r in sweep.run_sweep(runs, training, validation, threads=1)]
 
 
 # ---------------------------------------------------------------------------
