@@ -27,6 +27,14 @@ def dask_available():
     return distributed.__version__, None
 
 
+def _cpu_seconds(where):
+    """CPU seconds used so far by whoever trains: this process, or the Dask workers."""
+    client = where.get("client")
+    if client is None:
+        return time.process_time()
+    return sum(client.run(time.process_time).values())
+
+
 def _grid(cfg):
     from fastnet import sweep
     seeds = cfg["runs"] // 2
@@ -63,6 +71,7 @@ def run_sweep_case(mode, data, log):
         len(runs), cfg["epochs"], cfg["examples"],
         ", ".join("{} x{}".format(name, n) for name, n, _ in backends)))
     times = {(name, n): [] for name, n, _ in backends}
+    cores = {(name, n): [] for name, n, _ in backends}
     outcomes = {}
     try:
         # fastnet's kernels hold BLAS to one thread while they run (its default; the worker
@@ -71,11 +80,13 @@ def run_sweep_case(mode, data, log):
             for phase, count in (("warm-up", cfg["warmup"]), ("timed", cfg["repeats"])):
                 for _ in range(count):
                     for name, n, where in backends:
+                        cpu0 = _cpu_seconds(where)
                         t0 = time.perf_counter()
                         results = sweep.run_sweep(runs, training, validation, **where)
                         elapsed = time.perf_counter() - t0
                         if phase == "timed":
                             times[(name, n)].append(elapsed)
+                            cores[(name, n)].append((_cpu_seconds(where) - cpu0) / elapsed)
                         outcomes[(name, n)] = [r["correct"] for r in results]
                         log("  {:<9} {} x{}: {:.3f} s, {:.0f} runs/min".format(
                             phase, name, n, elapsed, 60 * len(runs) / elapsed))
@@ -93,6 +104,7 @@ def run_sweep_case(mode, data, log):
                      "median_s": median, "min_s": float(t.min()), "max_s": float(t.max()),
                      "spread": float((t.max() - t.min()) / median),
                      "runs_per_minute": 60.0 * len(runs) / median,
+                     "cores_busy": float(np.median(cores[(name, n)])),
                      "startup_s": startup.get(n) if name != "threads" else None,
                      "same_accuracies": outcomes[(name, n)] == reference})
     for row in rows:
@@ -113,12 +125,13 @@ def render(case, w):
           case["validation_examples"]))
     w("")
     w("| where | workers | seconds per sweep | spread | runs/minute | × 1 worker | "
-      "same accuracies as 1 thread |")
-    w("|---|---:|---:|---:|---:|---:|---|")
+      "cores busy | same accuracies as 1 thread |")
+    w("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in case["results"]:
-        w("| {} | {} | {:.2f} | {:.0f}% | {:.0f} | {:.2f}× | {} |".format(
+        w("| {} | {} | {:.2f} | {:.0f}% | {:.0f} | {:.2f}× | {:.2f} | {} |".format(
             r["backend"], r["workers"], r["median_s"], 100 * r["spread"], r["runs_per_minute"],
-            r["speedup_over_1_worker"], "yes" if r["same_accuracies"] else "**NO**"))
+            r["speedup_over_1_worker"], r["cores_busy"],
+            "yes" if r["same_accuracies"] else "**NO**"))
     w("")
     startup = [r for r in case["results"] if r["startup_s"] is not None]
     w("`fastnet.sweep.run_sweep` over the same runs, median of the timed sweeps after a "
@@ -126,7 +139,10 @@ def render(case, w):
       "the data to the workers (Dask: `Client.scatter(..., broadcast=True)` once per sweep) "
       "but not starting the cluster{}. Each run's kernels use {} BLAS thread (fastnet's "
       "default), so one worker is one core's work; threads share one process (the kernels "
-      "release the GIL), Dask workers are separate processes with 1 thread each.".format(
+      "release the GIL), Dask workers are separate processes with 1 thread each. cores busy: "
+      "CPU seconds of the training processes (this one, or the Dask workers) per second of "
+      "the sweep; with 2 workers it stays well under 2 when other work holds the cores, "
+      "and then 2 workers cannot be 2× faster.".format(
           "" if not startup else " ({})".format(", ".join(
               "{} worker{}: {:.1f} s".format(r["workers"], "" if r["workers"] == 1 else "s",
                                              r["startup_s"]) for r in startup)),

@@ -130,7 +130,7 @@ def test_sweep_throughput(quick):
         assert r["times_s"] and all(positive(t) for t in r["times_s"])
         assert r["runs_per_minute"] == pytest.approx(60 * case["runs"] / r["median_s"])
         assert r["same_accuracies"] is True
-        assert positive(r["speedup_over_1_worker"])
+        assert positive(r["speedup_over_1_worker"]) and positive(r["cores_busy"])
     assert "### Sweep throughput" in stdout and "runs/minute" in stdout
 
 
