@@ -21,8 +21,9 @@ initial weights from ``np.random.RandomState(s)`` (exactly network2's
 ``np.random.seed(s); Network(sizes)``) and shuffles with ``random.Random(s)``,
 and touches no other random state.  The kernels do the same arithmetic in
 every thread and process, so the same run gives the same accuracies, bit for
-bit, on threads, on a LocalCluster and on a remote scheduler (the same
-fastnet build and BLAS assumed).
+bit, on threads, on a LocalCluster and on a remote scheduler (given the same
+fastnet build, BLAS library and kind of CPU: OpenBLAS picks its kernels by CPU,
+and another kernel may round differently).
 
 On Dask the training and validation arrays are scattered to every worker
 once (``Client.scatter(..., broadcast=True)``) and each task gets a reference
@@ -43,8 +44,7 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import FIRST_COMPLETED
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as _threads_wait
 
 import numpy as np
