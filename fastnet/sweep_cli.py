@@ -202,11 +202,11 @@ def _check(args):
     out = os.path.abspath(args.out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise UsageError("--out {}: that is a file; give a folder".format(args.out))
-    where = where_from_args(args)
-    if where and args.threads is not None:
+    if args.threads is not None and (args.cluster or args.scheduler):
         raise UsageError("--threads is for runs in this process; with --{} the workers' "
-                         "threads are the cluster's".format(next(iter(where))))
-    return out, where
+                         "threads are the cluster's".format(
+                             "cluster" if args.cluster else "scheduler"))
+    return out, where_from_args(args)
 
 
 def _run(args):
