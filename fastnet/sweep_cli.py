@@ -418,6 +418,7 @@ def figures(record):
     """Yield ``(file name, matplotlib Figure)``: accuracy against each swept
     setting (one line per combination of the others), and against epoch."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     from fastnet import sweep
 
@@ -432,6 +433,8 @@ def figures(record):
                 values.append(r["settings"][key])
         if key in ("eta", "lmbda", "mini_batch_size"):
             values.sort()
+        elif key == "sizes":                 # shallow to deep, narrow to wide
+            values.sort(key=lambda v: (len(v), v))
         others = [k for k in vary if k != key]
         lines = {}
         for r in rows:
@@ -464,6 +467,7 @@ def figures(record):
         (line,) = ax.plot(epochs, mean, label=label)
         ax.fill_between(epochs, [m - s for m, s in zip(mean, std)],
                         [m + s for m, s in zip(mean, std)], color=line.get_color(), alpha=0.15)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title("Accuracy against epoch (mean, band: ± std over seeds)")
