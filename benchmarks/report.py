@@ -214,6 +214,10 @@ def render(res):
           "(for [784,30,30,10] the first is 30 × 784); `feedforward(x)` returns a fresh "
           "(10, 1) column. The book's generate_gradient.py makes 1,000 backprop calls per epoch.")
         w("")
+    sweep = next((c for c in res["cases"] if c["name"] == "sweep"), None)
+    if sweep:
+        from benchmarks.sweep_case import render as render_sweep
+        render_sweep(sweep, w)
 
     if res.get("notes"):
         w("### Notes")

@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 
-from benchmarks import SCHEMA, cases, impls, machine, report
+from benchmarks import SCHEMA, cases, impls, machine, report, sweep_case
 from benchmarks import data as data_mod
 
 CASE_NAMES = [c["name"] for c in cases.TRAIN_CASES] + ["inference", "learning-speed",
-                                                       "per-call"]
+                                                       "per-call", "sweep"]
 
 
 def parse_args(argv):
@@ -170,6 +170,9 @@ def main(argv=None):
         res["cases"].append(cases.run_learning_speed_case(mode, data, choice["headline"], log))
     if "per-call" in args.cases:
         res["cases"].append(cases.run_per_call_case(mode, data, choice["headline"], log))
+    if "sweep" in args.cases:
+        res["cases"].append(sweep_case.run_sweep_case(mode, data, log))
+        res["versions"]["dask"] = res["cases"][-1]["dask"]
 
     # Summary lines, notes, output.
     res["headline_summary"] = headline_summary(res)

@@ -23,6 +23,7 @@ from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_US
                                  Parser, UsageError, int_at_least)
 from fastnet.speed_cli import add_parser as add_speed_command
 from fastnet.remedies_cli import add_parser as add_remedies_command
+from fastnet.sweep_cli import add_parser as add_sweep_command
 
 # ---------------------------------------------------------------------------
 # Argument types: each turns a string into a value or says what is wrong.
@@ -276,7 +277,7 @@ def _percent(correct, total):
 # The command table and main
 
 COMMANDS = {"train": add_train_command, "speed": add_speed_command,
-            "remedies": add_remedies_command}
+            "remedies": add_remedies_command, "sweep": add_sweep_command}
 
 
 def register(name, add_command):

@@ -366,21 +366,26 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
 
 def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epochs=30,
                 mini_batch_size=10, eta=0.1, lmbda=5.0, width=30, workers=2,
-                dtype=np.float64, progress=None, stop=None, *, activation="sigmoid",
-                init="default"):
+                dtype=np.float64, progress=None, stop=None, scheduler=None, cluster=None, *,
+                activation="sigmoid", init="default"):
     """Validation accuracy after training networks of several depths, over seeds.
 
     Every (depth, seed) pair is one run: ``initial_network(sizes, seed)``
     trained with ``SGD(training, epochs, mini_batch_size, eta, lmbda,
     shuffle_with=random.Random(seed))``, then scored on ``validation``.  The
-    runs go to a pool of ``workers`` threads (the kernels release the GIL);
-    each run owns its generators, so the results do not depend on the number
-    of workers or on which thread ran what.
+    runs go through ``fastnet.sweep.run_sweep``: by default to ``workers``
+    threads (the kernels release the GIL); with ``cluster=N`` to a Dask
+    LocalCluster of N worker processes, with ``scheduler="tcp://HOST:PORT"``
+    to a running Dask cluster.  Each run owns its generators, so the results
+    do not depend on where it ran.
 
-    ``progress(k)`` is called (from worker threads) after every k mini-batches.
-    Returns ``{depth: {"sizes", "seeds", "correct", "accuracy" (percent per
-    seed), "mean", "std" (sample standard deviation), "seconds" (per seed)}}``.
+    ``progress(k)`` is called after every k mini-batches (from worker threads;
+    on Dask, a run's batches at once when it finishes).  Returns ``{depth:
+    {"sizes", "seeds", "correct", "accuracy" (percent per seed), "mean",
+    "std" (sample standard deviation), "seconds" (per seed)}}``.
     """
+    from fastnet import sweep
+
     depths = _check_depths(depths)
     seeds = _check_seeds(seeds)
     epochs = check_count(epochs, "epochs", 1)
@@ -390,50 +395,28 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
     n_val = len(y_val)
     if n_val == 0:
         raise ValueError("validation data is empty")
-    lock = threading.Lock()
-
-    def report(k):
-        if stop is not None and stop.is_set():
-            raise Stopped()
-        if progress is not None:
-            with lock:
-                progress(k)
-
-    def run(depth, seed):
-        net = initial_network(chapter_sizes(depth, width), seed, activation=activation,
-                              init=init)
-        start = time.perf_counter()
-        net.SGD(training, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True, dtype=dtype,
-                shuffle_with=random.Random(seed), progress=report)
-        correct = net.accuracy(validation)
-        return correct, time.perf_counter() - start
-
     # Deepest (slowest) runs first, so the pool's last runs are the short ones.
-    jobs = [(d, s) for d in sorted(depths, reverse=True) for s in seeds]
-    outcomes = {}
-    with kernel_threads():
-        pool = ThreadPoolExecutor(max_workers=workers)
-        try:
-            futures = {job: pool.submit(run, *job) for job in jobs}
-            for job, future in futures.items():
-                outcomes[job] = future.result()
-        except BaseException:
-            if stop is not None:
-                stop.set()
-            for future in futures.values():
-                future.cancel()
-            raise
-        finally:
-            pool.shutdown(wait=True)
+    runs = [{"sizes": chapter_sizes(d, width), "eta": float(eta), "lmbda": float(lmbda),
+             "mini_batch_size": mini_batch_size, "epochs": epochs, "seed": s,
+             "dtype": np.dtype(dtype).name, "activation": activation, "init": init, "depth": d}
+            for d in sorted(depths, reverse=True) for s in seeds]
+    local = scheduler is None and cluster is None
+    try:
+        results = sweep.run_sweep(runs, training, validation, every_epoch=False,
+                                  threads=workers if local else None, scheduler=scheduler,
+                                  cluster=cluster, progress=progress, stop=stop)
+    except sweep.Stopped:
+        raise Stopped() from None
+    outcomes = {(r["settings"]["depth"], r["settings"]["seed"]): r for r in results}
     table = {}
     for depth in depths:
-        correct = [outcomes[(depth, s)][0] for s in seeds]
+        correct = [outcomes[(depth, s)]["correct"][-1] for s in seeds]
         accuracy = np.array(correct, dtype=np.float64) * 100.0 / n_val
         table[depth] = {"sizes": chapter_sizes(depth, width), "seeds": list(seeds),
                         "correct": correct, "validation_size": n_val,
                         "accuracy": accuracy.tolist(), "mean": float(accuracy.mean()),
                         "std": float(_std(accuracy)),
-                        "seconds": [outcomes[(depth, s)][1] for s in seeds]}
+                        "seconds": [outcomes[(depth, s)]["seconds"] for s in seeds]}
     return table
 
 

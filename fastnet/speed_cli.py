@@ -99,6 +99,11 @@ def _add_arguments(p):
                       help="threads: the depth table runs this many seeds side by side, "
                            "and the training runs share their work among them (default: 2, "
                            "or 1 on a one-core machine)")
+    what.add_argument("--cluster", metavar="local:N",
+                      help="run the depth table on a Dask LocalCluster of N worker processes "
+                           "(pip install \"fastnet[dask]\")")
+    what.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                      help="run the depth table on the Dask cluster of this scheduler")
     io = p.add_argument_group("data and output")
     io.add_argument("--data", metavar="PATH",
                     help="a folder with the four MNIST IDX files or mnist.pkl.gz, or the "
@@ -171,6 +176,8 @@ def _settings(args):
                          .format(s["speed_images"]))
     if s["seed"] + max(s["seeds"], s["speed_seeds"]) > 2 ** 32:
         raise UsageError("--seed is too large: seeds must stay below 2**32")
+    from fastnet.sweep_cli import where_from_args
+    s["table_where"] = where_from_args(args)      # {} (threads), {"cluster": N} or {"scheduler": ...}
     return s
 
 
@@ -315,7 +322,7 @@ def _experiments(args, settings, results, stop, say, bars):
                                       settings["table_epochs"], TABLE_MINI_BATCH, ETA, LMBDA,
                                       WIDTH, settings["workers"],
                                       progress=bar.update if bar else None, stop=stop,
-                                      **choice)
+                                      **settings["table_where"], **choice)
         finally:
             if bar:
                 bar.close()

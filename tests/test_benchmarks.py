@@ -69,7 +69,7 @@ def test_json_structure(quick):
     assert result["peaks"] and all(positive(p["gflops"]) for p in result["peaks"])
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
-    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call"]
+    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep"]
 
 
 def test_training_cases(quick):
@@ -96,13 +96,14 @@ def test_agreement_within_tolerance(quick):
         assert a["within"], a
         limit = 1e-9 if a["dtype"] == "float64" else 1e-3
         assert a["max_abs_diff_weights"] <= limit and a["max_abs_diff_biases"] <= limit, a
-    for a in result["cases"][-2]["agreement"]:
+    for a in next(c for c in result["cases"] if c["name"] == "learning-speed")["agreement"]:
         assert a["max_rel_diff_speeds"] <= (1e-10 if a["dtype"] == "float64" else 1e-3)
 
 
 def test_inference_and_learning_speed(quick):
     result, _ = quick
-    infer, speed = result["cases"][-3], result["cases"][-2]
+    by_name = {c["name"]: c for c in result["cases"]}
+    infer, speed = by_name["inference"], by_name["learning-speed"]
     accuracies = {r["accuracy"] for r in infer["results"]}
     assert accuracies == {infer["reference_accuracy"]}
     for r in infer["results"]:
@@ -118,7 +119,7 @@ def test_inference_and_learning_speed(quick):
 
 def test_per_call_case(quick):
     result, _ = quick
-    per_call = result["cases"][-1]
+    per_call = next(c for c in result["cases"] if c["name"] == "per-call")
     rows = {(r["impl"], r["op"]): r for r in per_call["results"]}
     assert set(rows) == {(impl, op) for impl in ("fastnet", "reference")
                          for op in ("backprop", "feedforward")}
@@ -126,6 +127,25 @@ def test_per_call_case(quick):
         check_timing_row(r)
         assert positive(r["microseconds_per_call"]) and positive(r["speedup_vs_reference"])
         assert r["max_abs_diff_vs_reference"] <= 1e-13
+
+
+def test_sweep_throughput(quick):
+    result, stdout = quick
+    case = next(c for c in result["cases"] if c["name"] == "sweep")
+    rows = {(r["backend"], r["workers"]) for r in case["results"]}
+    expected = {("threads", 1), ("threads", 2)}
+    try:
+        import distributed  # noqa: F401
+        expected |= {("dask LocalCluster", 1), ("dask LocalCluster", 2)}
+    except ImportError:
+        assert "Dask" in case["notes"][0]
+    assert rows == expected
+    for r in case["results"]:
+        assert r["times_s"] and all(positive(t) for t in r["times_s"])
+        assert r["runs_per_minute"] == pytest.approx(60 * case["runs"] / r["median_s"])
+        assert r["same_accuracies"] is True
+        assert positive(r["speedup_over_1_worker"]) and positive(r["cores_busy"])
+    assert "### Sweep throughput" in stdout and "runs/minute" in stdout
 
 
 def test_markdown_report(quick):

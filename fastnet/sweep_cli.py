@@ -1,0 +1,523 @@
+"""``fastnet sweep``: train a grid of settings over several seeds, on threads or on Dask.
+
+    fastnet sweep --eta 0.05 0.1 0.5 --lmbda 1 5 --epochs 10 --seeds 5
+    fastnet sweep --sizes 784,30,10 784,30,30,10 --cluster local:2 --out depth-sweep
+    fastnet sweep ... --scheduler tcp://10.0.0.5:8786      # a running Dask cluster
+
+It writes into ``--out DIR``: ``sweep.json`` (every run: its settings, the
+validation accuracy after every epoch, its seconds and where it ran),
+``sweep.md`` (mean +- std over seeds for every setting) and, when matplotlib
+is installed, figures.  ``sweep.json`` is rewritten as each run finishes, and
+a rerun with the same ``--out`` skips the runs it already holds, so an
+interrupted sweep loses at most the runs that were in flight.
+
+Exit codes: 0 done, 1 the data could not be loaded, the cluster not reached or
+the output not written, 2 bad arguments, 130 stopped by Ctrl-C (what was
+finished is written).
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import sys
+import time
+
+from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
+                                 Parser, UsageError, int_at_least)
+from fastnet.files import write_atomically
+
+HELP = "train a grid of hyperparameters over several seeds, on threads or on Dask distributed"
+
+DESCRIPTION = """\
+Train every combination of --sizes, --eta, --lmbda, --mini-batch-size, --dtype,
+--activation and --init, --seeds times each, with network2's SGD and cross-entropy cost, and record the
+validation accuracy after every epoch. Run k of a setting uses seed S+k (S from
+--seed): its weights are those of np.random.seed(S+k); Network(sizes), and it
+shuffles with random.Random(S+k), so a run gives the same numbers wherever it runs."""
+
+EPILOG = """\
+Where the runs run: by default on threads in this process, one per core (--threads N
+to choose); --cluster local:N starts a Dask LocalCluster of N worker processes;
+--scheduler tcp://HOST:PORT uses a running Dask cluster (start one with
+'dask scheduler' and 'dask worker tcp://HOST:PORT' on each machine, with fastnet
+installed). Dask is an optional extra: pip install "fastnet[dask]". The training
+data is sent to each worker once.
+
+Resuming: sweep.json in --out is rewritten as each run finishes; run the same
+command again and the runs it holds are skipped. Ctrl-C cancels the runs not
+finished and writes what was (on a cluster reached with --scheduler, runs that
+have started finish on their workers, and their results are dropped).
+
+Data: --data PATH, else $FASTNET_DATA, the cache folder, or a download (as
+'fastnet train'). Figures need matplotlib; without it they are skipped.
+
+example: fastnet sweep --sizes 784,30,10 784,30,30,10 --eta 0.1 0.5 --epochs 5 --seeds 3"""
+
+LOCAL_CLUSTER = re.compile(r"^local:(\d+)$")
+ADDRESS = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
+
+
+# ---------------------------------------------------------------------------
+# Arguments
+
+def _add_arguments(p):
+    # The argument types of 'fastnet train', so both commands read values alike.
+    # Imported here: fastnet.cli imports this module to register the command.
+    from fastnet.cli import _float_in, _sizes
+
+    grid = p.add_argument_group("the grid (each takes one or more values; defaults: the book's)")
+    grid.add_argument("--sizes", type=_sizes, nargs="+", default=[[784, 30, 10]],
+                      metavar="N,N,...", help="networks, input layer first; each must start "
+                                               "with 784 and end with 10 (default: 784,30,10)")
+    grid.add_argument("--eta", type=_float_in(0.0, positive=True), nargs="+", default=[0.1],
+                      metavar="RATE", help="learning rates (default: 0.1)")
+    grid.add_argument("--lmbda", type=_float_in(0.0, positive=False), nargs="+",
+                      default=[5.0], metavar="LAMBDA",
+                      help="L2 regularisation parameters (default: 5.0)")
+    grid.add_argument("--mini-batch-size", type=int_at_least(1), nargs="+", default=[10],
+                      metavar="N", help="mini-batch sizes (default: 10)")
+    grid.add_argument("--dtype", choices=("float64", "float32"), nargs="+",
+                      default=["float64"], help="training precisions (default: float64)")
+    grid.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), nargs="+",
+                      default=["sigmoid"], help="hidden layers' activations (default: sigmoid)")
+    grid.add_argument("--init", choices=("default", "large", "glorot", "he"), nargs="+",
+                      default=["default"],
+                      help="weight initialisations (default: network2's default)")
+    runs = p.add_argument_group("every run")
+    runs.add_argument("--epochs", type=int_at_least(1), default=30, metavar="N",
+                      help="epochs per run (default: 30)")
+    runs.add_argument("--seeds", type=int_at_least(1), default=3, metavar="K",
+                      help="runs per setting, with seeds S, S+1, ..., S+K-1 (default: 3)")
+    runs.add_argument("--seed", type=int_at_least(0), default=0, metavar="S",
+                      help="the first seed (default: 0)")
+    runs.add_argument("--limit", type=int_at_least(1), metavar="N",
+                      help="train on the first N of the 50,000 training images (default: all)")
+    where = p.add_argument_group("where the runs run (default: threads in this process)")
+    where.add_argument("--threads", type=int_at_least(1), metavar="N",
+                       help="threads in this process (default: one per core)")
+    where.add_argument("--cluster", metavar="local:N",
+                       help="start a Dask LocalCluster of N worker processes on this machine")
+    where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="send the runs to the Dask cluster of this scheduler")
+    io = p.add_argument_group("data and output")
+    io.add_argument("--data", metavar="PATH",
+                    help="a folder with the four IDX files or mnist.pkl.gz, or the pickle "
+                         "itself (default: search as 'fastnet train' does)")
+    io.add_argument("--dataset", choices=("mnist", "fashion"), default="mnist",
+                    help="MNIST digits or Fashion-MNIST clothes (default: mnist)")
+    io.add_argument("--out", metavar="DIR", default="sweep",
+                    help="folder for sweep.json, sweep.md and the figures; created if "
+                         "missing; runs already in its sweep.json are skipped "
+                         "(default: ./sweep)")
+    io.add_argument("--no-plots", action="store_true", help="write no figures")
+    io.add_argument("--quiet", action="store_true",
+                    help="no progress bar or per-run lines; only the final summary line")
+
+
+def add_parser(subparsers):
+    """Register ``sweep`` on an argparse subparsers object; its default ``run`` runs it."""
+    p = subparsers.add_parser("sweep", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arguments(p)
+    p.set_defaults(run=run)
+    return p
+
+
+def build_parser():
+    """The parser of ``python -m fastnet.sweep_cli`` (the options of ``fastnet sweep``)."""
+    p = Parser(prog="python -m fastnet.sweep_cli", description=DESCRIPTION, epilog=EPILOG,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arguments(p)
+    return p
+
+
+def main(argv=None):
+    """Run ``sweep`` as its own command; return the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:          # --help, or a usage error already printed
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    return run(args)
+
+
+def where_from_args(args, option_owner="--cluster"):
+    """``{"cluster": N}``, ``{"scheduler": address}`` or ``{}`` (threads) from
+    ``--cluster``/``--scheduler``, checking them and that Dask is installed.
+    Shared with ``fastnet speed``."""
+    cluster, scheduler = getattr(args, "cluster", None), getattr(args, "scheduler", None)
+    if cluster is not None and scheduler is not None:
+        raise UsageError("give --cluster or --scheduler, not both")
+    if cluster is None and scheduler is None:
+        return {}
+    if cluster is not None:
+        m = LOCAL_CLUSTER.match(cluster)
+        if not m or int(m.group(1)) < 1:
+            raise UsageError("--cluster takes local:N with N worker processes, at least 1; "
+                             "got {!r}".format(cluster))
+        where = {"cluster": int(m.group(1))}
+    else:
+        if not ADDRESS.match(scheduler):
+            raise UsageError("--scheduler takes a Dask scheduler's address like "
+                             "tcp://HOST:PORT; got {!r}".format(scheduler))
+        where = {"scheduler": scheduler}
+    from fastnet import sweep
+    try:
+        sweep.import_distributed()
+    except sweep.DaskMissing:
+        raise UsageError("--{} needs Dask distributed, which is not installed: {}".format(
+            next(iter(where)), sweep.DASK_HINT)) from None
+    return where
+
+
+# ---------------------------------------------------------------------------
+# Running
+
+def run(args):
+    """Run the sweep the parsed ``args`` ask for; return the exit code."""
+    prog = "fastnet sweep"
+    try:
+        return _run(args)
+    except UsageError as e:
+        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        return EXIT_USAGE
+    except Failure as e:
+        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:      # a second Ctrl-C, while the results are being written
+        print("{}: interrupted".format(prog), file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _check(args):
+    from fastnet import datasets
+
+    for sizes in args.sizes:
+        if sizes[0] != 784 or sizes[-1] != 10:
+            raise UsageError("--sizes must start with 784 (one input per pixel) and end with "
+                             "10 (one output per class), got {}".format(
+                                 ",".join(map(str, sizes))))
+    if args.limit is not None and args.limit > datasets.N_TRAIN:
+        raise UsageError("--limit can be at most {} (the training images), got {}".format(
+            datasets.N_TRAIN, args.limit))
+    if args.seed + args.seeds > 2 ** 32:
+        raise UsageError("--seed is too large: seeds must stay below 2**32")
+    if args.data is not None and not os.path.exists(args.data):
+        raise UsageError("--data {}: no such file or folder".format(args.data))
+    out = os.path.abspath(args.out)
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError("--out {}: that is a file; give a folder".format(args.out))
+    if args.threads is not None and (args.cluster or args.scheduler):
+        raise UsageError("--threads is for runs in this process; with --{} the workers' "
+                         "threads are the cluster's".format(
+                             "cluster" if args.cluster else "scheduler"))
+    return out, where_from_args(args)
+
+
+def _run(args):
+    out, where = _check(args)
+    from fastnet import datasets, sweep
+
+    n_training = args.limit or datasets.N_TRAIN
+    planned = sweep.grid(args.sizes, args.eta, args.lmbda, args.mini_batch_size, args.dtype,
+                         epochs=args.epochs, seeds=args.seeds, first_seed=args.seed,
+                         activation=args.activation, init=args.init,
+                         dataset=args.dataset, training_images=n_training)
+    path = os.path.join(out, "sweep.json")
+    record = _load_record(path)
+    done = {sweep.run_key(r["settings"]) for r in record["runs"]}
+    todo = [r for r in planned if sweep.run_key(r) not in done]
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise Failure("cannot create the folder {}: {}".format(out, e.strerror or e)) from None
+    if not os.access(out, os.W_OK):
+        raise Failure("cannot write into the folder {}".format(out))
+
+    quiet = args.quiet
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    record["grid"] = {"sizes": args.sizes, "eta": args.eta, "lmbda": args.lmbda,
+                      "mini_batch_size": args.mini_batch_size, "dtype": args.dtype,
+                      "activation": args.activation, "init": args.init,
+                      "epochs": args.epochs, "seeds": args.seeds, "seed": args.seed,
+                      "dataset": args.dataset, "training_images": n_training}
+    say("{} runs: {} settings x {} seeds{}".format(
+        len(planned), len(planned) // args.seeds, args.seeds,
+        "; {} already in {}, {} to train".format(len(planned) - len(todo), path, len(todo))
+        if len(todo) < len(planned) else ""))
+
+    interrupted = False
+    start = time.perf_counter()
+    if todo:
+        try:
+            interrupted = _train(args, todo, len(planned), record, path, where, say)
+        except KeyboardInterrupt:
+            interrupted = True
+    record["interrupted"] = interrupted
+    if interrupted:
+        print("\nfastnet sweep: interrupted; writing the {} finished runs".format(
+            len(record["runs"])), file=sys.stderr)
+    written = _write_outputs(out, record, not args.no_plots, say)
+    recorded = {sweep.run_key(r["settings"]) for r in record["runs"]}
+    finished = sum(sweep.run_key(r) in recorded for r in planned)
+    print("{}{} of {} runs done ({:.1f} s); wrote {} to {}".format(
+        "Interrupted. " if interrupted else "", finished, len(planned),
+        time.perf_counter() - start, ", ".join(written), out), flush=True)
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _train(args, todo, total, record, path, where, say):
+    """Load the data, train ``todo``, save each result as it arrives; True if stopped."""
+    import numpy as np
+
+    from fastnet import datasets, sweep
+
+    try:
+        (X, y), validation, _ = datasets.load_mnist(
+            args.data, dataset=args.dataset, dtype=np.float32,
+            progress=False if args.quiet else None)
+    except (datasets.DataFormatError, datasets.DataNotFoundError) as e:
+        raise Failure(str(e)) from None
+    training = (X[:args.limit], y[:args.limit]) if args.limit else (X, y)
+
+    bar = None
+    if not args.quiet and sys.stderr.isatty():
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=total, initial=total - len(todo), desc="sweep", unit="run",
+                       file=sys.stderr)
+        except ImportError:
+            pass
+    count = [total - len(todo)]
+
+    def on_start(where_name):
+        say("Training {} runs on {} ...".format(len(todo), where_name))
+
+    def on_result(result):
+        record["runs"].append(result)
+        _save_record(path, record)
+        count[0] += 1
+        if bar is not None:
+            bar.update(1)
+        elif not args.quiet:
+            print("[{}/{}] {}: {:.2f}% after {} epochs, {:.1f} s on {}".format(
+                count[0], total, _label(result["settings"]),
+                100 * result["validation_accuracy"][-1], len(result["validation_accuracy"]),
+                result["seconds"], result["where"]["worker"]), flush=True)
+
+    try:
+        sweep.run_sweep(todo, training, validation, threads=args.threads,
+                        on_result=on_result, on_start=on_start, **where)
+    except KeyboardInterrupt:
+        return True
+    except OSError as e:
+        if where.get("scheduler"):
+            raise Failure("cannot reach the Dask scheduler at {}: {}".format(
+                where["scheduler"], e)) from None
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return False
+
+
+def _label(settings, keys=("sizes", "eta", "lmbda", "mini_batch_size", "dtype", "seed")):
+    parts = []
+    for k in keys:
+        v = settings[k]
+        if k == "sizes":
+            parts.append("[" + ",".join(map(str, v)) + "]")
+        elif k == "dtype":
+            parts.append(v)
+        else:
+            parts.append("{} {}".format({"mini_batch_size": "mb"}.get(k, k), _num(v)))
+    # Other activations and initialisations are named; network2's go without saying.
+    from fastnet.sweep import NETWORK_DEFAULTS
+    parts += [settings[k] for k, default in NETWORK_DEFAULTS.items()
+              if settings.get(k, default) != default]
+    return " ".join(parts)
+
+
+def _num(v):
+    return "{:g}".format(v) if isinstance(v, float) else str(v)
+
+
+# ---------------------------------------------------------------------------
+# sweep.json
+
+def _load_record(path):
+    """The runs already recorded in ``path``, or a new empty record."""
+    from fastnet import __version__
+
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    if not os.path.exists(path):
+        return {"fastnet_version": __version__, "created": now, "runs": []}
+    try:
+        with open(path) as f:
+            record = json.load(f)
+        if not isinstance(record, dict) or not isinstance(record.get("runs"), list) or \
+                not all(isinstance(r, dict) and "settings" in r for r in record["runs"]):
+            raise ValueError("no list of runs")
+    except (OSError, ValueError) as e:
+        raise Failure("{} exists but is not a sweep's record ({}); move it away or choose "
+                      "another --out".format(path, e)) from None
+    return record
+
+
+def _save_record(path, record):
+    record["updated"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="seconds")
+    text = json.dumps(record, indent=1, allow_nan=False)
+    try:
+        write_atomically(path, lambda f: f.write(text.encode()))
+    except OSError as e:
+        raise Failure("cannot write {}: {}".format(path, e.strerror or e)) from None
+
+
+# ---------------------------------------------------------------------------
+# The report and the figures
+
+def varying(rows):
+    """The settings that take more than one value among the summary rows."""
+    keys = [k for k in rows[0]["settings"]] if rows else []
+    return [k for k in keys if len({json.dumps(r["settings"].get(k)) for r in rows}) > 1]
+
+
+def report(record):
+    """The Markdown report: one row per setting, mean +- std over its seeds."""
+    from fastnet import sweep
+
+    rows = sweep.summary(record["runs"])
+    lines = ["# fastnet sweep", ""]
+    if record.get("interrupted"):
+        lines += ["**Interrupted**: only the runs that finished are included.", ""]
+    if not rows:
+        return "\n".join(lines + ["No run has finished yet.", ""])
+    vary = varying(rows)
+    same = {k: v for k, v in rows[0]["settings"].items() if k not in vary}
+    lines += ["{} runs. The same for every run: {}.".format(
+        len(record["runs"]), ", ".join("{} {}".format(k.replace("_", " "), _value(k, v))
+                                       for k, v in same.items())), "",
+              "Validation accuracy after the last epoch, mean ± standard deviation over "
+              "seeds (best first):", ""]
+    head = [k.replace("_", " ") for k in vary] + ["seeds", "accuracy", "per seed",
+                                                  "s per run"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in sorted(rows, key=lambda r: -r["mean"]):
+        cells = [_value(k, row["settings"][k]) for k in vary]
+        cells += [str(len(row["seeds"])), "{:.2f}% ± {:.2f}".format(row["mean"], row["std"]),
+                  ", ".join("{:.2f}".format(a) for a in row["final"]),
+                  "{:.1f}".format(row["seconds"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Every run, with the accuracy after each epoch and where it ran: "
+                  "`sweep.json`."]
+    if record.get("figures"):
+        lines += ["", "Figures: " + ", ".join("`{}`".format(f) for f in record["figures"])
+                  + "."]
+    if record.get("figures_skipped"):
+        lines += ["", "Figures " + record["figures_skipped"] + "."]
+    return "\n".join(lines) + "\n"
+
+
+def _value(key, v):
+    if key == "sizes":
+        return "[" + ",".join(map(str, v)) + "]"
+    return _num(v)
+
+
+def figures(record):
+    """Yield ``(file name, matplotlib Figure)``: accuracy against each swept
+    setting (one line per combination of the others), and against epoch."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from fastnet import sweep
+
+    rows = sweep.summary(record["runs"])
+    if not rows:
+        return
+    vary = varying(rows)
+    for key in [k for k in vary if k in sweep.SWEPT]:
+        values = []
+        for r in rows:
+            if r["settings"][key] not in values:
+                values.append(r["settings"][key])
+        if key in ("eta", "lmbda", "mini_batch_size"):
+            values.sort()
+        elif key == "sizes":                 # shallow to deep, narrow to wide
+            values.sort(key=lambda v: (len(v), v))
+        others = [k for k in vary if k != key]
+        lines = {}
+        for r in rows:
+            label = ", ".join("{} {}".format(k.replace("_", " "), _value(k, r["settings"][k]))
+                              for k in others)
+            lines.setdefault(label, []).append(r)
+        fig = Figure(figsize=(7, 4.5), layout="constrained")
+        ax = fig.subplots()
+        for label, members in lines.items():
+            members.sort(key=lambda r: values.index(r["settings"][key]))
+            ax.errorbar([values.index(r["settings"][key]) for r in members],
+                        [r["mean"] for r in members], yerr=[r["std"] for r in members],
+                        fmt="o-", capsize=4, label=label or None)
+        ax.set_xticks(range(len(values)))
+        ax.set_xticklabels([_value(key, v) for v in values])
+        ax.set_xlabel(key.replace("_", " "))
+        ax.set_ylabel("validation accuracy after the last epoch (%)")
+        ax.set_title("Accuracy against {} (mean ± std over seeds)".format(
+            key.replace("_", " ")))
+        if 1 < len(lines) <= 12:
+            ax.legend(fontsize="x-small")
+        yield "accuracy_vs_{}.png".format(key), fig
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for r in rows:
+        epochs = list(range(1, len(r["curve_mean"]) + 1))
+        label = ", ".join("{} {}".format(k.replace("_", " "), _value(k, r["settings"][k]))
+                          for k in vary) or None
+        mean, std = r["curve_mean"], r["curve_std"]
+        (line,) = ax.plot(epochs, mean, label=label)
+        ax.fill_between(epochs, [m - s for m, s in zip(mean, std)],
+                        [m + s for m, s in zip(mean, std)], color=line.get_color(), alpha=0.15)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title("Accuracy against epoch (mean, band: ± std over seeds)")
+    if 1 < len(rows) <= 12:
+        ax.legend(fontsize="x-small")
+    yield "accuracy_vs_epoch.png", fig
+
+
+def _write_outputs(out, record, plots, say):
+    """Figures (if asked and possible), sweep.json and sweep.md; return the names."""
+    record["figures"] = []
+    record.pop("figures_skipped", None)
+    if plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            record["figures_skipped"] = "skipped: matplotlib is not installed " \
+                                        "(pip install matplotlib)"
+            say("Figures skipped: matplotlib is not installed (pip install matplotlib)")
+        else:
+            try:
+                for name, figure in figures(record):
+                    write_atomically(os.path.join(out, name),
+                                     lambda f, fig=figure: fig.savefig(f, format="png",
+                                                                       dpi=100))
+                    record["figures"].append(name)
+            except OSError as e:
+                raise Failure("cannot write the figures into {}: {}".format(
+                    out, e.strerror or e)) from None
+    else:
+        record["figures_skipped"] = "skipped: --no-plots"
+    _save_record(os.path.join(out, "sweep.json"), record)
+    text = report(record)
+    try:
+        write_atomically(os.path.join(out, "sweep.md"), lambda f: f.write(text.encode()))
+    except OSError as e:
+        raise Failure("cannot write into {}: {}".format(out, e.strerror or e)) from None
+    return ["sweep.json", "sweep.md"] + record["figures"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
