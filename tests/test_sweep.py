@@ -8,6 +8,7 @@ by the test (or fixture) that started it.
 """
 import json
 import os
+import random
 import re
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from conftest import MNIST_DIR, seed
+from .helpers import MNIST_DIR, seed
 from fastnet import speed, speed_cli, sweep, sweep_cli
 
 try:
@@ -97,6 +98,21 @@ def test_a_run_is_network2_seeded_from_its_seed(small):
     assert result["where"]["pid"] == os.getpid()
 
 
+def test_runs_take_activation_and_initialisation(small):
+    training, validation = small
+    runs = sweep.grid(sizes=[[784, 20, 10]], eta=[0.5], epochs=2, seeds=1, first_seed=2,
+                      activation=["sigmoid", "tanh"], init=["default", "glorot"])
+    assert {(r["activation"], r["init"]) for r in runs} == {
+        ("sigmoid", "default"), ("sigmoid", "glorot"), ("tanh", "default"), ("tanh", "glorot")}
+    run = next(r for r in runs if r["activation"] == "tanh" and r["init"] == "glorot")
+    result = sweep.train_run(run, training, validation)
+    net = fastnet.Network([784, 20, 10], activation="tanh", init="glorot", random_state=2)
+    expected = net.SGD(training, 2, 10, 0.5, lmbda=5.0, evaluation_data=validation,
+                       monitor_evaluation_accuracy=True, quiet=True,
+                       shuffle_with=random.Random(2))[1]
+    assert result["correct"] == expected
+
+
 def test_thread_count_does_not_change_results(small):
     training, validation = small
     runs = sweep.grid(sizes=[[784, 10, 10]], eta=[0.1, 1.0], epochs=2, seeds=3)
@@ -151,6 +167,7 @@ def scheduler_and_worker(tmp_path):
                 p.wait()
 
 
+@pytest.mark.mnist
 @needs_dask
 def test_same_accuracies_in_process_on_a_local_cluster_and_on_a_scheduler(
         tmp_path, scheduler_and_worker, capsys):
@@ -180,6 +197,7 @@ def test_same_accuracies_in_process_on_a_local_cluster_and_on_a_scheduler(
 # ---------------------------------------------------------------------------
 # Resuming, Ctrl-C, figures
 
+@pytest.mark.mnist
 def test_a_rerun_skips_recorded_runs_and_trains_the_rest(tmp_path, capsys):
     out = tmp_path / "out"
     grid = ["--eta", "0.1", "0.5", "--epochs", "1", "--limit", "500"]
@@ -205,6 +223,7 @@ def test_a_rerun_skips_recorded_runs_and_trains_the_rest(tmp_path, capsys):
     assert accuracies(out)[1] == runs
 
 
+@pytest.mark.mnist
 def test_ctrl_c_writes_the_finished_runs_and_a_rerun_completes_them(tmp_path):
     out = tmp_path / "out"
     grid = ["--eta", "0.1", "0.2", "0.5", "1.0", "--seeds", "25", "--epochs", "1",
@@ -244,6 +263,7 @@ def test_ctrl_c_writes_the_finished_runs_and_a_rerun_completes_them(tmp_path):
     assert len(after) == 100 and all(after[k] == r for k, r in before.items())
 
 
+@pytest.mark.mnist
 @needs_dask
 def test_ctrl_c_in_a_terminal_stops_a_local_cluster_sweep_cleanly(tmp_path):
     psutil = pytest.importorskip("psutil")
@@ -275,6 +295,7 @@ def test_ctrl_c_in_a_terminal_stops_a_local_cluster_sweep_cleanly(tmp_path):
     assert not alive
 
 
+@pytest.mark.mnist
 def test_figures_and_table(tmp_path):
     out = tmp_path / "out"
     argv = ["--data", str(MNIST_DIR), "--out", str(out), "--quiet", "--eta", "0.1", "0.5",
@@ -364,6 +385,7 @@ def test_depth_table_on_a_cluster_equals_threads(cluster, small):
         assert on_dask[depth]["accuracy"] == threads[depth]["accuracy"]
 
 
+@pytest.mark.mnist
 @needs_dask
 def test_speed_command_runs_its_depth_table_on_the_scheduler(tmp_path, cluster):
     address = cluster[0].scheduler_address
@@ -404,6 +426,7 @@ def test_grid_search_under_joblib_dask_backend(cluster, small):
 # ---------------------------------------------------------------------------
 # The command's arguments
 
+@pytest.mark.mnist
 def test_without_dask_the_options_say_what_to_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)        # import distributed fails
     assert sweep_cli.main(sweep_args(tmp_path, "--cluster", "local:2")) == 2
@@ -434,6 +457,7 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys, args, message):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.mnist
 def test_a_file_that_is_not_a_sweep_is_not_overwritten(tmp_path, capsys):
     (tmp_path / "sweep.json").write_text("[1, 2]")
     assert sweep_cli.main(sweep_args(tmp_path, "--limit", "10")) == 1
