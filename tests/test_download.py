@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastnet import datasets
+from fastnet import datasets, files
 from fastnet.datasets import ChecksumError, DataNotFoundError, download, load_mnist
 
 HERE = Path(__file__).resolve().parent
@@ -192,15 +192,15 @@ def test_per_mirror_hash_table(server, tmp_path):
 def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
     def interrupt(*args):
         raise KeyboardInterrupt
-    monkeypatch.setattr(datasets, "_verify", interrupt)
+    monkeypatch.setattr(datasets._IdxStream, "finish", interrupt)
     with pytest.raises(KeyboardInterrupt):
         download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
     assert cache_files(tmp_path) == []
 
 
 def test_killed_download_leaves_no_file_under_a_real_name(server, tmp_path):
-    """SIGKILL mid-transfer: at most a hidden temporary file is left, which a
-    later download removes once it is old."""
+    """SIGKILL mid-transfer: at most a hidden temporary file is left, which the
+    next download removes (nobody holds it locked any more)."""
     package_root = Path(datasets.__file__).resolve().parents[1]
     code = ("import sys; from fastnet import datasets; "
             "datasets.download(cache_dir=sys.argv[1], mirrors=[sys.argv[2]], timeout=30)")
@@ -220,11 +220,13 @@ def test_killed_download_leaves_no_file_under_a_real_name(server, tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     left = cache_files(tmp_path)
-    assert all(name.startswith(datasets.PART_PREFIX) for name in left)
-    assert len(left) == 1 and (tmp_path / "mnist" / left[0]).stat().st_size > 0
-    # An hour later, the next download clears it away.
+    assert len(left) == 1 and files.TEMPORARY_NAME.match(left[0]), left
+    assert left[0].startswith(".fastnet-train-labels-idx1-ubyte.gz-")
+    assert (tmp_path / "mnist" / left[0]).stat().st_size > 0
+    # The next download clears it away, once it is older than the few seconds
+    # in which a live writer might not have locked it yet.
     part = tmp_path / "mnist" / left[0]
-    old = time.time() - 2 * 3600
+    old = time.time() - files.STALE_AFTER - 1
     os.utime(part, (old, old))
     download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
     assert cache_files(tmp_path) == GOOD
