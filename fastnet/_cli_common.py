@@ -22,12 +22,20 @@ class Parser(argparse.ArgumentParser):
 
 def int_at_least(minimum):
     """An argument type: a whole number no smaller than ``minimum``."""
+    return int_in(minimum, None)
+
+
+def int_in(minimum, maximum):
+    """An argument type: a whole number from ``minimum`` to ``maximum`` (None: no bound)."""
     def parse(text):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
+            raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(
+                text if len(text) <= 40 else text[:40] + "..."))
         if value < minimum:
             raise argparse.ArgumentTypeError("must be at least {}, got {}".format(minimum, value))
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError("must be at most {}, got {}".format(maximum, value))
         return value
     return parse
