@@ -247,8 +247,7 @@ class _IdxStream:
             if self._hash is not None:
                 self._hash.update(useful)
             if self._body is not None:
-                start = self._size - self._header_size
-                self._body[start:start + len(useful)] = useful
+                self._body += useful   # grows with what arrives, not with what is promised
         self._size = end
 
     def _read_magic(self):
@@ -277,7 +276,7 @@ class _IdxStream:
         if self._hash is not None:
             self._hash.update(bytes(h))
         if self.keep:
-            self._body = bytearray(body)
+            self._body = bytearray()
 
     def finish(self):
         """Check that the file ended where its header says; return the array (or None)."""
