@@ -12,12 +12,18 @@ class Failure(Exception):
     """A run that cannot go on (data missing, file unwritable); exit code 1."""
 
 
+def one_line(text):
+    """``text`` with line breaks and other control characters escaped, so that
+    an error quoting a user's argument stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr, not the whole usage."""
 
     def error(self, message):
         self.exit(EXIT_USAGE, "{}: error: {} (see '{} --help')\n".format(
-            self.prog, message, self.prog))
+            self.prog, one_line(message), self.prog))
 
 
 def int_at_least(minimum):

@@ -31,7 +31,8 @@ import sys
 import time
 
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_at_least, int_in)
+                                 Parser, UsageError, int_at_least, int_in,
+                                 one_line)
 from fastnet.speed_cli import add_parser as add_speed_command
 
 # ---------------------------------------------------------------------------
@@ -387,10 +388,10 @@ def _main(argv):
     try:
         return args.run(args)
     except UsageError as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        print("{}: error: {}".format(prog, one_line(e)), file=sys.stderr)
         return EXIT_USAGE
     except Failure as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        print("{}: error: {}".format(prog, one_line(e)), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("{}: interrupted; nothing saved".format(prog), file=sys.stderr)

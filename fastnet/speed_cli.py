@@ -21,7 +21,7 @@ import time
 
 from fastnet.files import write_atomically
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_in)
+                                 Parser, UsageError, int_in, one_line)
 
 HELP = "reproduce chapter 5's vanishing-gradient experiments (learning speed per layer)"
 
@@ -182,10 +182,10 @@ def run(args):
     try:
         return _run(args)
     except UsageError as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        print("{}: error: {}".format(prog, one_line(e)), file=sys.stderr)
         return EXIT_USAGE
     except Failure as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        print("{}: error: {}".format(prog, one_line(e)), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:      # a second Ctrl-C, while the results are being written
         print("{}: interrupted".format(prog), file=sys.stderr)

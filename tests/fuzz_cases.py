@@ -64,3 +64,18 @@ def train_with_speeds(sizes, weights, eta):
     y = np.arange(20) % sizes[-1]
     speed.train_with_speeds(net, (X, y), 2, 20, eta, 0.0)
     return {"weights_finite": _finite(net.weights)}
+
+
+def load_data_file(content, name):
+    """Write ``content`` to a file called ``name`` and load it with fastnet.datasets:
+    ``read_idx`` for IDX names (bounded at 1 MiB), ``load_mnist`` for a pickle."""
+    from fastnet import datasets
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, name)
+        with open(path, "wb") as f:
+            f.write(content)
+        if "idx" in name:
+            array = datasets.read_idx(path, max_bytes=1 << 20)
+            return {"shape": array.shape, "dtype": str(array.dtype)}
+        triple = datasets.load_mnist(path)
+        return {"shapes": [(x.shape, y.shape) for x, y in triple]}
