@@ -2,9 +2,15 @@
 import signal
 import sys
 
-# Until main() takes Ctrl-C over, it quits quietly with exit code 130 (a
-# SystemExit raised inside whatever import is running: no traceback).
-signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))
+
+def _quit(signum, frame):
+    """Until main() takes Ctrl-C over, it quits with one line and exit code 130
+    (a SystemExit raised inside whatever import is running: no traceback)."""
+    print("fastnet: interrupted", file=sys.stderr)
+    sys.exit(130)
+
+
+signal.signal(signal.SIGINT, _quit)
 
 from fastnet.cli import main  # noqa: E402
 
