@@ -79,7 +79,7 @@ def idx_files(draw):
         body += b"\0" * (2 << 20)            # a bomb: 2 MiB past the 1 MiB bound
     cut = draw(st.one_of(st.none(), st.integers(0, len(header))))
     content = header[:cut] + body if cut is not None else header + body
-    return draw(wrapped(content)), dims
+    return draw(wrapped(content)), (dims if cut is None else None)   # a cut header: unknown
 
 
 @FUZZ
@@ -89,7 +89,8 @@ def test_idx_files_load_as_their_header_says_or_are_refused(sandbox, file):
     result = sandbox.call("load_data_file", content, "t10k-labels-idx1-ubyte")
     if _refused_naming(result, "t10k-labels-idx1-ubyte"):
         return
-    assert result[1]["dtype"] == "uint8" and list(result[1]["shape"]) == dims
+    assert result[1]["dtype"] == "uint8"
+    assert dims is None or list(result[1]["shape"]) == dims
 
 
 arrays = st.builds(
