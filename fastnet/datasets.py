@@ -53,6 +53,7 @@ builds nothing but arrays, and its parts are checked (shapes, finite images,
 whole-number labels 0..9).  Every problem is a DataFormatError naming the file.
 """
 
+import codecs
 import gzip
 import hashlib
 import os
@@ -437,25 +438,123 @@ def _load_idx(files, dataset, dtype, verify=False):
              streams["test_labels"].array.astype(np.int64)))
 
 
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles NumPy arrays and tuples, and refuses anything else, so a
-    stray pickle cannot run code.  Handles the book's Python 2 pickle."""
+def _refuse(what):
+    raise pickle.UnpicklingError("refusing to load {}".format(what))
+
+
+def _plain_dtype(dtype):
+    """``dtype`` if it is a plain number type (bool, int, uint, float), else refuse."""
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.hasobject \
+            or dtype.fields is not None or dtype.subdtype is not None:
+        _refuse("an array of dtype {}".format(dtype))
+    return dtype
+
+
+def _new_dtype(spec, align=False, copy=False):
+    """numpy.dtype, for plain number types only."""
+    if not isinstance(spec, (str, bytes)):
+        _refuse("a dtype built from {}".format(type(spec).__name__))
+    spec = spec.decode("latin1") if isinstance(spec, bytes) else spec
+    try:
+        # copy=True (as pickles ask) gives a fresh dtype: the BUILD step that
+        # follows must not change NumPy's shared instance of the type.
+        return _plain_dtype(np.dtype(spec, bool(align), bool(copy)))
+    except TypeError:
+        _refuse("dtype {!r}".format(spec))
+
+
+def _new_empty_array(subtype, shape, typecode):
+    """numpy's _reconstruct: an empty ndarray that BUILD then fills."""
+    if subtype is not np.ndarray:
+        _refuse("an array of type {!r}".format(subtype))
+    return np.ndarray.__new__(np.ndarray, (0,), "b")
+
+
+def _array_from_buffer(buffer, dtype, shape, order):
+    """numpy's _frombuffer (protocol 5 arrays), checked."""
+    dtype = _plain_dtype(dtype)
+    if not isinstance(buffer, (bytes, bytearray)) or not _is_shape(shape) \
+            or order not in ("C", "F"):
+        _refuse("a malformed array")
+    count = 1
+    for d in shape:
+        count *= d
+    if count * dtype.itemsize != len(buffer):
+        _refuse("an array whose data does not fit its shape")
+    return np.frombuffer(buffer, dtype).reshape(shape, order=order)
+
+
+def _is_shape(shape):
+    return isinstance(shape, tuple) and all(type(d) is int and d >= 0 for d in shape)
+
+
+def _scalar(dtype, data):
+    """numpy's scalar (a pickled NumPy number), checked."""
+    dtype = _plain_dtype(dtype)
+    if isinstance(data, str):   # Python 2's byte string, read as latin-1 text
+        data = data.encode("latin1")
+    if not isinstance(data, bytes) or len(data) != dtype.itemsize:
+        _refuse("a malformed NumPy scalar")
+    return np.frombuffer(data, dtype)[0]
+
+
+class _ArrayUnpickler(pickle._Unpickler):
+    """Unpickles NumPy arrays of plain numbers, tuples and lists, and refuses
+    anything else, so that a stray or crafted pickle can neither run code nor
+    crash the process.  Handles the book's Python 2 pickle.
+
+    NumPy's own reconstructors trust their arguments (a pickle that hands them
+    an object dtype, or a dtype state with made-up sizes and flags, crashes
+    Python), so every global is replaced by a checking function, and the
+    BUILD step (``__setstate__``) is allowed only on the objects those return,
+    with states of the expected form.  This is the pure-Python unpickler,
+    whose BUILD can be intercepted; the book's pickle is a handful of large
+    byte strings, so it is no slower.
+    """
 
     ALLOWED = {
-        ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
-        ("numpy._core.numeric", "_frombuffer"), ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("_codecs", "encode"),
+        ("numpy._core.multiarray", "_reconstruct"): _new_empty_array,
+        ("numpy._core.multiarray", "scalar"): _scalar,
+        ("numpy._core.numeric", "_frombuffer"): _array_from_buffer,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): _new_dtype,
+        ("_codecs", "encode"): codecs.encode,
     }
 
     def find_class(self, module, name):
         # Old pickles (the book's among them) say numpy.core; NumPy 2 says numpy._core.
         if module.startswith("numpy.core"):
             module = "numpy._core" + module[len("numpy.core"):]
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError("refusing to load {}.{}".format(module, name))
-        if module.startswith("numpy._core") and not hasattr(np, "_core"):  # NumPy 1.x
-            module = "numpy.core" + module[len("numpy._core"):]
-        return super().find_class(module, name)
+        found = self.ALLOWED.get((module, name))
+        if found is None:
+            _refuse("{}.{}".format(module, name))
+        return found
+
+    def load_build(self):
+        state = self.stack[-1]
+        target = self.stack[-2]
+        if isinstance(target, np.dtype):
+            # (3, byte order, subarray, names, fields, elsize, alignment, flags)
+            if not (isinstance(state, tuple) and len(state) == 8 and state[0] == 3
+                    and state[1] in ("<", ">", "|", "=") and state[2:5] == (None,) * 3
+                    and state[5:] == (-1, -1, 0)):
+                _refuse("a dtype with the state {!r}".format(state)[:200])
+        elif type(target) is np.ndarray and target.shape == (0,) and target.dtype == "b":
+            # (version, shape, dtype, is Fortran order, data bytes); Python 2
+            # wrote the data as a byte string, which arrives here as latin-1 text.
+            if isinstance(state, tuple) and len(state) == 5 and isinstance(state[4], str):
+                state = self.stack[-1] = state[:4] + (state[4].encode("latin1"),)
+            if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1
+                    and _is_shape(state[1]) and isinstance(state[3], bool)
+                    and isinstance(state[4], (bytes, bytearray))):
+                _refuse("an array with a malformed state")
+            _plain_dtype(state[2])
+        else:
+            _refuse("the state of a {}".format(type(target).__name__))
+        super().load_build()
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.BUILD[0]] = load_build
 
 
 class _BoundedReader:

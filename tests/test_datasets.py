@@ -509,3 +509,71 @@ def test_changed_file_in_the_cache_is_refused_offline(tmp_path, monkeypatch):
     # The same files outside the cache are the user's own: used as they are.
     (X, y), _, (_, y_test) = load_mnist(cache / "mnist")
     assert y_test[0] == labels[8]
+
+
+# Found by the fuzz test at 10,000 examples: NumPy's reconstructors given an
+# object dtype with a made-up state; the old unpickler let it through and
+# Python died with a segfault.
+CRASHING_PICKLE = (
+    b"\x80\x05\x95\x08\x01\x00\x00\x00\x00\x00\x00]\x94(\x8c\x13numpy._core.numeric\x94\x8c"
+    b"\x0b_frombuffer\x94\x93\x94(\x96\x0c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x00\x00\x00\x00\x00\x00\x94\x8c\x05numpy\x94\x8c\x05dtype\x94\x93\x94\x8c\x02U3\x94\x89"
+    b"\x88\x87\x94R\x94(K\x03\x8c\x01<\x94NNNK\x0cK\x04K\x08t\x94b)\x8c\x01C\x94t\x94R\x94}"
+    b"\x94\x8c\x02\xc2\x80\x94NsG\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x16numpy._core.multiarray"
+    b"\x94\x8c\x0c_reconstruct\x94\x93\x94h\x05\x8c\x07ndarray\x94\x93\x94K\x00\x85\x94C\x01b"
+    b"\x94\x87\x94R\x94(K\x01K\x01K\x01\x86\x94h\x07\x8c\x02O8\x94\x89\x88\x87\x94R\x94(K\x03"
+    b"\x8c\x01|\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?t\x94b\x89]\x94t\x94b\x86\x94e.")
+
+
+def _load_in_a_subprocess(path):
+    import subprocess
+    import sys
+    code = ("import sys; from fastnet import datasets\n"
+            "try:\n    datasets.load_mnist(sys.argv[1])\n"
+            "except datasets.DataFormatError as e:\n    print(e)\n")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=60, cwd=str(path.parent))
+
+
+def test_crafted_pickle_cannot_crash_python(tmp_path):
+    path = tmp_path / "mnist.pkl"
+    path.write_bytes(CRASHING_PICKLE)
+    r = _load_in_a_subprocess(path)
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert r.stdout.startswith(str(path) + ": not a readable MNIST pickle (refusing to load")
+
+
+@pytest.mark.parametrize("state", [
+    b"NNNK\x0cK\x04K\x08t",                        # made-up item size, alignment, flags
+    b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?t",     # every flag, as an object dtype has
+])
+def test_dtype_with_a_made_up_state_is_refused(tmp_path, state):
+    """The BUILD step of a dtype is checked: plain number types have exactly
+    one form of state, (3, byte order, None, None, None, -1, -1, 0)."""
+    raw = _py2_array_pickle(np.zeros(3, np.float32))
+    good = b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t"
+    assert raw.count(good) == 1
+    path = tmp_path / "mnist.pkl"
+    path.write_bytes(raw.replace(good, state))
+    r = _load_in_a_subprocess(path)
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert "refusing to load a dtype with the state" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_the_unpickler_reads_plain_arrays_in_every_protocol(protocol):
+    obj = (np.arange(6, dtype=np.float32).reshape(2, 3), np.int64(3), np.float64(2.5),
+           [np.zeros(2, bool)], np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+           np.arange(3, dtype=">i2"))
+    raw = pickle.dumps(obj, protocol=protocol)
+    got = datasets._ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    expected = pickle.loads(raw)
+    for a, b in zip(got, expected):
+        assert type(a) is type(b)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert got[1] == 3 and got[2] == 2.5 and got[3][0].dtype == bool
+    with pytest.raises(pickle.UnpicklingError, match="dtype object"):
+        datasets._ArrayUnpickler(io.BytesIO(pickle.dumps(np.array([1, "a"], object),
+                                                         protocol=protocol)),
+                                 encoding="latin1").load()
