@@ -34,7 +34,10 @@ echo "asan.sh: building the kernels with -fsanitize=address in $work" >&2
 nm -D "$work"/fastnet/_kernels/training*.so | grep __asan_ >/dev/null \
     || { echo "asan.sh: the kernel was built without ASan" >&2; exit 1; }
 
-export LD_PRELOAD="$libasan"
+# libstdc++ is preloaded too: without it, ASan's interceptor of C++ exceptions
+# finds no __cxa_throw and aborts ("CHECK failed: ... real___cxa_throw") as
+# soon as a C++ extension (matplotlib's) throws one.
+export LD_PRELOAD="$libasan $(gcc -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:allocator_may_return_null=1"
 export PYTHONPATH="$work"
 export FASTNET_TEST_DATA="${FASTNET_TEST_DATA:-$(cd "$here/.." && pwd)/shared/data/mnist}"
