@@ -182,7 +182,8 @@ class _IdxStream:
     (against ``dims`` if given, else against ``max_bytes``), and from then on
     no more than the header promises is accepted.  ``finish()`` returns the
     uint8 array (``keep=True``); ``sha256`` is the digest of the uncompressed
-    bytes, header included (``digest=True``).  Problems raise DataFormatError naming ``where``.
+    bytes, header included (``digest=True``).  Problems raise DataFormatError
+    naming ``where``.
     """
 
     def __init__(self, where, dims=None, max_bytes=None, keep=True, digest=True):

@@ -62,7 +62,7 @@ SPEED_MINI_BATCH, TABLE_MINI_BATCH = 1000, 10
 NEURONS_SHOWN = 6
 # Bounds of the counts (the seeds' range is NumPy's), so that a typo cannot
 # ask for a year of work or terabytes of results.
-LIMITS = {"seeds": 1000, "speed_seeds": 10000, "epochs": 100000, "table_epochs": 10000,
+LIMITS = {"seeds": 1000, "speed_seeds": 10000, "epochs": 1000000, "table_epochs": 10000,
           "images": 50000, "workers": 64, "seed": 2 ** 32 - 1}
 
 

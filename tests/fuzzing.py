@@ -27,8 +27,10 @@ from hypothesis import HealthCheck, settings
 FUZZ_EXAMPLES = int(os.environ.get("FASTNET_FUZZ_EXAMPLES", "40"))
 WORKER_MEMORY = 1 << 30   # bytes of address space the worker may add after its imports
 
+# CI runs the same examples every time (a red CI is reproducible); local runs explore.
+DERANDOMIZE = bool(os.environ.get("CI")) and "FASTNET_FUZZ_EXAMPLES" not in os.environ
 FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
-                derandomize=bool(os.environ.get("CI")) and "FASTNET_FUZZ_EXAMPLES" not in os.environ,
+                derandomize=DERANDOMIZE,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much])
 
