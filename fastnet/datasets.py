@@ -280,11 +280,15 @@ class _IdxStream:
         h = self._header
         shape = tuple(int.from_bytes(h[4 + 4 * i: 8 + 4 * i], "big")
                       for i in range(h[3]))
-        body = 1
+        body = nonzero = 1
         for d in shape:          # Python ints: no overflow, however large the header says
             body *= d
+            nonzero *= max(d, 1)
         if self.dims is not None:
             self.dims(shape, self.where)
+        if nonzero > self.max_bytes:   # an empty array may not have absurd dimensions either
+            self._fail("the IDX header's dimensions {} are larger than the {:,} bytes this "
+                       "reader accepts".format("x".join(map(str, shape)), self.max_bytes))
         if body > self.max_bytes:
             self._fail("the IDX header promises {} = {:,} bytes, more than the {:,} this "
                        "reader accepts".format("x".join(map(str, shape)), body, self.max_bytes))

@@ -370,6 +370,10 @@ def test_idx_header_promising_too_much(tmp_path):
     with pytest.raises(DataFormatError, match="promises 4294967295x4294967295x4294967295x"
                                               "4294967295 = .* bytes, more than"):
         datasets.read_idx(path)
+    # An empty array, but with dimensions numpy cannot even describe (found by fuzzing).
+    path.write_bytes(struct.pack(">IIIII", 0x804, 0, 8788, 438512, 2393416034))
+    with pytest.raises(DataFormatError, match="dimensions 0x8788x438512x2393416034 are larger"):
+        datasets.read_idx(path)
     small = tmp_path / "small-idx1-ubyte"
     small.write_bytes(struct.pack(">II", 0x801, 2000) + b"\0" * 2000)
     with pytest.raises(DataFormatError, match="more than the 1,000 this reader accepts"):
