@@ -286,12 +286,12 @@ class _IdxStream:
             nonzero *= max(d, 1)
         if self.dims is not None:
             self.dims(shape, self.where)
-        if nonzero > self.max_bytes:   # an empty array may not have absurd dimensions either
-            self._fail("the IDX header's dimensions {} are larger than the {:,} bytes this "
-                       "reader accepts".format("x".join(map(str, shape)), self.max_bytes))
         if body > self.max_bytes:
             self._fail("the IDX header promises {} = {:,} bytes, more than the {:,} this "
                        "reader accepts".format("x".join(map(str, shape)), body, self.max_bytes))
+        if nonzero > self.max_bytes:   # an empty array may not have absurd dimensions either
+            self._fail("the IDX header's dimensions {} are larger than the {:,} bytes this "
+                       "reader accepts".format("x".join(map(str, shape)), self.max_bytes))
         self._shape = shape
         self._total = self._header_size + body
         self._size = self._header_size
