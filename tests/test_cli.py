@@ -237,9 +237,13 @@ def test_ctrl_c_at_startup_is_quiet(env, tmp_path, delay):
     if proc.returncode == 0:  # a very fast machine finished first: nothing to see
         assert "Final validation accuracy" in out
         return
-    assert proc.returncode == 130, err
+    # 130 from fastnet; now and then CPython itself ends the process by SIGINT
+    # instead (the interrupt landing while the interpreter shuts down), which a
+    # shell also reports as 130.  Either way: no traceback.
+    assert proc.returncode in (130, -signal.SIGINT), err
     assert "Traceback" not in err and err.count("\n") <= 2, err
-    assert "interrupted" in err
+    if proc.returncode == 130:
+        assert "interrupted" in err
 
 
 def test_unwritable_save_is_found_before_loading_anything(capsys, monkeypatch):
