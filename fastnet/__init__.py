@@ -1,14 +1,30 @@
 """fastnet: fast, faithful CPU training of the sigmoid networks of Nielsen's network2.py.
 
 ``from fastnet import network2`` replaces ``import network2``; the same names
-are available here at the top level.
+are available here at the top level.  They are imported on first use, so that
+``import fastnet.cli`` (the command line) starts in milliseconds and a Ctrl-C
+at startup meets the command's handler instead of an import of NumPy.
 """
-# First: in an unbuilt source tree this raises an ImportError that says what to do.
+import importlib
+
+# First, and cheap: in an unbuilt source tree this raises an ImportError that says what to do.
 from fastnet import _kernels  # noqa: F401
-from fastnet.network2 import (CrossEntropyCost, LogLikelihoodCost, Network, QuadraticCost,
-                              load, sigmoid, sigmoid_prime, vectorized_result)
 
 __version__ = "0.1.0"
 
 __all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "LogLikelihoodCost", "load",
            "vectorized_result", "sigmoid", "sigmoid_prime"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        from fastnet import network2
+        return getattr(network2, name)
+    if name in ("network2", "datasets", "mnist_loader", "speed", "files", "threads",
+                "reference", "cli", "sweep", "remedies", "sklearn", "activations"):
+        return importlib.import_module("fastnet." + name)
+    raise AttributeError("module 'fastnet' has no attribute {!r}".format(name))
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -12,22 +12,36 @@ class Failure(Exception):
     """A run that cannot go on (data missing, file unwritable); exit code 1."""
 
 
+def one_line(text):
+    """``text`` with line breaks and other control characters escaped, so that
+    an error quoting a user's argument stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr, not the whole usage."""
 
     def error(self, message):
         self.exit(EXIT_USAGE, "{}: error: {} (see '{} --help')\n".format(
-            self.prog, message, self.prog))
+            self.prog, one_line(message), self.prog))
 
 
 def int_at_least(minimum):
     """An argument type: a whole number no smaller than ``minimum``."""
+    return int_in(minimum, None)
+
+
+def int_in(minimum, maximum):
+    """An argument type: a whole number from ``minimum`` to ``maximum`` (None: no bound)."""
     def parse(text):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
+            raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(
+                text if len(text) <= 40 else text[:40] + "..."))
         if value < minimum:
             raise argparse.ArgumentTypeError("must be at least {}, got {}".format(minimum, value))
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError("must be at most {}, got {}".format(maximum, value))
         return value
     return parse

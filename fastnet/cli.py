@@ -10,6 +10,17 @@ subcommand is one function and one entry (or a call to ``register``).
 
 Exit codes: 0 done, 1 the data could not be loaded or the network not saved,
 2 bad arguments, 130 stopped by Ctrl-C.
+
+Every argument is checked before anything heavy happens (no data loaded, no
+network allocated), and a bad one is a one-line usage error with exit code 2.
+Bounds beyond the obvious ones, so that a typo cannot ask for gigabytes or
+for weights that can only overflow (``LIMITS``): at most 100 layers, 20
+million weights and biases (160 MB per float64 copy), mini-batch size times
+the number of neurons at most 50 million (the kernels' work space), mini-batch
+size at most 50,000 (the training images), eta at most 1000, eta * lmbda / n
+below 1 (so that the weight decay factor 1 - eta * lmbda / n of network2's
+update stays positive), seeds in [0, 2**32) (NumPy's range).  ``--save`` is
+tried (a temporary file is created and removed beside it) before training.
 """
 
 import argparse
@@ -20,7 +31,8 @@ import sys
 import time
 
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_at_least)
+                                 Parser, UsageError, int_at_least, int_in,
+                                 one_line)
 from fastnet.speed_cli import add_parser as add_speed_command
 from fastnet.remedies_cli import add_parser as add_remedies_command
 from fastnet.sweep_cli import add_parser as add_sweep_command
@@ -28,18 +40,30 @@ from fastnet.sweep_cli import add_parser as add_sweep_command
 # ---------------------------------------------------------------------------
 # Argument types: each turns a string into a value or says what is wrong.
 
+# The bounds described in the module's docstring.
+LIMITS = {"layers": 100, "parameters": 20_000_000, "batch_neurons": 50_000_000,
+          "mini_batch_size": 50_000, "epochs": 1_000_000, "eta": 1000.0, "seed": 2 ** 32 - 1}
 
-def _float_in(minimum, positive):
+
+def _short(text, length=40):
+    return text if len(text) <= length else text[:length] + "..."
+
+
+def _float_in(minimum, positive, maximum=None):
     def parse(text):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError("expected a number, got {!r}".format(text))
+            raise argparse.ArgumentTypeError("expected a number, got {!r}".format(_short(text)))
         if value != value or value in (float("inf"), float("-inf")):
-            raise argparse.ArgumentTypeError("must be a finite number, got {}".format(text))
+            raise argparse.ArgumentTypeError("must be a finite number, got {}".format(
+                _short(text)))
         if value < minimum or (positive and value == minimum):
             raise argparse.ArgumentTypeError("must be {} {}, got {}".format(
-                "greater than" if positive else "at least", minimum, text))
+                "greater than" if positive else "at least", minimum, _short(text)))
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError("must be at most {:g}, got {}".format(
+                maximum, _short(text)))
         return value
     return parse
 
@@ -49,13 +73,22 @@ def _sizes(text):
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            "expected layer widths separated by commas, like 784,30,10; got {!r}".format(text))
+            "expected layer widths separated by commas, like 784,30,10; got {!r}".format(
+                _short(text)))
     if len(sizes) < 2:
         raise argparse.ArgumentTypeError("needs at least an input and an output layer, got {!r}"
-                                         .format(text))
+                                         .format(_short(text)))
+    if len(sizes) > LIMITS["layers"]:
+        raise argparse.ArgumentTypeError("at most {} layers, got {}".format(
+            LIMITS["layers"], len(sizes)))
     if min(sizes) < 1:
         raise argparse.ArgumentTypeError("every layer needs at least one neuron, got {!r}"
-                                         .format(text))
+                                         .format(_short(text)))
+    parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    if parameters > LIMITS["parameters"]:
+        raise argparse.ArgumentTypeError(
+            "{} would have {:,} weights and biases; at most {:,} are allowed".format(
+                _short(text), parameters, LIMITS["parameters"]))
     return sizes
 
 
@@ -76,6 +109,10 @@ accuracy is measured on the 10,000 validation images after each epoch. Ctrl-C
 stops after the current chunk of mini-batches, saves the network if --save was
 given, and exits with code 130.
 
+Bounds, checked before anything is loaded: at most 100 layers and 20 million
+weights and biases; mini-batch size times the number of neurons at most 50
+million; eta*lmbda/n below 1. --save is tried before training starts.
+
 example: fastnet train --sizes 784,30,30,10 --epochs 30 --seed 1 --save net.json"""
 
 
@@ -87,18 +124,21 @@ def add_train_command(subparsers):
     net.add_argument("--sizes", type=_sizes, default=[784, 30, 10], metavar="N,N,...",
                      help="neurons per layer, input first; the input must be 784 (28x28 pixels) "
                           "and the output 10 (one per class) (default: 784,30,10)")
-    net.add_argument("--epochs", type=int_at_least(1), default=30, metavar="N",
+    net.add_argument("--epochs", type=int_in(1, LIMITS["epochs"]), default=30, metavar="N",
                      help="passes over the training data (default: 30)")
-    net.add_argument("--mini-batch-size", type=int_at_least(1), default=10, metavar="N",
-                     help="examples per gradient step (default: 10)")
-    net.add_argument("--eta", type=_float_in(0.0, positive=True), default=0.1, metavar="RATE",
-                     help="learning rate (default: 0.1)")
+    net.add_argument("--mini-batch-size", type=int_in(1, LIMITS["mini_batch_size"]),
+                     default=10, metavar="N",
+                     help="examples per gradient step, at most 50000 (default: 10)")
+    net.add_argument("--eta", type=_float_in(0.0, positive=True, maximum=LIMITS["eta"]),
+                     default=0.1, metavar="RATE",
+                     help="learning rate, at most 1000 (default: 0.1)")
     net.add_argument("--lmbda", type=_float_in(0.0, positive=False), default=5.0,
-                     metavar="LAMBDA", help="L2 regularisation parameter (default: 5.0)")
+                     metavar="LAMBDA", help="L2 regularisation parameter; eta*lmbda/n must "
+                                            "stay below 1, n the training images (default: 5.0)")
     net.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                      help="floating-point precision of training: float64 as network2, or the "
                           "faster float32 (default: float64)")
-    net.add_argument("--seed", type=int, metavar="S",
+    net.add_argument("--seed", type=int_in(0, LIMITS["seed"]), metavar="S",
                      help="seed Python's random and NumPy's generator (random.seed(S); "
                           "np.random.seed(S)), so the run can be repeated exactly "
                           "(default: unseeded)")
@@ -178,12 +218,20 @@ def run_train(args):
     if args.limit is not None and args.limit > datasets.N_TRAIN:
         raise UsageError("--limit can be at most {} (the training images), got {}".format(
             datasets.N_TRAIN, args.limit))
+    n = datasets.N_TRAIN if args.limit is None else args.limit
+    neurons = sum(sizes)
+    if min(args.mini_batch_size, n) * neurons > LIMITS["batch_neurons"]:
+        raise UsageError("--mini-batch-size {} with --sizes of {:,} neurons needs room for "
+                         "{:,} activations; at most {:,} are allowed".format(
+                             args.mini_batch_size, neurons,
+                             min(args.mini_batch_size, n) * neurons, LIMITS["batch_neurons"]))
+    if args.eta * args.lmbda / n >= 1:
+        raise UsageError("--eta {} and --lmbda {} on {} images: eta*lmbda/n = {:.3g}, but it "
+                         "must stay below 1 (the weight decay factor 1 - eta*lmbda/n would "
+                         "not be positive)".format(args.eta, args.lmbda, n,
+                                                   args.eta * args.lmbda / n))
     if args.save is not None:
-        folder = os.path.dirname(os.path.abspath(args.save))
-        if not os.path.isdir(folder):
-            raise UsageError("--save {}: folder {} does not exist".format(args.save, folder))
-        if os.path.isdir(args.save):
-            raise UsageError("--save {}: that is a folder; give a file name".format(args.save))
+        _check_save(args.save)
     if args.data is not None and not os.path.exists(args.data):
         raise UsageError("--data {}: no such file or folder".format(args.data))
 
@@ -269,6 +317,22 @@ def run_train(args):
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
 
+def _check_save(path):
+    """Find an unwritable --save before training, not after."""
+    from fastnet import files
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UsageError("--save {}: folder {} does not exist".format(path, folder))
+    if os.path.isdir(path):
+        raise UsageError("--save {}: that is a folder; give a file name".format(path))
+    try:
+        files.probe_writable(path)
+    except (OSError, ValueError) as e:
+        raise UsageError("--save {}: cannot write there: {}".format(
+            path, getattr(e, "strerror", None) or e)) from None
+
+
 def _percent(correct, total):
     return "{} / {} ({:.2f}%)".format(correct, total, 100.0 * correct / total)
 
@@ -297,7 +361,22 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit code."""
+    """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit code.
+
+    Ctrl-C at any point, even while the arguments are parsed or the modules
+    load, ends with exit code 130 and one line, never a traceback."""
+    try:
+        try:  # take Ctrl-C over from __main__'s quiet startup handler
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        except ValueError:  # not the main thread: signals are not ours to handle
+            pass
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("fastnet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv):
     parser = build_parser()
     try:
         args, extra = parser.parse_known_args(argv)
@@ -312,10 +391,10 @@ def main(argv=None):
     try:
         return args.run(args)
     except UsageError as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        print("{}: error: {}".format(prog, one_line(e)), file=sys.stderr)
         return EXIT_USAGE
     except Failure as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        print("{}: error: {}".format(prog, one_line(e)), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("{}: interrupted; nothing saved".format(prog), file=sys.stderr)

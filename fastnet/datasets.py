@@ -25,31 +25,48 @@ Where the data is looked for, in order (the first that holds it wins)
   5. a download into that cache from the public mirrors (``MIRRORS``, or the
      base URLs in the environment variable ``FASTNET_MIRRORS``).
 
-Downloads: each file is fetched into a temporary file inside the cache
-directory, checked, and only then renamed into place with ``os.replace``, so a
-failed or killed download never leaves a half-written file under a real name.
-The check is the SHA-256 of the *uncompressed* IDX bytes (``CONTENT_SHA256``):
-the IDX contents are the same everywhere, while the gzip wrappers differ from
-one copy to another.  A mirror may also be given as ``(base_url, {file name:
-sha256 of the downloaded file})``, and then the downloaded bytes are checked
-against that table as well.  A mirror that fails (timeout, HTTP error, bad
-checksum, short transfer) is moved to the back of the list and the next one is
-tried.
+Downloads: each file streams into a temporary file inside the cache directory
+(``fastnet.files.write_atomically``), is checked on the way, and only then
+takes its real name, so a failed or killed download never leaves a
+half-written file under a real name (a killed one leaves a hidden temporary
+that the next write into the folder removes).  The check is the SHA-256 of the
+*uncompressed* IDX bytes (``CONTENT_SHA256``): the IDX contents are the same
+everywhere, while the gzip wrappers differ from one copy to another.  A mirror
+may also be given as ``(base_url, {file name: sha256 of the downloaded
+file})``, and then the downloaded bytes are checked against that table as
+well.  A mirror that fails (timeout, HTTP error, bad checksum, short transfer,
+a file that inflates past what its header promises) is moved to the back of
+the list and the next one is tried.  A download that fails removes the cache
+folders it created, if they are still empty.
+
+The cache is checked at every use: its IDX files must have their known
+SHA-256 (about 0.06 s on top of a 0.25 s load).  A changed file is deleted,
+with a warning, and downloaded again (with ``download=False``: refused, with
+the way out in the message).  Files in a folder you name (``path``,
+``FASTNET_DATA``) are yours and are checked for shape and values only.
+
+Hostile files: nothing is ever inflated whole.  An IDX file is read piece by
+piece and refused as soon as it holds more than its header promises (or its
+header promises the wrong shape, or more than ``MAX_IDX_BYTES``); the book's
+pickle is read through a bound of ``MAX_PICKLE_BYTES`` by an unpickler that
+builds nothing but arrays, and its parts are checked (shapes, finite images,
+whole-number labels 0..9).  Every problem is a DataFormatError naming the file.
 """
 
+import codecs
 import gzip
 import hashlib
-import io
 import os
 import pickle
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
+import warnings
 import zlib
 
 import numpy as np
+
+from fastnet.files import write_atomically
 
 __all__ = [
     "load_mnist", "download", "read_idx", "default_cache_dir",
@@ -111,7 +128,19 @@ N_TRAIN, N_VAL, N_TEST = 50000, 10000, 10000
 IMAGE_SHAPE = (28, 28)
 DEFAULT_TIMEOUT = 30.0
 IDX_UBYTE = 0x08
-PART_PREFIX = ".part-"
+GZIP_MAGIC = b"\x1f\x8b"
+READ_CHUNK = 1 << 16
+# Bounds on what a file may inflate to.  The largest real file, MNIST's
+# training images, is 47,040,016 bytes; the book's pickle about 220 MB (440 MB
+# if someone stored it in float64).
+MAX_IDX_BYTES = 1 << 30
+MAX_PICKLE_BYTES = 512 << 20
+TRAILING_LIMIT = 1 << 20   # extra bytes counted (for the message) before giving up
+# What each of the four files must hold.
+EXPECTED_SHAPES = {
+    "train_images": (N_TRAIN + N_VAL,) + IMAGE_SHAPE, "train_labels": (N_TRAIN + N_VAL,),
+    "test_images": (N_TEST,) + IMAGE_SHAPE, "test_labels": (N_TEST,),
+}
 USER_AGENT = "fastnet (Python urllib; MNIST loader)"
 
 
@@ -138,70 +167,219 @@ class DataNotFoundError(FileNotFoundError):
 
 # ---------------------------------------------------------------------------
 # Reading files
+#
+# Every file is read through _IdxStream (IDX files) or _BoundedReader (the
+# pickle), piece by piece: a gzip file is never inflated whole, and nothing
+# is inflated past what the file can legitimately hold, so a small file that
+# would inflate to gigabytes (a "gzip bomb") is refused after a few bytes.
 
-def _read_bytes(path):
-    """Return the file's bytes, gunzipped if it is gzip'd (judged by content)."""
+
+class _IdxStream:
+    """Checks and collects an IDX file of unsigned bytes fed to it in pieces.
+
+    The pieces are the file's raw bytes, gzip'd or not (judged by the first
+    two bytes).  As soon as the header has arrived its dimensions are checked
+    (against ``dims`` if given, else against ``max_bytes``), and from then on
+    no more than the header promises is accepted.  ``finish()`` returns the
+    uint8 array (``keep=True``); ``sha256`` is the digest of the uncompressed
+    bytes, header included (``digest=True``).  Problems raise DataFormatError
+    naming ``where``.
+    """
+
+    def __init__(self, where, dims=None, max_bytes=None, keep=True, digest=True):
+        self.where = where
+        self.dims = dims
+        self.max_bytes = MAX_IDX_BYTES if max_bytes is None else max_bytes
+        self.keep = keep
+        self.gzipped = None
+        self._pending = b""       # raw bytes held until gzip or not can be told
+        self._inflater = None
+        self._raw = 0
+        self._header = bytearray()
+        self._header_size = None
+        self._shape = None
+        self._total = None        # uncompressed size the header promises
+        self._size = 0            # uncompressed bytes seen
+        self._body = None
+        self._hash = hashlib.sha256() if digest else None
+
+    def _fail(self, problem):
+        raise DataFormatError(self.where, problem)
+
+    def feed(self, raw):
+        self._raw += len(raw)
+        limit = (self._total if self._total is not None else self.max_bytes)
+        if self._raw > limit + limit // 64 + (1 << 20):
+            self._fail("{:,} bytes already, more than an IDX file of its header's size "
+                       "can take".format(self._raw))
+        if self.gzipped is None:
+            raw = self._pending + raw
+            if len(raw) < 2:
+                self._pending = raw
+                return
+            self._pending = b""
+            self.gzipped = raw[:2] == GZIP_MAGIC
+        if not self.gzipped:
+            self._content(raw)
+            return
+        data = raw
+        while data:
+            if self._inflater is None:
+                self._inflater = zlib.decompressobj(31)   # one gzip member
+            room = READ_CHUNK
+            if self._total is not None:
+                room = min(room, max(1, self._total + TRAILING_LIMIT - self._size + 1))
+            try:
+                out = self._inflater.decompress(data, room)
+            except zlib.error as e:
+                self._fail("gzip data is corrupt ({})".format(e))
+            self._content(out)
+            if self._inflater.eof:           # a member ended; another may follow
+                data = self._inflater.unused_data
+                self._inflater = None
+                if data and not data.strip(b"\0"):
+                    break                    # zero padding after the last member
+            else:
+                data = self._inflater.unconsumed_tail
+
+    def _content(self, data):
+        if not data:
+            return
+        if self._header_size is None or len(self._header) < self._header_size:
+            take = (self._header_size or 4) - len(self._header)
+            self._header += data[:take]
+            data = data[take:]
+            if self._header_size is None and len(self._header) == 4:
+                self._read_magic()
+                return self._content(data)
+            if self._header_size is not None and len(self._header) == self._header_size:
+                self._read_dims()
+            if not data:
+                return
+        end = self._size + len(data)
+        if end > self._total + TRAILING_LIMIT:
+            self._fail("holds more than the {:,} bytes its IDX header promises "
+                       "(a corrupt file, or one built to exhaust memory)".format(self._total))
+        useful = data[:max(0, self._total - self._size)]
+        if useful:
+            if self._hash is not None:
+                self._hash.update(useful)
+            if self._body is not None:
+                self._body += useful   # grows with what arrives, not with what is promised
+        self._size = end
+
+    def _read_magic(self):
+        zero, code, ndim = int.from_bytes(self._header[:2], "big"), self._header[2], \
+            self._header[3]
+        if zero != 0 or code != IDX_UBYTE or not 1 <= ndim <= 4:
+            self._fail("bad IDX magic number 0x{} (expected 0x0000080N: unsigned bytes, "
+                       "N dimensions)".format(bytes(self._header).hex()))
+        self._header_size = 4 + 4 * ndim
+
+    def _read_dims(self):
+        h = self._header
+        shape = tuple(int.from_bytes(h[4 + 4 * i: 8 + 4 * i], "big")
+                      for i in range(h[3]))
+        body = nonzero = 1
+        for d in shape:          # Python ints: no overflow, however large the header says
+            body *= d
+            nonzero *= max(d, 1)
+        if self.dims is not None:
+            self.dims(shape, self.where)
+        if body > self.max_bytes:
+            self._fail("the IDX header promises {} = {:,} bytes, more than the {:,} this "
+                       "reader accepts".format("x".join(map(str, shape)), body, self.max_bytes))
+        if nonzero > self.max_bytes:   # an empty array may not have absurd dimensions either
+            self._fail("the IDX header's dimensions {} are larger than the {:,} bytes this "
+                       "reader accepts".format("x".join(map(str, shape)), self.max_bytes))
+        self._shape = shape
+        self._total = self._header_size + body
+        self._size = self._header_size
+        if self._hash is not None:
+            self._hash.update(bytes(h))
+        if self.keep:
+            self._body = bytearray()
+
+    def finish(self):
+        """Check that the file ended where its header says; return the array (or None)."""
+        if self.gzipped is None:
+            self.gzipped = False
+            self._content(self._pending)
+        elif self._inflater is not None:
+            self._fail("gzip data is truncated")
+        if self._header_size is None or len(self._header) < self._header_size:
+            if self._header_size is None:
+                self._fail("too short to be an IDX file ({} bytes)".format(len(self._header)))
+            self._fail("IDX header is truncated")
+        if self._size < self._total:
+            self._fail("truncated: header promises {} items but only {} of {} bytes are there"
+                       .format("x".join(map(str, self._shape)), self._size, self._total))
+        if self._size > self._total:
+            self._fail("{} unexpected bytes after the data".format(self._size - self._total))
+        if self._body is None:
+            return None
+        return np.frombuffer(self._body, dtype=np.uint8).reshape(self._shape)
+
+    @property
+    def sha256(self):
+        return self._hash.hexdigest()
+
+
+def _open(path):
+    """Open ``path`` for reading bytes; a failure is a DataFormatError naming it."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        return open(path, "rb")
+    except IsADirectoryError:
+        raise DataFormatError(path, "is a folder, not a file") from None
     except OSError as e:
         raise DataFormatError(path, "cannot read: {}".format(e.strerror or e)) from e
-    if raw[:2] == b"\x1f\x8b":
+
+
+def _read_idx(path, dims=None, max_bytes=None, digest=False):
+    """Read one IDX file through _IdxStream; return the stream (array in ``.array``)."""
+    stream = _IdxStream(path, dims, max_bytes, digest=digest)
+    with _open(path) as f:
         try:
-            return gzip.decompress(raw)
-        except EOFError as e:
-            raise DataFormatError(path, "gzip data is truncated") from e
-        except (OSError, zlib.error) as e:
-            raise DataFormatError(path, "gzip data is corrupt ({})".format(e)) from e
-    return raw
+            for chunk in iter(lambda: f.read(READ_CHUNK), b""):
+                stream.feed(chunk)
+        except OSError as e:
+            raise DataFormatError(path, "cannot read: {}".format(e.strerror or e)) from e
+    stream.array = stream.finish()
+    return stream
 
 
-def _parse_idx(data, path):
-    """Turn IDX bytes into a uint8 array, checking the header and the size."""
-    if len(data) < 4:
-        raise DataFormatError(path, "too short to be an IDX file ({} bytes)".format(len(data)))
-    zero, dtype_code, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
-    if zero != 0 or dtype_code != IDX_UBYTE or not 1 <= ndim <= 4:
-        raise DataFormatError(
-            path, "bad IDX magic number 0x{} (expected 0x0000080N: unsigned bytes, N dimensions)"
-            .format(data[:4].hex()))
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataFormatError(path, "IDX header is truncated")
-    dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(dims, dtype=np.int64))
-    if len(data) < expected:
-        raise DataFormatError(
-            path, "truncated: header promises {} items but only {} of {} bytes are there"
-            .format("x".join(map(str, dims)), len(data), expected))
-    if len(data) > expected:
-        raise DataFormatError(
-            path, "{} unexpected bytes after the data".format(len(data) - expected))
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
-
-
-def read_idx(path):
+def read_idx(path, max_bytes=None):
     """Read one IDX file of unsigned bytes (gzip'd or not) into a uint8 array.
 
-    The magic number, the dimensions and the file size are checked; a bad file
-    raises DataFormatError naming it."""
-    return _parse_idx(_read_bytes(path), path)
+    The magic number, the dimensions and the file size are checked, and a file
+    that holds (or inflates to) more than its header promises is refused as
+    soon as it does, as is a header that promises more than ``max_bytes``
+    (default ``MAX_IDX_BYTES``, 1 GiB).  A bad file raises DataFormatError
+    naming it."""
+    return _read_idx(path, max_bytes=max_bytes).array
 
 
-def _check_images(images, count, path):
-    if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-        raise DataFormatError(
-            path, "expected 28x28 images, found an array of shape {}".format(images.shape))
-    if images.shape[0] != count:
-        raise DataFormatError(path, "expected {} images, found {}".format(count, images.shape[0]))
+def _expect_images(count):
+    def check(shape, path):
+        if len(shape) != 3 or shape[1:] != IMAGE_SHAPE:
+            raise DataFormatError(
+                path, "expected 28x28 images, found an array of shape {}".format(shape))
+        if shape[0] != count:
+            raise DataFormatError(path, "expected {} images, found {}".format(count, shape[0]))
+    return check
 
 
-def _check_labels(labels, count, path):
-    if labels.ndim != 1:
-        raise DataFormatError(
-            path, "expected a 1-D label file, found shape {}".format(labels.shape))
-    if labels.shape[0] != count:
-        raise DataFormatError(path, "expected {} labels, found {}".format(count, labels.shape[0]))
+def _expect_labels(count):
+    def check(shape, path):
+        if len(shape) != 1:
+            raise DataFormatError(
+                path, "expected a 1-D label file, found shape {}".format(shape))
+        if shape[0] != count:
+            raise DataFormatError(path, "expected {} labels, found {}".format(count, shape[0]))
+    return check
+
+
+def _check_label_values(labels, path):
     if labels.size and labels.max() > 9:
         raise DataFormatError(path, "labels must be 0..9, found {}".format(int(labels.max())))
 
@@ -213,9 +391,8 @@ def _scale(images, dtype):
     return out
 
 
-def _identify(label_bytes):
-    """Name the known dataset whose label file has exactly these bytes, or None."""
-    digest = hashlib.sha256(label_bytes).hexdigest()
+def _identify(digest):
+    """Name the known dataset one of whose label files has this SHA-256, or None."""
     for name, table in CONTENT_SHA256.items():
         if digest in (table["train-labels-idx1-ubyte"], table["t10k-labels-idx1-ubyte"]):
             return name
@@ -226,59 +403,228 @@ class _WrongDataset(Exception):
     """Internal: the files are a different known dataset than the one asked for."""
 
 
-def _load_idx(files, dataset, dtype):
-    """Load the split from the four IDX paths in ``files`` (keyed by role)."""
-    label_bytes = {}
-    for role in ("train_labels", "test_labels"):
-        label_bytes[role] = _read_bytes(files[role])
-        found = _identify(label_bytes[role])
-        if found is not None and found != dataset:
-            raise _WrongDataset("holds {} files, not {}".format(NAMES[found], NAMES[dataset]))
-    train_labels = _parse_idx(label_bytes["train_labels"], files["train_labels"])
-    test_labels = _parse_idx(label_bytes["test_labels"], files["test_labels"])
-    _check_labels(train_labels, N_TRAIN + N_VAL, files["train_labels"])
-    _check_labels(test_labels, N_TEST, files["test_labels"])
-    train_images = read_idx(files["train_images"])
-    test_images = read_idx(files["test_images"])
-    _check_images(train_images, N_TRAIN + N_VAL, files["train_images"])
-    _check_images(test_images, N_TEST, files["test_images"])
+class _Altered(DataFormatError):
+    """Internal: a file in the cache whose SHA-256 is not the known one."""
 
-    X = _scale(train_images, dtype)
-    y = train_labels.astype(np.int64)
+
+def _load_idx(files, dataset, dtype, verify=False):
+    """Load the split from the four IDX paths in ``files`` (keyed by role).
+
+    ``verify``: compare every file's SHA-256 with ``CONTENT_SHA256`` (used for
+    the cache, which holds downloaded files; a user's own folder is only
+    checked for shape and values, as a folder of modified files may be meant).
+    """
+    streams = {}
+    for role in ("train_labels", "test_labels", "train_images", "test_images"):
+        shape = EXPECTED_SHAPES[role]
+        check = _expect_labels(shape[0]) if "labels" in role else _expect_images(shape[0])
+        # Label files are hashed to tell MNIST from Fashion-MNIST (cheap).
+        streams[role] = _read_idx(files[role], dims=check, digest=verify or "labels" in role)
+        if "labels" in role:
+            found = _identify(streams[role].sha256)
+            if found is not None and found != dataset:
+                raise _WrongDataset("holds {} files, not {}".format(
+                    NAMES[found], NAMES[dataset]))
+        if verify:
+            expected = CONTENT_SHA256[dataset][IDX_FILES[role]]
+            if streams[role].sha256 != expected:
+                raise _Altered(files[role], "SHA-256 of the contents is {}, not {}'s {}: "
+                               "the cached file is corrupt or was changed".format(
+                                   streams[role].sha256, NAMES[dataset], expected))
+    for role in ("train_labels", "test_labels"):
+        _check_label_values(streams[role].array, files[role])
+
+    X = _scale(streams["train_images"].array, dtype)
+    y = streams["train_labels"].array.astype(np.int64)
     # Row slices of a C-contiguous array are C-contiguous.
     return ((X[:N_TRAIN], y[:N_TRAIN]),
             (X[N_TRAIN:], y[N_TRAIN:]),
-            (_scale(test_images, dtype), test_labels.astype(np.int64)))
+            (_scale(streams["test_images"].array, dtype),
+             streams["test_labels"].array.astype(np.int64)))
 
 
-class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles NumPy arrays and tuples, and refuses anything else, so a
-    stray pickle cannot run code.  Handles the book's Python 2 pickle."""
+def _refuse(what):
+    raise pickle.UnpicklingError("refusing to load {}".format(what))
+
+
+def _plain_dtype(dtype):
+    """``dtype`` if it is a plain number type (bool, int, uint, float), else refuse."""
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf" or dtype.hasobject \
+            or dtype.fields is not None or dtype.subdtype is not None:
+        _refuse("an array of dtype {}".format(dtype))
+    return dtype
+
+
+def _new_dtype(spec, align=False, copy=False):
+    """numpy.dtype, for plain number types only."""
+    if not isinstance(spec, (str, bytes)):
+        _refuse("a dtype built from {}".format(type(spec).__name__))
+    spec = spec.decode("latin1") if isinstance(spec, bytes) else spec
+    try:
+        # copy=True (as pickles ask) gives a fresh dtype: the BUILD step that
+        # follows must not change NumPy's shared instance of the type.
+        return _plain_dtype(np.dtype(spec, bool(align), bool(copy)))
+    except TypeError:
+        _refuse("dtype {!r}".format(spec))
+
+
+def _new_empty_array(subtype, shape, typecode):
+    """numpy's _reconstruct: an empty ndarray that BUILD then fills."""
+    if subtype is not np.ndarray:
+        _refuse("an array of type {!r}".format(subtype))
+    return np.ndarray.__new__(np.ndarray, (0,), "b")
+
+
+def _array_from_buffer(buffer, dtype, shape, order):
+    """numpy's _frombuffer (protocol 5 arrays), checked."""
+    dtype = _plain_dtype(dtype)
+    if not isinstance(buffer, (bytes, bytearray)) or not _is_shape(shape) \
+            or order not in ("C", "F"):
+        _refuse("a malformed array")
+    count = 1
+    for d in shape:
+        count *= d
+    if count * dtype.itemsize != len(buffer):
+        _refuse("an array whose data does not fit its shape")
+    return np.frombuffer(buffer, dtype).reshape(shape, order=order)
+
+
+def _is_shape(shape):
+    return isinstance(shape, tuple) and all(type(d) is int and d >= 0 for d in shape)
+
+
+def _scalar(dtype, data):
+    """numpy's scalar (a pickled NumPy number), checked."""
+    dtype = _plain_dtype(dtype)
+    if isinstance(data, str):   # Python 2's byte string, read as latin-1 text
+        data = data.encode("latin1")
+    if not isinstance(data, bytes) or len(data) != dtype.itemsize:
+        _refuse("a malformed NumPy scalar")
+    return np.frombuffer(data, dtype)[0]
+
+
+class _ArrayUnpickler(pickle._Unpickler):
+    """Unpickles NumPy arrays of plain numbers, tuples and lists, and refuses
+    anything else, so that a stray or crafted pickle can neither run code nor
+    crash the process.  Handles the book's Python 2 pickle.
+
+    NumPy's own reconstructors trust their arguments (a pickle that hands them
+    an object dtype, or a dtype state with made-up sizes and flags, crashes
+    Python), so every global is replaced by a checking function, and the
+    BUILD step (``__setstate__``) is allowed only on the objects those return,
+    with states of the expected form.  This is the pure-Python unpickler,
+    whose BUILD can be intercepted; the book's pickle is a handful of large
+    byte strings, so it is no slower.
+    """
 
     ALLOWED = {
-        ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
-        ("numpy._core.numeric", "_frombuffer"), ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("_codecs", "encode"),
+        ("numpy._core.multiarray", "_reconstruct"): _new_empty_array,
+        ("numpy._core.multiarray", "scalar"): _scalar,
+        ("numpy._core.numeric", "_frombuffer"): _array_from_buffer,
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): _new_dtype,
+        ("_codecs", "encode"): codecs.encode,
     }
 
     def find_class(self, module, name):
         # Old pickles (the book's among them) say numpy.core; NumPy 2 says numpy._core.
         if module.startswith("numpy.core"):
             module = "numpy._core" + module[len("numpy.core"):]
-        if (module, name) not in self.ALLOWED:
-            raise pickle.UnpicklingError("refusing to load {}.{}".format(module, name))
-        if module.startswith("numpy._core") and not hasattr(np, "_core"):  # NumPy 1.x
-            module = "numpy.core" + module[len("numpy._core"):]
-        return super().find_class(module, name)
+        found = self.ALLOWED.get((module, name))
+        if found is None:
+            _refuse("{}.{}".format(module, name))
+        return found
+
+    def load_build(self):
+        state = self.stack[-1]
+        target = self.stack[-2]
+        if isinstance(target, np.dtype):
+            # (3, byte order, subarray, names, fields, elsize, alignment, flags)
+            if not (isinstance(state, tuple) and len(state) == 8 and state[0] == 3
+                    and state[1] in ("<", ">", "|", "=") and state[2:5] == (None,) * 3
+                    and state[5:] == (-1, -1, 0)):
+                _refuse("a dtype with the state {!r}".format(state)[:200])
+        elif type(target) is np.ndarray and target.shape == (0,) and target.dtype == "b":
+            # (version, shape, dtype, is Fortran order, data bytes); Python 2
+            # wrote the data as a byte string, which arrives here as latin-1 text.
+            if isinstance(state, tuple) and len(state) == 5 and isinstance(state[4], str):
+                state = self.stack[-1] = state[:4] + (state[4].encode("latin1"),)
+            if not (isinstance(state, tuple) and len(state) == 5 and state[0] == 1
+                    and _is_shape(state[1]) and isinstance(state[3], bool)
+                    and isinstance(state[4], (bytes, bytearray))):
+                _refuse("an array with a malformed state")
+            _plain_dtype(state[2])
+        else:
+            _refuse("the state of a {}".format(type(target).__name__))
+        super().load_build()
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+    dispatch[pickle.BUILD[0]] = load_build
+
+
+class _BoundedReader:
+    """A file-like reader that refuses to deliver more than ``limit`` bytes:
+    what the unpickler reads the book's pickle through, so a pickle that
+    inflates (or claims an object) past the limit is refused, not loaded."""
+
+    def __init__(self, f, limit, path):
+        self.f, self.left, self.limit, self.path = f, limit, limit, path
+
+    def _take(self, n):
+        if n is None or n < 0 or n > self.left:
+            return self.left + 1   # one byte more than allowed shows whether there is more
+        return n
+
+    def _count(self, data):
+        if len(data) > self.left:
+            raise DataFormatError(self.path, "holds more than {:,} bytes of pickle data, more "
+                                  "than the MNIST triple needs (a corrupt file, or one built "
+                                  "to exhaust memory)".format(self.limit))
+        self.left -= len(data)
+        return data
+
+    def read(self, n=-1):
+        return self._count(self.f.read(self._take(n)))
+
+    def readline(self, n=-1):
+        return self._count(self.f.readline(self._take(n)))
+
+    def readinto(self, buffer):
+        with memoryview(buffer) as view:
+            data = self.read(len(view))
+            view[:len(data)] = data
+        return len(data)
 
 
 def _load_pickle(path, dtype):
-    """Load the book's pickle: a (gzip'd) pickle of three (images, labels) pairs."""
-    raw = _read_bytes(path)
-    try:
-        triple = _ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
-    except Exception as e:
-        raise DataFormatError(path, "not a readable MNIST pickle ({})".format(e)) from e
+    """Load the book's pickle: a (gzip'd) pickle of three (images, labels) pairs.
+
+    Read through a bounded reader (``MAX_PICKLE_BYTES``) and an unpickler that
+    builds nothing but arrays; then every part is checked: shapes, finite
+    images, whole-number labels 0..9."""
+    with _open(path) as f:
+        gzipped = f.read(2) == GZIP_MAGIC
+        f.seek(0)
+        source = gzip.GzipFile(fileobj=f, mode="rb") if gzipped else f
+        try:
+            triple = _ArrayUnpickler(_BoundedReader(source, MAX_PICKLE_BYTES, path),
+                                     encoding="latin1").load()
+        except DataFormatError:
+            raise
+        except EOFError as e:
+            raise DataFormatError(path, "gzip data is truncated" if gzipped and
+                                  "Compressed file ended" in str(e) else
+                                  "not a readable MNIST pickle (it ends too early)") from e
+        except (zlib.error, gzip.BadGzipFile) as e:
+            raise DataFormatError(path, "gzip data is corrupt ({})".format(e)) from e
+        except MemoryError:
+            raise DataFormatError(path, "not a readable MNIST pickle (it asks for more memory "
+                                  "than there is)") from None
+        except RecursionError:
+            raise DataFormatError(path, "not a readable MNIST pickle (nested too deeply)") \
+                from None
+        except Exception as e:
+            raise DataFormatError(path, "not a readable MNIST pickle ({})".format(e)) from e
     counts = (N_TRAIN, N_VAL, N_TEST)
     if not (isinstance(triple, (tuple, list)) and len(triple) == 3):
         raise DataFormatError(path, "expected a pickled triple (training, validation, test)")
@@ -286,14 +632,37 @@ def _load_pickle(path, dtype):
     for part, count, what in zip(triple, counts, ("training", "validation", "test")):
         if not (isinstance(part, (tuple, list)) and len(part) == 2):
             raise DataFormatError(path, "the {} part is not an (images, labels) pair".format(what))
-        images, labels = np.asarray(part[0]), np.asarray(part[1])
+        images, labels = part
+        if not (isinstance(images, np.ndarray) and isinstance(labels, np.ndarray)):
+            raise DataFormatError(path, "the {} part is not a pair of arrays".format(what))
         if images.shape != (count, 784) or labels.shape != (count,):
             raise DataFormatError(
                 path, "the {} part has shapes {} and {}, expected ({}, 784) and ({},)"
                 .format(what, images.shape, labels.shape, count, count))
-        out.append((np.ascontiguousarray(images, dtype=dtype),
-                    np.ascontiguousarray(labels, dtype=np.int64)))
+        out.append((_checked_images(images, dtype, path, what),
+                    _checked_labels(labels, path, what)))
     return tuple(out)
+
+
+def _checked_images(images, dtype, path, what):
+    if images.dtype.kind not in "fiu":
+        raise DataFormatError(path, "the {} images are of dtype {}, not numbers".format(
+            what, images.dtype))
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        raise DataFormatError(path, "the {} images contain NaN or infinity".format(what))
+    return np.ascontiguousarray(images, dtype=dtype)
+
+
+def _checked_labels(labels, path, what):
+    if labels.dtype.kind not in "fiu":
+        raise DataFormatError(path, "the {} labels are of dtype {}, not numbers".format(
+            what, labels.dtype))
+    bad = ~np.isin(labels, np.arange(10))
+    if bad.any():
+        raise DataFormatError(path, "the {} labels must be whole numbers 0..9, found {!r} at "
+                              "position {}".format(what, labels[bad][0].item(),
+                                                   int(np.argmax(bad))))
+    return np.ascontiguousarray(labels, dtype=np.int64)
 
 
 # ---------------------------------------------------------------------------
@@ -321,12 +690,12 @@ def _pickle_file(directory):
     return None
 
 
-def _load_from_dir(directory, dataset, dtype):
+def _load_from_dir(directory, dataset, dtype, verify=False):
     """Load from a directory holding the IDX files or (for MNIST) the pickle;
-    return None if it holds neither."""
+    return None if it holds neither.  ``verify``: see ``_load_idx``."""
     files = _idx_files(directory)
     if files is not None:
-        return _load_idx(files, dataset, dtype)
+        return _load_idx(files, dataset, dtype, verify)
     if dataset == "mnist":
         p = _pickle_file(directory)
         if p is not None:
@@ -413,10 +782,19 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
             looked.append(place + " (missing)")
             continue
         try:
-            data = _load_from_dir(place, dataset, dtype)
+            # The cache holds downloads: their SHA-256 is checked at every use.
+            data = _load_from_dir(place, dataset, dtype, verify=place == cache)
         except _WrongDataset as e:
             looked.append("{} ({})".format(place, e))
             continue
+        except _Altered as e:
+            if not download:
+                raise DataFormatError(e.path, e.problem + "; delete it and fastnet will "
+                                      "download it again") from None
+            warnings.warn("{}; deleted it, downloading it again".format(e), stacklevel=2)
+            _unlink(e.path)
+            looked.append("{} (held a changed file)".format(place))
+            break
         except DataFormatError as e:
             if place != cache:
                 raise
@@ -431,16 +809,24 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
                " or mnist.pkl.gz" if dataset == "mnist" else ""))
     if not download:
         raise DataNotFoundError("no {} files found: {}; {}".format(name, where, how))
-    try:
-        _download(dataset, cache_dir=cache_dir, mirrors=mirrors, timeout=timeout,
-                  progress=progress)
-    except DataNotFoundError as e:
-        raise DataNotFoundError("no {} files found: {}; download failed: {}; {}".format(
-            name, where, e, how)) from None
-    data = _load_from_dir(cache, dataset, dtype)
-    if data is None:  # pragma: no cover - download() guarantees the files
-        raise DataNotFoundError("{}: download finished but files are missing".format(cache))
-    return data
+    for _ in IDX_FILES:  # each round replaces one changed file that was in the cache
+        try:
+            _download(dataset, cache_dir=cache_dir, mirrors=mirrors, timeout=timeout,
+                      progress=progress)
+        except DataNotFoundError as e:
+            raise DataNotFoundError("no {} files found: {}; download failed: {}; {}".format(
+                name, where, e, how)) from None
+        try:
+            data = _load_from_dir(cache, dataset, dtype, verify=True)
+        except _Altered as e:
+            warnings.warn("{}; deleted it, downloading it again".format(e), stacklevel=2)
+            _unlink(e.path)
+            continue
+        if data is None:  # pragma: no cover - download() guarantees the files
+            raise DataNotFoundError("{}: download finished but files are missing".format(
+                cache))
+        return data
+    raise DataFormatError(cache, "the cache keeps holding changed files")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------
@@ -458,40 +844,60 @@ def _progress_bar(total, url, desc, progress):
     return tqdm(total=total, desc=desc, unit="B", unit_scale=True, leave=False)
 
 
-def _fetch(url, dest_dir, timeout, progress, desc):
-    """Download ``url`` into a new temporary file in ``dest_dir``; return its path.
+def _fetch(url, folder, name, shape, content_sha256, file_sha256, timeout, progress):
+    """Download one IDX file from ``url`` into ``folder``, checking it on the way.
 
-    The caller renames it into place or deletes it.  Raises OSError (including
-    urllib's URLError/HTTPError and socket timeouts) on failure."""
+    The bytes stream into a temporary file (``fastnet.files.write_atomically``)
+    and through an _IdxStream, which inflates them piece by piece and refuses
+    content past what the header promises; the file takes its real name only
+    after its checks pass: the header's dimensions (``shape``), the SHA-256 of
+    the contents, and the SHA-256 of the file itself if the mirror gives one.
+    It is stored as ``name.gz`` if it came gzip'd, else as ``name``.  Raises
+    OSError (urllib's errors, timeouts, a short transfer) or DataFormatError."""
     # Some servers turn away urllib's default User-Agent.
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    fd, tmp = tempfile.mkstemp(prefix=PART_PREFIX, dir=dest_dir)
-    try:
-        with os.fdopen(fd, "wb") as out, \
-                urllib.request.urlopen(request, timeout=timeout) as response:
-            length = response.headers.get("Content-Length")
-            length = int(length) if length and length.isdigit() else None
-            bar = _progress_bar(length, url, desc, progress)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        length = int(length) if length and length.isdigit() else None
+        read = getattr(response, "read1", response.read)  # read1: whatever has arrived
+        first = b""
+        while len(first) < 2:   # enough to tell gzip'd from plain
+            chunk = read(READ_CHUNK)
+            if not chunk:
+                break
+            first += chunk
+        gzipped = first[:2] == GZIP_MAGIC
+        check = _IdxStream(url, _expect_labels(shape[0]) if len(shape) == 1
+                           else _expect_images(shape[0]), keep=False)
+        whole = hashlib.sha256()
+
+        def write(out):
+            bar = _progress_bar(length, url, name, progress)
             received = 0
-            read = getattr(response, "read1", response.read)  # read1: whatever has arrived
             try:
-                while True:
-                    chunk = read(1 << 16)
-                    if not chunk:
-                        break
+                chunk = first
+                while chunk:
                     out.write(chunk)
+                    whole.update(chunk)
+                    check.feed(chunk)
                     received += len(chunk)
                     if bar is not None:
                         bar.update(len(chunk))
+                    chunk = read(READ_CHUNK)
             finally:
                 if bar is not None:
                     bar.close()
             if length is not None and received != length:
                 raise OSError("transfer cut short: got {} of {} bytes".format(received, length))
-        return tmp
-    except BaseException:
-        _unlink(tmp)
-        raise
+            if file_sha256 is not None and whole.hexdigest() != file_sha256:
+                raise ChecksumError(url, "SHA-256 of the download does not match the "
+                                    "mirror's table")
+            check.finish()
+            if content_sha256 is not None and check.sha256 != content_sha256:
+                raise ChecksumError(url, "SHA-256 mismatch: got {}, expected {}".format(
+                    check.sha256, content_sha256))
+
+        write_atomically(os.path.join(folder, name + (".gz" if gzipped else "")), write)
 
 
 def _unlink(path):
@@ -499,42 +905,6 @@ def _unlink(path):
         os.unlink(path)
     except OSError:
         pass
-
-
-def _remove_stale_parts(directory, age=3600.0):
-    """Delete temporary files that a killed download left over an hour ago."""
-    now = time.time()
-    for entry in os.scandir(directory):
-        if entry.name.startswith(PART_PREFIX):
-            try:
-                if now - entry.stat().st_mtime > age:
-                    os.unlink(entry.path)
-            except OSError:
-                pass
-
-
-def _verify(tmp, name, expected_content, expected_file, url):
-    """Check a downloaded file; raise ChecksumError or DataFormatError.
-
-    Returns whether the file is gzip'd (a mirror may serve the plain IDX file)."""
-    with open(tmp, "rb") as f:
-        raw = f.read()
-    if expected_file is not None and hashlib.sha256(raw).hexdigest() != expected_file:
-        raise ChecksumError(url, "SHA-256 of the download does not match the mirror's table")
-    gzipped = raw[:2] == b"\x1f\x8b"
-    if gzipped:
-        try:
-            content = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as e:
-            raise DataFormatError(url, "download is not valid gzip data ({})".format(e)) from e
-    else:
-        content = raw
-    digest = hashlib.sha256(content).hexdigest()
-    if expected_content is not None and digest != expected_content:
-        raise ChecksumError(url, "SHA-256 mismatch: got {}, expected {}".format(
-            digest, expected_content))
-    _parse_idx(content, url)  # structure check (also for unknown hashes)
-    return gzipped
 
 
 def _split_mirror(mirror):
@@ -565,43 +935,65 @@ def download(dataset="mnist", cache_dir=None, mirrors=None, timeout=DEFAULT_TIME
     if not mirrors:
         raise DataNotFoundError("no download mirrors given")
     target = os.path.join(cache_dir or default_cache_dir(), dataset)
+    created = _make_folders(target)
     try:
-        os.makedirs(target, exist_ok=True)
-    except OSError as e:
-        raise DataNotFoundError("cannot create the cache folder {}: {}".format(
-            target, e.strerror or e)) from None
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise DataNotFoundError("cannot write to the cache folder {}".format(target))
-    _remove_stale_parts(target)
-
-    # Small label files first: a bad mirror shows itself before the big downloads.
-    for name in sorted(IDX_FILES.values(), key=lambda n: "images" in n):
-        if os.path.isfile(os.path.join(target, name + ".gz")) or \
-                os.path.isfile(os.path.join(target, name)):
-            continue
-        failures = []
-        for mirror in list(mirrors):
-            base, table = mirror
-            url = base + name + ".gz"
-            tmp = None
-            try:
-                tmp = _fetch(url, target, timeout, progress, name)
-                gzipped = _verify(tmp, name, CONTENT_SHA256[dataset].get(name),
-                                  table.get(name + ".gz"), url)
-                os.replace(tmp, os.path.join(target, name + (".gz" if gzipped else "")))
-                tmp = None
-                break
-            except (OSError, ValueError) as e:
-                failures.append("{}: {}".format(url, _describe(e)))
-                mirrors.remove(mirror)
-                mirrors.append(mirror)
-            finally:
-                if tmp is not None:
-                    _unlink(tmp)
-        else:
-            raise DataNotFoundError("could not download {}.gz ({})".format(
-                name, "; ".join(failures)))
+        if not os.access(target, os.W_OK | os.X_OK):
+            raise DataNotFoundError("cannot write to the cache folder {}".format(target))
+        roles = {name: role for role, name in IDX_FILES.items()}
+        # Small label files first: a bad mirror shows itself before the big downloads.
+        for name in sorted(IDX_FILES.values(), key=lambda n: "images" in n):
+            if os.path.isfile(os.path.join(target, name + ".gz")) or \
+                    os.path.isfile(os.path.join(target, name)):
+                continue
+            failures = []
+            for mirror in list(mirrors):
+                base, table = mirror
+                url = base + name + ".gz"
+                try:
+                    _fetch(url, target, name, EXPECTED_SHAPES[roles[name]],
+                           CONTENT_SHA256[dataset].get(name), table.get(name + ".gz"),
+                           timeout, progress)
+                    break
+                except (OSError, ValueError) as e:
+                    failures.append("{}: {}".format(url, _describe(e)))
+                    mirrors.remove(mirror)
+                    mirrors.append(mirror)
+            else:
+                raise DataNotFoundError("could not download {}.gz ({})".format(
+                    name, "; ".join(failures)))
+    except BaseException:
+        _remove_empty_folders(created)
+        raise
     return target
+
+
+def _make_folders(folder):
+    """``os.makedirs(folder)``; return the folders it created, deepest first."""
+    created = []
+    f = os.path.abspath(folder)
+    while not os.path.isdir(f):
+        created.append(f)
+        parent = os.path.dirname(f)
+        if parent == f:
+            break
+        f = parent
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as e:
+        _remove_empty_folders(created)
+        raise DataNotFoundError("cannot create the cache folder {}: {}".format(
+            folder, e.strerror or e)) from None
+    return created
+
+
+def _remove_empty_folders(folders):
+    """Remove those of ``folders`` (deepest first) that are empty: a failed
+    download leaves no empty cache folders behind."""
+    for f in folders:
+        try:
+            os.rmdir(f)
+        except OSError:
+            return
 
 
 _download = download  # load_mnist's argument "download" hides the name there

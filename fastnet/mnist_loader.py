@@ -3,21 +3,29 @@
     from fastnet import mnist_loader
     training_data, validation_data, test_data = mnist_loader.load_data_wrapper()
 
-The book's module read ``../data/mnist.pkl.gz``.  This one takes an optional
-``path`` (a folder with the four MNIST IDX files, gzip'd or not, or the book's
-``mnist.pkl.gz`` itself) and otherwise searches FASTNET_DATA, the per-user
-cache and finally the public mirrors, as described in ``fastnet.datasets``.
-Both routes give the same float32 arrays (pixel bytes / 256).
+Called with no argument, it looks where the book's loader does first:
+``../data/mnist.pkl.gz`` relative to the working directory (the book's scripts
+run from ``src/`` or ``fig/``, with the data in ``data/`` beside them).  If
+that file is not there, it searches FASTNET_DATA, the per-user cache and
+finally the public mirrors, as described in ``fastnet.datasets``.  A
+``path`` (a folder with the four MNIST IDX files, gzip'd or not, or the
+book's ``mnist.pkl.gz`` itself) is used instead of any search.  Both routes
+give the same float32 arrays (pixel bytes / 256).
 
 For the fast array form, without 70,000 little column arrays, use
 ``fastnet.datasets.load_mnist``.
 """
 
+import os
+
 import numpy as np
 
 from .datasets import load_mnist
 
-__all__ = ["load_data", "load_data_wrapper", "vectorized_result"]
+__all__ = ["load_data", "load_data_wrapper", "vectorized_result", "BOOK_PATH"]
+
+# Where the book's own loader opens the data, relative to the working directory.
+BOOK_PATH = os.path.join("..", "data", "mnist.pkl.gz")
 
 
 def load_data(path=None):
@@ -25,7 +33,10 @@ def load_data(path=None):
 
     Each is a pair ``(images, labels)``: images a float32 array of shape
     (N, 784) with values in [0, 1), labels an int64 array of shape (N,);
-    N is 50,000, 10,000 and 10,000."""
+    N is 50,000, 10,000 and 10,000.  Without ``path``: ``BOOK_PATH`` if it
+    exists, else the search of ``fastnet.datasets.load_mnist``."""
+    if path is None and os.path.isfile(BOOK_PATH):
+        path = BOOK_PATH
     return load_mnist(path, dataset="mnist", dtype=np.float32)
 
 
@@ -34,12 +45,13 @@ def load_data_wrapper(path=None):
 
     training_data: 50,000 pairs ``(x, y)``, x a (784, 1) column of pixels and
     y the (10, 1) one-hot column of the digit.  validation_data and test_data:
-    10,000 pairs each, x as above and y the digit as a plain int.  These are
-    real lists (``len()`` works), as network2's SGD expects."""
+    10,000 pairs each, x as above and y the digit, an ``np.int64`` as the
+    book's loader gives (an element of the label array).  These are real lists
+    (``len()`` works), as network2's SGD expects."""
     (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = load_data(path)
     training_data = [(x.reshape(784, 1), vectorized_result(y)) for x, y in zip(tr_x, tr_y)]
-    validation_data = [(x.reshape(784, 1), int(y)) for x, y in zip(va_x, va_y)]
-    test_data = [(x.reshape(784, 1), int(y)) for x, y in zip(te_x, te_y)]
+    validation_data = [(x.reshape(784, 1), y) for x, y in zip(va_x, va_y)]
+    test_data = [(x.reshape(784, 1), y) for x, y in zip(te_x, te_y)]
     return training_data, validation_data, test_data
 
 

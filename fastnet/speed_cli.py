@@ -21,7 +21,7 @@ import time
 
 from fastnet.files import write_atomically
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_at_least)
+                                 Parser, UsageError, int_in, one_line)
 
 HELP = "reproduce chapter 5's vanishing-gradient experiments (learning speed per layer)"
 
@@ -60,6 +60,10 @@ SPEED_DEPTHS = (2, 3, 4)
 ETA, LMBDA, WIDTH = 0.1, 5.0, 30
 SPEED_MINI_BATCH, TABLE_MINI_BATCH = 1000, 10
 NEURONS_SHOWN = 6
+# Bounds of the counts (the seeds' range is NumPy's), so that a typo cannot
+# ask for a year of work or terabytes of results.
+LIMITS = {"seeds": 1000, "speed_seeds": 10000, "epochs": 1000000, "table_epochs": 10000,
+          "images": 50000, "workers": 64, "seed": 2 ** 32 - 1}
 
 
 # ---------------------------------------------------------------------------
@@ -69,23 +73,23 @@ def _add_arguments(p):
     what = p.add_argument_group("experiments (defaults: the chapter's; --quick: a smoke run)")
     what.add_argument("--quick", action="store_true",
                       help="tiny versions of every experiment, for tests: a few seconds")
-    what.add_argument("--seeds", type=int_at_least(1), metavar="N",
+    what.add_argument("--seeds", type=int_in(1, LIMITS["seeds"]), metavar="N",
                       help="seeds per depth in the depth table (default: 5; quick: 2)")
-    what.add_argument("--speed-seeds", type=int_at_least(1), metavar="N",
+    what.add_argument("--speed-seeds", type=int_in(1, LIMITS["speed_seeds"]), metavar="N",
                       help="seeds for the initial learning speeds; each costs milliseconds "
                            "(default: 20; quick: 3)")
-    what.add_argument("--seed", type=int_at_least(0), default=0, metavar="S",
+    what.add_argument("--seed", type=int_in(0, LIMITS["seed"]), default=0, metavar="S",
                       help="first seed: runs use S, S+1, ...; the training runs and the "
                            "per-neuron view use S (default: 0)")
-    what.add_argument("--epochs", type=int_at_least(0), metavar="N",
+    what.add_argument("--epochs", type=int_in(0, LIMITS["epochs"]), metavar="N",
                       help="epochs of the learning-speed-during-training runs "
                            "(default: 500; quick: 20)")
-    what.add_argument("--speed-images", type=int_at_least(1), metavar="N",
+    what.add_argument("--speed-images", type=int_in(1, LIMITS["images"]), metavar="N",
                       help="the first N training images measure and train the learning "
                            "speeds (default: 1000; quick: 200)")
-    what.add_argument("--table-epochs", type=int_at_least(1), metavar="N",
+    what.add_argument("--table-epochs", type=int_in(1, LIMITS["table_epochs"]), metavar="N",
                       help="epochs per depth-table run (default: 30; quick: 1)")
-    what.add_argument("--table-images", type=int_at_least(1), metavar="N",
+    what.add_argument("--table-images", type=int_in(1, LIMITS["images"]), metavar="N",
                       help="train the depth table on the first N of the 50,000 training "
                            "images (default: 50000; quick: 1000)")
     what.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), default="sigmoid",
@@ -95,7 +99,7 @@ def _add_arguments(p):
                            "fastnet.activations)")
     what.add_argument("--no-table", action="store_true",
                       help="skip the depth table (the only slow part)")
-    what.add_argument("--workers", type=int_at_least(1), metavar="N",
+    what.add_argument("--workers", type=int_in(1, LIMITS["workers"]), metavar="N",
                       help="threads: the depth table runs this many seeds side by side, "
                            "and the training runs share their work among them (default: 2, "
                            "or 1 on a one-core machine)")
@@ -137,12 +141,17 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run ``speed`` as its own command; return the exit code."""
+    """Run ``speed`` as its own command; return the exit code (130 on Ctrl-C,
+    with one line and no traceback, whenever it comes)."""
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as e:          # --help, or a usage error already printed
-        return e.code if isinstance(e.code, int) else EXIT_USAGE
-    return run(args)
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:          # --help, or a usage error already printed
+            return e.code if isinstance(e.code, int) else EXIT_USAGE
+        return run(args)
+    except KeyboardInterrupt:
+        print("fastnet speed: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 # ---------------------------------------------------------------------------
@@ -187,10 +196,10 @@ def run(args):
     try:
         return _run(args)
     except UsageError as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        print("{}: error: {}".format(prog, one_line(e)), file=sys.stderr)
         return EXIT_USAGE
     except Failure as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
+        print("{}: error: {}".format(prog, one_line(e)), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:      # a second Ctrl-C, while the results are being written
         print("{}: interrupted".format(prog), file=sys.stderr)
@@ -206,8 +215,9 @@ def _run(args):
         raise UsageError("--data {}: no such file or folder".format(args.data))
     try:
         os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        raise Failure("cannot create the folder {}: {}".format(out, e.strerror or e)) from None
+    except (OSError, ValueError) as e:
+        raise Failure("cannot create the folder {}: {}".format(
+            out, getattr(e, "strerror", None) or e)) from None
     if not os.access(out, os.W_OK):
         raise Failure("cannot write into the folder {}".format(out))
 

@@ -6,6 +6,7 @@ import os
 import pickle
 import pickletools
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -322,3 +323,259 @@ def test_bad_file_in_the_cache_says_how_to_recover(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTNET_CACHE", str(cache))
     with pytest.raises(DataFormatError, match="truncated.*delete it and fastnet will download"):
         load_mnist(download=False)
+
+
+# --- hostile files: bounded reading, headers, pickle contents --------------------------------
+
+def _bomb_members(count, size=1 << 20):
+    """``count`` gzip members of ``size`` zero bytes each: a few KB that inflate to
+    count * size bytes (a gzip reader must read every member)."""
+    return gzip.compress(b"\0" * size, compresslevel=9) * count
+
+
+def test_gzip_bomb_idx_is_refused_with_bounded_memory(tmp_path):
+    """A 4 MB labels file that inflates to 4 GiB: refused once it passes what
+    its header promises, with a few MB of memory and in well under a second."""
+    import tracemalloc
+    labels = _real("t10k-labels-idx1-ubyte")
+    target = _folder_with(tmp_path, "t10k-labels-idx1-ubyte", b"")
+    target.unlink()
+    bomb = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    bomb.write_bytes(gzip.compress(labels) + _bomb_members(4096))
+    assert bomb.stat().st_size < 5 << 20
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(DataFormatError, match="more than the 10,008 bytes its IDX header "
+                                                  "promises") as info:
+            datasets.read_idx(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 2
+    assert peak < 8 << 20, peak
+    assert str(bomb) in str(info.value)
+    with pytest.raises(DataFormatError, match="t10k-labels-idx1-ubyte.gz: holds more than"):
+        load_mnist(tmp_path)
+
+
+def test_idx_header_promising_too_much(tmp_path):
+    """Dimensions whose product overflows 64 bits, or that promise more than the
+    reader's bound, are refused from the header alone."""
+    path = tmp_path / "huge-idx3-ubyte"
+    path.write_bytes(struct.pack(">IIIII", 0x804, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF,
+                                 0xFFFFFFFF) + b"\0" * 100)
+    with pytest.raises(DataFormatError, match="promises 4294967295x4294967295x4294967295x"
+                                              "4294967295 = .* bytes, more than"):
+        datasets.read_idx(path)
+    # An empty array, but with dimensions numpy cannot even describe (found by fuzzing).
+    path.write_bytes(struct.pack(">IIIII", 0x804, 0, 8788, 438512, 2393416034))
+    with pytest.raises(DataFormatError, match="dimensions 0x8788x438512x2393416034 are larger"):
+        datasets.read_idx(path)
+    small = tmp_path / "small-idx1-ubyte"
+    small.write_bytes(struct.pack(">II", 0x801, 2000) + b"\0" * 2000)
+    with pytest.raises(DataFormatError, match="more than the 1,000 this reader accepts"):
+        datasets.read_idx(small, max_bytes=1000)
+    assert datasets.read_idx(small, max_bytes=2000).shape == (2000,)
+    # Through load_mnist the expected shape is checked before anything is read.
+    huge = struct.pack(">IIII", 0x803, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF)
+    (tmp_path / "f").mkdir()
+    _folder_with(tmp_path / "f", "train-images-idx3-ubyte", huge)
+    with pytest.raises(DataFormatError, match="train-images-idx3-ubyte: expected 28x28 images"):
+        load_mnist(tmp_path / "f")
+
+
+def test_folder_or_unreadable_file_is_named(tmp_path):
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(DataFormatError, match="dir: is a folder, not a file"):
+        datasets.read_idx(tmp_path / "dir")
+    with pytest.raises(DataFormatError, match="cannot read"):
+        datasets.read_idx(tmp_path / "missing")
+    (tmp_path / "fifo-dir").mkdir()
+    (tmp_path / "fifo-dir" / "mnist.pkl").mkdir()  # a folder with the pickle's name
+    with pytest.raises(DataNotFoundError, match="no MNIST files there"):
+        load_mnist(tmp_path / "fifo-dir")
+
+
+def _small_triple(images=None, labels=None, part=1):
+    """A triple with the book's shapes, zeros, and ``part`` changed."""
+    parts = []
+    for i, n in enumerate((50000, 10000, 10000)):
+        X = np.zeros((n, 784), np.float32)
+        y = np.zeros(n, np.int64)
+        if i == part:
+            X = X if images is None else images(X)
+            y = y if labels is None else labels(y)
+        parts.append((X, y))
+    return tuple(parts)
+
+
+def _with(index, value):
+    def change(a):
+        a = a.copy()
+        a[index] = value
+        return a
+    return change
+
+
+@pytest.mark.parametrize("labels, dtype, found", [
+    (_with(7, -1), np.int64, "-1 at position 7"),
+    (_with(3, 3.7), np.float64, "3.7 at position 3"),
+    (_with(0, 10), np.int64, "10 at position 0"),
+    (_with(5, np.nan), np.float64, "nan at position 5"),
+])
+def test_pickle_labels_are_range_checked(tmp_path, labels, dtype, found):
+    path = tmp_path / "mnist.pkl.gz"
+    triple = _small_triple(labels=lambda y: labels(y.astype(dtype)))
+    with gzip.open(path, "wb", compresslevel=1) as f:
+        pickle.dump(triple, f, protocol=2)
+    with pytest.raises(DataFormatError) as info:
+        load_mnist(path)
+    message = str(info.value)
+    assert message.startswith(str(path) + ": the validation labels must be whole numbers 0..9")
+    assert found in message
+
+
+def test_pickle_whole_float_labels_are_accepted(tmp_path):
+    path = tmp_path / "mnist.pkl"
+    path.write_bytes(pickle.dumps(_small_triple(labels=lambda y: (y + 3).astype(np.float32))))
+    (_, _), (_, y), _ = load_mnist(path)
+    assert y.dtype == np.int64 and set(y) == {3}
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_pickle_non_finite_images_are_refused(tmp_path, value):
+    path = tmp_path / "mnist.pkl"
+    path.write_bytes(pickle.dumps(_small_triple(images=_with((9, 100), value), part=2)))
+    with pytest.raises(DataFormatError, match=r"mnist.pkl: the test images contain NaN or "
+                                              r"infinity"):
+        load_mnist(path)
+
+
+def test_pickle_of_object_arrays_is_refused(tmp_path):
+    path = tmp_path / "mnist.pkl"
+    triple = _small_triple()
+    triple = (triple[0], (triple[1][0], triple[1][1].astype(object)), triple[2])
+    path.write_bytes(pickle.dumps(triple))
+    with pytest.raises(DataFormatError, match="refusing to load|not numbers"):
+        load_mnist(path)
+
+
+def test_pickle_bomb_is_refused(tmp_path, monkeypatch):
+    """A gzip'd pickle inflating past MAX_PICKLE_BYTES stops at the bound (made
+    small here so that the test is fast; the real bound is 512 MiB)."""
+    monkeypatch.setattr(datasets, "MAX_PICKLE_BYTES", 4 << 20)
+    path = tmp_path / "mnist.pkl.gz"
+    # BINBYTES8 claiming 8 GiB, then 64 MiB of zeros in 1 MiB gzip members.
+    head = gzip.compress(b"\x80\x04\x8e" + struct.pack("<Q", 8 << 30))
+    path.write_bytes(head + _bomb_members(64))
+    with pytest.raises(DataFormatError, match=r"mnist.pkl.gz: (holds more than 4,194,304 bytes"
+                                              r"|not a readable MNIST pickle \(it asks for)"):
+        load_mnist(path)
+    # A pickle that is simply too long for the bound, without any trick.
+    path.write_bytes(gzip.compress(pickle.dumps(b"\1" * (5 << 20))))
+    with pytest.raises(DataFormatError, match="holds more than 4,194,304 bytes of pickle data"):
+        load_mnist(path)
+
+
+def test_corrupt_or_truncated_gzip_pickle(tmp_path):
+    path = tmp_path / "mnist.pkl.gz"
+    data = gzip.compress(pickle.dumps(_small_triple()), compresslevel=1)
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(DataFormatError, match="mnist.pkl.gz: gzip data is truncated"):
+        load_mnist(path)
+    path.write_bytes(data[:20] + bytes(b ^ 0x55 for b in data[20:200]) + data[200:])
+    with pytest.raises(DataFormatError, match="mnist.pkl.gz: (gzip data is corrupt|not a "
+                                              "readable MNIST pickle)"):
+        load_mnist(path)
+
+
+# --- the cache is re-checked against the known SHA-256 ---------------------------------------
+
+def test_changed_file_in_the_cache_is_refused_offline(tmp_path, monkeypatch):
+    """One label changed in a cached file (still a valid IDX file): refused by
+    its SHA-256, with the file named and the way out said."""
+    cache = tmp_path / "cache"
+    (cache / "mnist").mkdir(parents=True)
+    labels = bytearray(_real("t10k-labels-idx1-ubyte"))
+    labels[8] = (labels[8] + 1) % 10
+    target = _folder_with(cache / "mnist", "t10k-labels-idx1-ubyte", bytes(labels), gz=True)
+    monkeypatch.setenv("FASTNET_CACHE", str(cache))
+    with pytest.raises(DataFormatError) as info:
+        load_mnist(download=False)
+    message = str(info.value)
+    assert message.startswith(str(target) + ": SHA-256 of the contents is")
+    assert "the cached file is corrupt or was changed" in message
+    assert "delete it and fastnet will download it again" in message
+    assert target.exists()  # offline: nothing is deleted
+    # The same files outside the cache are the user's own: used as they are.
+    (X, y), _, (_, y_test) = load_mnist(cache / "mnist")
+    assert y_test[0] == labels[8]
+
+
+# Found by the fuzz test at 10,000 examples: NumPy's reconstructors given an
+# object dtype with a made-up state; the old unpickler let it through and
+# Python died with a segfault.
+CRASHING_PICKLE = (
+    b"\x80\x05\x95\x08\x01\x00\x00\x00\x00\x00\x00]\x94(\x8c\x13numpy._core.numeric\x94\x8c"
+    b"\x0b_frombuffer\x94\x93\x94(\x96\x0c\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    b"\x00\x00\x00\x00\x00\x00\x94\x8c\x05numpy\x94\x8c\x05dtype\x94\x93\x94\x8c\x02U3\x94\x89"
+    b"\x88\x87\x94R\x94(K\x03\x8c\x01<\x94NNNK\x0cK\x04K\x08t\x94b)\x8c\x01C\x94t\x94R\x94}"
+    b"\x94\x8c\x02\xc2\x80\x94NsG\x00\x00\x00\x00\x00\x00\x00\x00\x8c\x16numpy._core.multiarray"
+    b"\x94\x8c\x0c_reconstruct\x94\x93\x94h\x05\x8c\x07ndarray\x94\x93\x94K\x00\x85\x94C\x01b"
+    b"\x94\x87\x94R\x94(K\x01K\x01K\x01\x86\x94h\x07\x8c\x02O8\x94\x89\x88\x87\x94R\x94(K\x03"
+    b"\x8c\x01|\x94NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?t\x94b\x89]\x94t\x94b\x86\x94e.")
+
+
+def _load_in_a_subprocess(path):
+    import subprocess
+    import sys
+    code = ("import sys; from fastnet import datasets\n"
+            "try:\n    datasets.load_mnist(sys.argv[1])\n"
+            "except datasets.DataFormatError as e:\n    print(e)\n")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=60, cwd=str(path.parent))
+
+
+def test_crafted_pickle_cannot_crash_python(tmp_path):
+    path = tmp_path / "mnist.pkl"
+    path.write_bytes(CRASHING_PICKLE)
+    r = _load_in_a_subprocess(path)
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert r.stdout.startswith(str(path) + ": not a readable MNIST pickle (refusing to load")
+
+
+@pytest.mark.parametrize("state", [
+    b"NNNK\x0cK\x04K\x08t",                        # made-up item size, alignment, flags
+    b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?t",     # every flag, as an object dtype has
+])
+def test_dtype_with_a_made_up_state_is_refused(tmp_path, state):
+    """The BUILD step of a dtype is checked: plain number types have exactly
+    one form of state, (3, byte order, None, None, None, -1, -1, 0)."""
+    raw = _py2_array_pickle(np.zeros(3, np.float32))
+    good = b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00t"
+    assert raw.count(good) == 1
+    path = tmp_path / "mnist.pkl"
+    path.write_bytes(raw.replace(good, state))
+    r = _load_in_a_subprocess(path)
+    assert r.returncode == 0, (r.returncode, r.stderr[-2000:])
+    assert "refusing to load a dtype with the state" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_the_unpickler_reads_plain_arrays_in_every_protocol(protocol):
+    obj = (np.arange(6, dtype=np.float32).reshape(2, 3), np.int64(3), np.float64(2.5),
+           [np.zeros(2, bool)], np.asfortranarray(np.arange(6.0).reshape(2, 3)),
+           np.arange(3, dtype=">i2"))
+    raw = pickle.dumps(obj, protocol=protocol)
+    got = datasets._ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    expected = pickle.loads(raw)
+    for a, b in zip(got, expected):
+        assert type(a) is type(b)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert got[1] == 3 and got[2] == 2.5 and got[3][0].dtype == bool
+    with pytest.raises(pickle.UnpicklingError, match="dtype object"):
+        datasets._ArrayUnpickler(io.BytesIO(pickle.dumps(np.array([1, "a"], object),
+                                                         protocol=protocol)),
+                                 encoding="latin1").load()

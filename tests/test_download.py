@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastnet import datasets
+from fastnet import datasets, files
 from fastnet.datasets import ChecksumError, DataNotFoundError, download, load_mnist
 
 from .helpers import MNIST_DIR as DATA, posix_signals
@@ -26,11 +26,16 @@ NAMES = list(datasets.IDX_FILES.values())
 pytestmark = pytest.mark.mnist
 
 
+# 4096 gzip members of 1 MiB of zeros: 4 MB that inflate to 4 GiB.
+BOMB = gzip.compress(b"\0" * (1 << 20), compresslevel=9) * 4096
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     """GET /<mode>/<name>.gz, where mode says how to misbehave:
     good, corrupt (valid gzip, altered content), truncated (fewer bytes than
     Content-Length), missing (404), hang (never answers), stall (half, then silence),
-    plain (the uncompressed IDX file under the .gz name)."""
+    plain (the uncompressed IDX file under the .gz name), bomb (the real file
+    followed by gzip members that inflate to 4 GiB more)."""
 
     def log_message(self, *args):
         pass
@@ -50,6 +55,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = path.read_bytes()
         if mode == "plain":
             body = gzip.decompress(body)
+        if mode == "bomb":
+            body += BOMB
         if mode == "corrupt":
             content = bytearray(gzip.decompress(body))
             content[-1] ^= 0xFF
@@ -65,7 +72,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 server.release.wait(10)
             self.close_connection = True
             return
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except ConnectionError:  # the client gave up on it (as on a bomb): fine
+            pass
 
 
 @pytest.fixture
@@ -190,7 +200,7 @@ def test_per_mirror_hash_table(server, tmp_path):
 def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
     def interrupt(*args):
         raise KeyboardInterrupt
-    monkeypatch.setattr(datasets, "_verify", interrupt)
+    monkeypatch.setattr(datasets._IdxStream, "finish", interrupt)
     with pytest.raises(KeyboardInterrupt):
         download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
     assert cache_files(tmp_path) == []
@@ -198,8 +208,8 @@ def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
 
 @posix_signals
 def test_killed_download_leaves_no_file_under_a_real_name(server, tmp_path):
-    """SIGKILL mid-transfer: at most a hidden temporary file is left, which a
-    later download removes once it is old."""
+    """SIGKILL mid-transfer: at most a hidden temporary file is left, which the
+    next download removes (nobody holds it locked any more)."""
     package_root = Path(datasets.__file__).resolve().parents[1]
     code = ("import sys; from fastnet import datasets; "
             "datasets.download(cache_dir=sys.argv[1], mirrors=[sys.argv[2]], timeout=30)")
@@ -219,11 +229,13 @@ def test_killed_download_leaves_no_file_under_a_real_name(server, tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     left = cache_files(tmp_path)
-    assert all(name.startswith(datasets.PART_PREFIX) for name in left)
-    assert len(left) == 1 and (tmp_path / "mnist" / left[0]).stat().st_size > 0
-    # An hour later, the next download clears it away.
+    assert len(left) == 1 and files.TEMPORARY_NAME.match(left[0]), left
+    assert left[0].startswith(".fastnet-train-labels-idx1-ubyte.gz-")
+    assert (tmp_path / "mnist" / left[0]).stat().st_size > 0
+    # The next download clears it away, once it is older than the few seconds
+    # in which a live writer might not have locked it yet.
     part = tmp_path / "mnist" / left[0]
-    old = time.time() - 2 * 3600
+    old = time.time() - files.STALE_AFTER - 1
     os.utime(part, (old, old))
     download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
     assert cache_files(tmp_path) == GOOD
@@ -267,3 +279,67 @@ def test_mirror_serving_plain_idx_files(server, tmp_path, expected):
 def test_file_url_mirror(tmp_path):
     download(cache_dir=tmp_path, mirrors=[DATA.as_uri()], timeout=5)
     assert cache_files(tmp_path) == GOOD
+
+
+def test_gzip_bomb_falls_through_to_the_next_mirror(server, tmp_path):
+    """A mirror serving a file that inflates to gigabytes: refused while it
+    streams in, with a clear reason, and the next mirror is tried."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataNotFoundError) as info:
+            download(cache_dir=tmp_path, mirrors=[server.url("bomb")], timeout=5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    assert "could not download train-labels-idx1-ubyte.gz" in message
+    assert "holds more than the 60,008 bytes its IDX header promises" in message
+    assert peak < 16 << 20, peak
+    assert cache_files(tmp_path) == []
+    count = len(server.requests)
+    download(cache_dir=tmp_path, mirrors=[server.url("bomb"), server.url("good")], timeout=5)
+    assert cache_files(tmp_path) == GOOD
+    assert [r for r in server.requests[count:] if r[0] == "bomb"] == [("bomb", NAMES[1] + ".gz")]
+
+
+def test_changed_cache_file_is_downloaded_again(server, tmp_path, expected):
+    """A cached file whose contents no longer match the known SHA-256 (one label
+    changed, still a valid IDX file) is deleted with a warning and fetched again."""
+    download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
+    target = tmp_path / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    labels = bytearray(gzip.decompress(target.read_bytes()))
+    labels[8] = (labels[8] + 1) % 10
+    target.write_bytes(gzip.compress(bytes(labels)))
+    count = len(server.requests)
+    with pytest.warns(UserWarning, match=r"t10k-labels-idx1-ubyte.gz: SHA-256 of the contents "
+                                         r"is [0-9a-f]{64}, not MNIST's .*; deleted it, "
+                                         r"downloading it again"):
+        data = load_mnist(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5,
+                          progress=False)
+    assert server.requests[count:] == [("good", "t10k-labels-idx1-ubyte.gz")]
+    assert np.array_equal(data[2][1], expected[2][1])
+    assert target.read_bytes() == (DATA / target.name).read_bytes()
+
+
+def test_failed_download_leaves_no_empty_folders(tmp_path):
+    cache = tmp_path / "home" / ".cache" / "fastnet"
+    (tmp_path / "home").mkdir()
+    with pytest.raises(DataNotFoundError, match="127.0.0.1:9"):
+        load_mnist(cache_dir=cache, mirrors=["http://127.0.0.1:9/"], timeout=2)
+    assert list((tmp_path / "home").iterdir()) == []
+    # A folder that was there before stays.
+    cache.mkdir(parents=True)
+    with pytest.raises(DataNotFoundError):
+        download(cache_dir=cache, mirrors=["http://127.0.0.1:9/"], timeout=2)
+    assert cache.is_dir() and list(cache.iterdir()) == []
+
+
+def test_downloaded_files_get_the_umask_permissions(server, tmp_path):
+    old = os.umask(0o027)
+    try:
+        download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
+    finally:
+        os.umask(old)
+    for name in GOOD:
+        assert (tmp_path / "mnist" / name).stat().st_mode & 0o777 == 0o640

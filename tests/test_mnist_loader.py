@@ -1,5 +1,10 @@
 """fastnet.mnist_loader returns exactly the book's structures, from the real files."""
 
+import gzip
+import os
+import pickle
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -42,7 +47,8 @@ def test_wrapper_structures(wrapped):
     for data in (validation, test):
         x, y = data[0]
         assert x.shape == (784, 1) and np.issubdtype(x.dtype, np.floating)
-        assert isinstance(y, int)
+        # the book's loader zips the label array: y is an np.int64, not a Python int
+        assert type(y) is np.int64
     assert [y for _, y in test[:5]] == [7, 2, 1, 0, 4]
 
 
@@ -59,3 +65,49 @@ def test_vectorized_result():
     e = mnist_loader.vectorized_result(3)
     assert e.shape == (10, 1) and e.dtype == np.float64
     assert e[3, 0] == 1.0 and e.sum() == 1.0
+
+
+@pytest.fixture(scope="module")
+def book_layout(tmp_path_factory):
+    """The book's folders: src/ (where its scripts run) and data/mnist.pkl.gz,
+    a pickle of the real images whose validation labels are shifted by one, so
+    that the test can tell which route was taken."""
+    (tr_x, tr_y), (va_x, va_y), (te_x, te_y) = mnist_loader.load_data(DATA)
+    root = tmp_path_factory.mktemp("book")
+    (root / "src").mkdir()
+    (root / "data").mkdir()
+    triple = ((tr_x, tr_y), (va_x, (va_y + 1) % 10), (te_x, te_y))
+    with gzip.open(root / "data" / "mnist.pkl.gz", "wb", compresslevel=1) as f:
+        pickle.dump(triple, f, protocol=2)
+    return root, va_y
+
+
+def test_no_argument_looks_where_the_book_does_first(book_layout, monkeypatch, tmp_path):
+    root, va_y = book_layout
+    monkeypatch.setenv("FASTNET_DATA", str(DATA))   # found second, if at all
+    monkeypatch.setenv("FASTNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(root / "src")
+    _, (_, y), _ = mnist_loader.load_data()
+    assert np.array_equal(y, (va_y + 1) % 10)       # the book's file, not FASTNET_DATA's
+    _, validation, _ = mnist_loader.load_data_wrapper()
+    assert validation[0][1] == (va_y[0] + 1) % 10 and type(validation[0][1]) is np.int64
+    # From anywhere else, the documented search.
+    monkeypatch.chdir(root)
+    _, (_, y), _ = mnist_loader.load_data()
+    assert np.array_equal(y, va_y)
+
+
+def test_failed_search_leaves_no_folders_behind(monkeypatch, tmp_path):
+    """Nothing anywhere, no network: a clear error, and no empty
+    ~/.cache/fastnet/mnist created on the way."""
+    home = tmp_path / "home"
+    (home / "work" / "src").mkdir(parents=True)
+    for name in ("FASTNET_DATA", "FASTNET_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("FASTNET_MIRRORS", "http://127.0.0.1:9/")  # connection refused
+    monkeypatch.chdir(home / "work" / "src")
+    with pytest.raises(FileNotFoundError) as info:
+        mnist_loader.load_data()
+    assert "no MNIST files found" in str(info.value)
+    assert sorted(p.name for p in home.iterdir()) == ["work"]
