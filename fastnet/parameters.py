@@ -108,9 +108,9 @@ class Parameters:
             raise TypeError("weights and biases must be lists of arrays, got {} and {}"
                             .format(type(weights).__name__, type(biases).__name__))
         if len(weights) != layers or len(biases) != layers:
-            raise ValueError("a network with sizes {} needs {} weight matrices and bias "
-                             "vectors, got {} and {}".format(sizes, layers, len(weights),
-                                                             len(biases)))
+            raise ValueError("weights and biases: a network with sizes {} needs {} weight "
+                             "matrices and {} bias vectors, got {} and {}".format(
+                                 sizes, layers, layers, len(weights), len(biases)))
         checked = []
         for l in range(layers):
             w = _real_array(weights[l], "weights[{}]".format(l))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fastnet import cli
-from fuzzing import FUZZ
+from .fuzzing import FUZZ
 
 MISSING = "/nonexistent/fastnet-fuzz-data"
 

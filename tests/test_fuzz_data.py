@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import FUZZ, Sandbox
+from .fuzzing import FUZZ, Sandbox
 
 
 @pytest.fixture(scope="module")
