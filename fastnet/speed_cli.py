@@ -318,10 +318,16 @@ def _experiments(args, settings, results, stop, say, bars):
         n_val = settings["validation_images"]
         table_seeds = list(range(settings["seed"], settings["seed"] + settings["seeds"]))
         depths = settings["table_depths"]
-        say("Depth table: {} hidden layers, {} epochs on {} images, {} seeds, {} "
-            "worker{} ...".format(", ".join(map(str, depths)), settings["table_epochs"],
-                                  n_table, len(table_seeds), settings["workers"],
-                                  "" if settings["workers"] == 1 else "s"))
+        where = settings["table_where"]
+        on = ("a Dask LocalCluster of {} worker process{}".format(
+                  where["cluster"], "" if where["cluster"] == 1 else "es")
+              if "cluster" in where else
+              "the Dask scheduler at {}".format(where["scheduler"]) if "scheduler" in where
+              else "{} thread{}".format(settings["workers"],
+                                        "" if settings["workers"] == 1 else "s"))
+        say("Depth table: {} hidden layers, {} epochs on {} images, {} seeds, on {} ...".format(
+            ", ".join(map(str, depths)), settings["table_epochs"], n_table, len(table_seeds),
+            on))
         per_epoch = -(-n_table // TABLE_MINI_BATCH)
         bar = _bar(len(depths) * len(table_seeds) * settings["table_epochs"] * per_epoch,
                    "depth table", "batch", bars)
@@ -333,6 +339,11 @@ def _experiments(args, settings, results, stop, say, bars):
                                       WIDTH, settings["workers"],
                                       progress=bar.update if bar else None, stop=stop,
                                       **settings["table_where"], **choice)
+        except OSError as e:
+            if "scheduler" not in where:
+                raise
+            raise Failure("cannot reach the Dask scheduler at {}: {}".format(
+                where["scheduler"], e)) from None
         finally:
             if bar:
                 bar.close()
