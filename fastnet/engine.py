@@ -7,6 +7,7 @@ blocks of rows.  ``Network`` and the chapter toolkit (``fastnet.speed``) both
 train and measure through them.  ``layers`` (a ``fastnet.activations.Layers``)
 says which activations the network computes; it defaults to network2's sigmoids.
 """
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 from fastnet._kernels import training as kernels
 from fastnet.activations import DEFAULT
 from fastnet.examples import check_finite
-from fastnet.parameters import unpack
+from fastnet.parameters import Parameters, parameter_count, unpack
 from fastnet.threads import kernel_threads
 
 EVALUATION_ROWS = 8192      # rows per block of outputs: bounds the temporaries
@@ -67,9 +68,16 @@ class FullBatchSteps:
     depend on the number of threads.  This is the chapter's learning-speed
     setting (1,000 images, mini-batch 1,000), where a single mini-batch is
     large enough for two cores to share.
+
+    Inputs that are zero in every example (175 of MNIST's 784 pixels in the
+    first 1,000 images) are left out of the products: their weights get an
+    exact zero gradient, so each step only decays them, and that is what is
+    done to them.  The other weights are trained in a compressed copy, and
+    ``sync()`` brings ``params`` up to date (before anything reads it).
     """
 
     BLOCK_ROWS = 250
+    COMPRESS_BYTES = 64 << 20       # the largest input array worth a compressed copy
 
     @classmethod
     def applies(cls, mini_batch_size, n):
@@ -80,20 +88,46 @@ class FullBatchSteps:
         self.params, self.train, self.cost_kind = params, train, cost_kind
         self.layers = layers
         self.step_size = eta / n
+        self.weight_decay = 1.0 - eta * (lmbda / n)
+        self.inputs, self.work, self.used = train.X, params, None
+        if train.X.nbytes <= self.COMPRESS_BYTES:
+            used = np.flatnonzero(train.X.any(axis=0))        # NaN counts as used
+            if len(used) < 0.9 * train.X.shape[1]:
+                self._compress(used if len(used) else np.arange(1))
         self.blocks = [slice(start, min(start + self.BLOCK_ROWS, n))
                        for start in range(0, n, self.BLOCK_ROWS)]
-        self.sums = [np.empty_like(params.flat) for _ in self.blocks]
-        self.decay = np.ones_like(params.flat)          # weights decay, biases do not
-        for weights in unpack(self.decay, params.sizes)[0]:
-            weights[...] = 1.0 - eta * (lmbda / n)
-        workers = min(threads, len(self.blocks))
-        self.pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        self.sums = [np.empty_like(self.work.flat) for _ in self.blocks]
+        self.decay = np.ones_like(self.work.flat)          # weights decay, biases do not
+        for weights in unpack(self.decay, self.work.sizes)[0]:
+            weights[...] = self.weight_decay
+        # The calling thread takes blocks too, with threads - 1 helpers.
+        helpers = min(threads, len(self.blocks)) - 1
+        self.pool = ThreadPoolExecutor(helpers) if helpers > 0 else None
+        self.helpers = helpers
+        self.pending = 0                # steps not yet written back to params (see sync)
+
+    def _compress(self, used):
+        """Train only the weights of the inputs in ``used``, in a copy of the parameters."""
+        sizes = [len(used)] + self.params.sizes[1:]
+        work = Parameters(sizes, np.empty(parameter_count(sizes), dtype=self.params.flat.dtype))
+        work.weights[0][...] = self.params.weights[0][:, used]
+        first = self.params.weights[0].size                # the full array past weights[0]
+        work.flat[work.weights[0].size:] = self.params.flat[first:]
+        self.unused = np.setdiff1d(np.arange(self.params.sizes[0]), used)
+        self.inputs = np.ascontiguousarray(self.train.X[:, used])
+        self.work, self.used = work, used
 
     def _block_sum(self, k):
         rows = self.blocks[k]
-        kernels.gradient_sums(self.train.X[rows], self.train.targets[rows], self.params.flat,
-                              self.params.kernel_sizes, self.cost_kind, self.sums[k], False,
+        kernels.gradient_sums(self.inputs[rows], self.train.targets[rows], self.work.flat,
+                              self.work.kernel_sizes, self.cost_kind, self.sums[k], False,
                               hidden=self.layers.hidden, output=self.layers.output)
+
+    def _take_blocks(self, counter):
+        for k in iter(counter.__next__, None):
+            if k >= len(self.blocks):
+                return
+            self._block_sum(k)
 
     def step(self, step_bias_sums=None, check_inputs=False):
         """One step; ``step_bias_sums`` (if given) gets += the gradient taken before it."""
@@ -106,21 +140,45 @@ class FullBatchSteps:
             except ValueError as error:
                 raise NonFiniteInputs(str(error)) from None
         with kernel_threads():
-            if self.pool is None:
-                for k in range(len(self.blocks)):
-                    self._block_sum(k)
-            else:
-                list(self.pool.map(self._block_sum, range(len(self.blocks))))
+            # Blocks go to whoever is free (a shared counter; next() is atomic under
+            # the GIL), so a helper the system has parked just takes fewer of them.
+            counter = itertools.count()
+            helping = [self.pool.submit(self._take_blocks, counter)
+                       for _ in range(self.helpers)]
+            self._take_blocks(counter)
+            for future in helping:
+                future.result()
         total = self.sums[0]
         for partial in self.sums[1:]:
             total += partial
         if step_bias_sums is not None:
-            step_bias_sums += total
-        flat = self.params.flat
+            for full, part in zip(unpack(step_bias_sums, self.params.sizes)[1],
+                                  unpack(total, self.work.sizes)[1]):
+                full += part
+        flat = self.work.flat
         flat *= self.decay
         flat -= self.step_size * total
+        self.pending += 1
+
+    def sync(self):
+        """Bring ``params`` up to date with the steps taken (a no-op without compression).
+
+        The left-out inputs' weights get their decay once per step taken, by
+        repeated multiplication, exactly as the steps would have applied it.
+        """
+        if self.used is None or self.pending == 0:
+            return
+        first = self.params.weights[0]
+        unused = first[:, self.unused]
+        for _ in range(self.pending):
+            unused *= self.weight_decay
+        first[:, self.unused] = unused
+        first[:, self.used] = self.work.weights[0]
+        self.params.flat[first.size:] = self.work.flat[self.work.weights[0].size:]
+        self.pending = 0
 
     def close(self):
+        self.sync()
         if self.pool is not None:
             self.pool.shutdown()
 

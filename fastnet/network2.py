@@ -443,16 +443,23 @@ class _Run:
                                  layers=self.layers)
             if step_sums is not None and j > 0:
                 self.learning_speeds.append(engine.hidden_speeds(step_sums / n, params.sizes))
-            if finite and not np.isfinite(params.flat.sum()):
+            trained = params if full_batch is None else full_batch.work
+            if finite and not np.isfinite(trained.flat.sum()):
                 finite = False
                 warnings.warn("the weights stopped being finite in epoch {} (eta={}, lmbda={}): "
                               "the learning rate is far too large".format(j, eta, self.lmbda),
                               RuntimeWarning, stacklevel=3)
             say("Epoch %s training complete" % j)
+            measure_speed = step_sums is None and self.speed_examples is not None
+            if full_batch is not None and (measure_speed or monitor_training_cost or
+                                           monitor_training_accuracy or monitor_evaluation_cost
+                                           or monitor_evaluation_accuracy):
+                full_batch.sync()
             self.monitor(monitor_training_cost, monitor_training_accuracy,
-                         monitor_evaluation_cost, monitor_evaluation_accuracy,
-                         measure_speed=step_sums is None)
+                         monitor_evaluation_cost, monitor_evaluation_accuracy, measure_speed)
             say()
+        if full_batch is not None:
+            full_batch.sync()
         if step_sums is not None and epochs > 0:
             self.learning_speeds.append(engine.learning_speeds(params, train, self.kind,
                                                                self.layers))
@@ -477,7 +484,7 @@ class _Run:
             accuracy = engine.accuracy(params, self.evaluation, self.layers)
             self.evaluation_accuracy.append(accuracy)
             say("Accuracy on evaluation data: {} / {}".format(accuracy, self.evaluation.n))
-        if self.speed_examples is not None and measure_speed:
+        if measure_speed:
             self.learning_speeds.append(engine.learning_speeds(params, self.speed_examples,
                                                                self.kind, self.layers))
 

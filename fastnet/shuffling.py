@@ -4,6 +4,8 @@ network2 shuffles its list in place at the start of every epoch.  fastnet
 needs the same permutation, and must leave the generator exactly where that
 shuffle would have left it, so that the same seeds give the same run.
 """
+import random
+
 import numpy as np
 
 from fastnet._kernels.training import shuffle_positions
@@ -16,29 +18,26 @@ def shuffled_positions(n, generator):
     advances exactly as that shuffle would advance it.  random.shuffle draws
     the same numbers for any list of a given length, so the permutation is
     all that matters: position k of the shuffled list holds the item that
-    was at ``positions[k]``.  CPython's generator is MT19937, which NumPy has
-    too: NumPy draws the 32-bit words, the kernel replays shuffle's use of
-    them, and the generator is moved on by as many words.  Any other state
-    format falls back to shuffling a Python list.
+    was at ``positions[k]``.
+
+    The shuffle's draws are ``getrandbits(k)``, k <= 32, each one 32-bit word
+    of the generator's Mersenne Twister.  Here the generator hands over its
+    words in bulk (``getrandbits(32 * m)`` is m words, least significant
+    first) and the kernel replays the swaps with them.  A swap takes at least
+    one word, so asking for as many words as swaps remain never takes one too
+    many; a few rounds finish the shuffle.  Generators whose draws work
+    otherwise (subclasses, SystemRandom) shuffle a Python list instead.
     """
-    version, internal, gauss_next = generator.getstate()
-    if version != 3 or len(internal) != 625 or n < 2 or n > 2 ** 31:
+    if n < 2:
+        return np.arange(n, dtype=np.intp)
+    if not (type(generator) is random.Random or generator is random) or n > 2 ** 32:
         positions = list(range(n))
         generator.shuffle(positions)
         return np.array(positions, dtype=np.intp)
-    start = {"bit_generator": "MT19937",
-             "state": {"key": np.array(internal[:624], dtype=np.uint32), "pos": internal[624]}}
-    words = np.random.MT19937()
-    wanted = 2 * n + 64          # each draw is accepted with probability > 1/2
-    while True:
-        words.state = start
-        positions = np.arange(n, dtype=np.intp)
-        used = shuffle_positions(words.random_raw(wanted), positions)
-        if used >= 0:
-            break
-        wanted *= 2
-    words.state = start
-    words.random_raw(used)
-    end = words.state["state"]
-    generator.setstate((version, tuple(end["key"].tolist()) + (int(end["pos"]),), gauss_next))
+    positions = np.arange(n, dtype=np.intp)
+    top = n - 1
+    while top > 0:
+        words = np.frombuffer(generator.getrandbits(32 * top).to_bytes(4 * top, "little"),
+                              dtype="<u4")
+        top = shuffle_positions(np.ascontiguousarray(words, dtype=np.uint32), positions, top)
     return positions

@@ -393,3 +393,26 @@ def test_train_with_speeds_checks_its_arguments(small):
     net = speed.initial_network([784, 5, 5, 10], 0)
     with pytest.raises(ValueError, match="eta must be finite"):
         speed.train_with_speeds(net, (X, y), 1, 10, float("nan"))
+
+
+def test_full_batch_descent_leaves_out_all_zero_inputs_exactly(mnist_train):
+    # One mini-batch of every example (>= 500): pixels that are zero in every image
+    # only decay, and the rest must match network2's arithmetic to round-off.
+    X, y = mnist_train
+    X, y = X[:600], y[:600]
+    zero = ~X.any(axis=0)
+    assert zero.sum() > 50
+    net, ref = same_start([784, 12, 10], seed=6)
+    before = net.weights[0].copy()
+    net.SGD(pairs_of(X, y), 3, 600, 0.5, 5.0, quiet=True, threads=2,
+            shuffle_with=random.Random(1))
+    random.seed(1)
+    reference_pairs = pairs_of(X, y)
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref.SGD(reference_pairs, 3, 600, 0.5, 5.0)
+    assert max_abs_diff(net.weights + net.biases, ref.weights + ref.biases) <= ROUND_OFF
+    decay = 1 - 0.5 * 5.0 / 600
+    np.testing.assert_array_equal(net.weights[0][:, zero],
+                                  before[:, zero] * decay * decay * decay)

@@ -32,7 +32,7 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, 
 from cython cimport floating
 from libc.math cimport exp, expf, fabs, fabsf, tanh, tanhf
 from libc.stdlib cimport malloc, free
-from libc.stdint cimport uint64_t
+from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 
 from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
@@ -719,51 +719,52 @@ def backprop_row(sizes, x, target, params, Cost cost, gradient, Activation hidde
 # ---------------------------------------------------------------------------
 # random.shuffle, replayed
 
-cdef Py_ssize_t shuffle_with_words(const uint64_t* words, Py_ssize_t available,
-                                   Py_ssize_t* positions, Py_ssize_t n) noexcept nogil:
-    """Fisher-Yates exactly as CPython's random.shuffle, fed MT19937 32-bit outputs.
+cdef Py_ssize_t shuffle_with_words(const uint32_t* words, Py_ssize_t available,
+                                   Py_ssize_t* positions, Py_ssize_t top) noexcept nogil:
+    """Fisher-Yates exactly as CPython's random.shuffle, fed its generator's 32-bit words.
 
     random.shuffle swaps x[i] with x[j], i = n-1 .. 1, where j = _randbelow(i+1):
     draw getrandbits(k) = word >> (32 - k), k = (i+1).bit_length(), until it is
-    <= i.  Returns the number of words used, or -1 if `available` ran out.
+    <= i.  This does the swaps for i = top, top-1, ... while words last and
+    returns the i it stopped at (0 when the shuffle is done): a rejected draw's
+    word is used up all the same, so the next call goes on from there with
+    new words.
     """
     cdef Py_ssize_t i, used = 0, swap
-    cdef uint64_t j
+    cdef uint32_t j
     cdef int bits = 0
-    while bits < 63 and ((<uint64_t> 1) << bits) <= <uint64_t> n:
-        bits += 1                     # bits = n.bit_length(), for i + 1 = n
-    for i in range(n - 1, 0, -1):
+    while bits < 63 and ((<uint64_t> 1) << bits) <= <uint64_t> (top + 1):
+        bits += 1                     # bits = (top + 1).bit_length()
+    for i in range(top, 0, -1):
         while ((<uint64_t> 1) << (bits - 1)) > <uint64_t> (i + 1):
             bits -= 1                 # keep bits = (i + 1).bit_length()
         while True:
             if used == available:
-                return -1
+                return i
             j = words[used] >> (32 - bits)
             used += 1
-            if j <= <uint64_t> i:
+            if j <= <uint32_t> i:
                 break
         swap = positions[i]
         positions[i] = positions[j]
         positions[j] = swap
-    return used
+    return 0
 
 
-def shuffle_positions(const uint64_t[::1] words, Py_ssize_t[::1] positions):
-    """Shuffle `positions` in place as random.shuffle would with these MT19937 outputs.
+def shuffle_positions(const uint32_t[::1] words, Py_ssize_t[::1] positions, Py_ssize_t top):
+    """Go on with random.shuffle's swaps of `positions` from index `top` down, with `words`.
 
-    Returns how many of `words` were used, or -1 if there were too few (the
-    positions are then partly shuffled and must be reset by the caller).
-    Needs len(positions) <= 2**31 so that every draw takes one 32-bit word.
+    Returns where it stopped (0: done).  Needs top < 2**32, so that every draw
+    takes one 32-bit word.
     """
-    cdef Py_ssize_t used
-    if positions.shape[0] < 2:
+    cdef Py_ssize_t stopped
+    if top < 1:
         return 0
     if words.shape[0] == 0:
-        return -1
+        return top
     with nogil:
-        used = shuffle_with_words(&words[0], words.shape[0], &positions[0],
-                                  positions.shape[0])
-    return used
+        stopped = shuffle_with_words(&words[0], words.shape[0], &positions[0], top)
+    return stopped
 
 
 # ---------------------------------------------------------------------------
