@@ -350,12 +350,15 @@ class Network:
 
         Arrays the user has put in their place are checked and packed afresh
         at every call (they are not adopted: the user may still change them).
-        Values must be finite, unless ``check_finite`` is off (the per-example
-        calls, where, as in network2, NaN weights just give NaN results).
+        Values must be finite.  The per-example calls turn ``check_finite`` off
+        for our own views (a pass over them would cost more than the call; as in
+        network2, NaN written into them just gives NaN results); replaced
+        arrays are always checked, as they are copied anyway.
         """
         packed = self.__dict__.get("_packed")
         if packed is None or not packed.describes(self.sizes, self.weights, self.biases):
             packed = Parameters.pack(check_sizes(self.sizes), self.weights, self.biases)
+            check_finite = True         # a copy was made anyway: check it whole
         if check_finite and not packed.is_finite():
             raise ValueError("the weights or biases contain NaN or infinity")
         return packed if dtype is np.float64 else packed.copy(dtype)
