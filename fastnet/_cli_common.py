@@ -45,3 +45,26 @@ def int_in(minimum, maximum):
             raise argparse.ArgumentTypeError("must be at most {}, got {}".format(maximum, value))
         return value
     return parse
+
+
+def output_folder(out, data=None):
+    """The absolute path of the ``--out`` folder, created and checked to be writable.
+
+    ``data`` (the ``--data`` argument, if any) must exist.  Bad arguments are a
+    UsageError, a folder that cannot be made or written a Failure.
+    """
+    import os
+
+    path = os.path.abspath(out)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise UsageError("--out {}: that is a file; give a folder".format(out))
+    if data is not None and not os.path.exists(data):
+        raise UsageError("--data {}: no such file or folder".format(data))
+    try:
+        os.makedirs(path, exist_ok=True)
+    except (OSError, ValueError) as e:
+        raise Failure("cannot create the folder {}: {}".format(
+            path, getattr(e, "strerror", None) or e)) from None
+    if not os.access(path, os.W_OK):
+        raise Failure("cannot write into the folder {}".format(path))
+    return path

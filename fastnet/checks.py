@@ -74,6 +74,17 @@ def check_dtype(dtype):
     return dtype.type
 
 
+def real_array(a, what):
+    """``a`` as a NumPy array of a real numeric dtype (bool allowed), or a TypeError naming it."""
+    try:
+        a = np.asarray(a)
+    except (TypeError, ValueError) as error:
+        raise TypeError("{} is not a numeric array: {}".format(what, error)) from None
+    if a.dtype.kind not in "biuf":
+        raise TypeError("{} must be a real numeric array, got dtype {}".format(what, a.dtype))
+    return a
+
+
 def normal_generator(random_state):
     """np.random itself (network2's choice) for None, else a np.random.RandomState.
 

@@ -22,6 +22,8 @@ import numbers
 
 import numpy as np
 
+from fastnet.checks import real_array
+
 FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -72,7 +74,7 @@ def input_rows(X, width, dtype, what, check=True):
     others are converted to ``dtype``.  A float64 input for a float32 network
     must fit in float32.  A single network2 column ``(width, 1)`` is one row.
     """
-    X = numeric_array(X, what)
+    X = real_array(X, what)
     if X.shape == (width, 1):
         X = X.reshape(1, width)
     if X.ndim != 2 or X.shape[1] != width:
@@ -86,7 +88,7 @@ def input_rows(X, width, dtype, what, check=True):
 
 def target_rows_from(y, n, n_out, dtype, what):
     """Target rows (n, n_out) and labels (n,) (or None) from int labels or target rows."""
-    y = numeric_array(y, what)
+    y = real_array(y, what)
     if y.ndim == 1:
         labels = class_labels(y, n_out, what)
         if labels.shape[0] != n:
@@ -114,17 +116,6 @@ def one_hot(labels, n_out, dtype):
     targets = np.zeros((labels.shape[0], n_out), dtype=dtype)
     targets[np.arange(labels.shape[0]), labels] = 1
     return targets
-
-
-def numeric_array(a, what):
-    """``a`` as a NumPy array of a real numeric dtype (bool allowed), or a TypeError."""
-    try:
-        a = np.asarray(a)
-    except (TypeError, ValueError) as error:
-        raise TypeError("{} is not a numeric array: {}".format(what, error)) from None
-    if a.dtype.kind not in "biuf":
-        raise TypeError("{} must be a real numeric array, got dtype {}".format(what, a.dtype))
-    return a
 
 
 def check_finite(a, what, fits_float32=False):
@@ -262,7 +253,7 @@ def one_target(y, n_out, what):
 
 def input_column(x, n0, what):
     """One input ``x``, a column ``(n0, 1)`` or flat ``(n0,)``, as a flat array."""
-    x = numeric_array(x, what)
+    x = real_array(x, what)
     if x.shape not in ((n0, 1), (n0,)):
         raise ValueError("{} must be a column of shape ({}, 1), got shape {}"
                          .format(what, n0, x.shape))
@@ -277,7 +268,7 @@ def target_row(y, n_out, what):
         row = np.zeros(n_out)
         row[int(y)] = 1.0
         return row
-    y = numeric_array(y, what)
+    y = real_array(y, what)
     if y.ndim == 0 and y.dtype.kind in "iu":
         return target_row(int(y), n_out, what)
     if y.shape not in ((n_out, 1), (n_out,)):

@@ -11,6 +11,8 @@ import functools
 
 import numpy as np
 
+from fastnet.checks import real_array
+
 
 def layer_shapes(sizes):
     """network2's shapes: ``[(n_{l+1}, n_l), ...]`` for weights, ``[(n_{l+1}, 1), ...]`` for biases."""
@@ -113,8 +115,8 @@ class Parameters:
                                  sizes, layers, layers, len(weights), len(biases)))
         checked = []
         for l in range(layers):
-            w = _real_array(weights[l], "weights[{}]".format(l))
-            b = _real_array(biases[l], "biases[{}]".format(l))
+            w = real_array(weights[l], "weights[{}]".format(l))
+            b = real_array(biases[l], "biases[{}]".format(l))
             if w.shape != weight_shapes[l]:
                 raise ValueError("weights[{}] must have shape {}, got {}"
                                  .format(l, weight_shapes[l], w.shape))
@@ -145,15 +147,3 @@ class Parameters:
 
     def is_finite(self):
         return bool(np.isfinite(self.flat).all())
-
-
-
-
-def _real_array(a, what):
-    try:
-        a = np.asarray(a)
-    except (TypeError, ValueError) as error:
-        raise TypeError("{} is not a numeric array: {}".format(what, error)) from None
-    if a.dtype.kind not in "biuf":
-        raise TypeError("{} must be a real numeric array, got dtype {}".format(what, a.dtype))
-    return a

@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from fastnet._cli_common import EXIT_OK, Failure, UsageError, int_at_least
+from fastnet._cli_common import EXIT_OK, Failure, UsageError, int_at_least, output_folder
 from fastnet.files import write_atomically
 
 HELP = "measure the remedies for unstable gradients: activations x initialisations"
@@ -122,15 +122,7 @@ def _settings(args):
 def run(args):
     """Run the grid the parsed ``args`` ask for; write the outputs; return the exit code."""
     settings = _settings(args)
-    out = os.path.abspath(args.out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError("--out {}: that is a file; give a folder".format(args.out))
-    if args.data is not None and not os.path.exists(args.data):
-        raise UsageError("--data {}: no such file or folder".format(args.data))
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        raise Failure("cannot create the folder {}: {}".format(out, e.strerror or e)) from None
+    out = output_folder(args.out, args.data)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
 
     import numpy as np

@@ -44,9 +44,7 @@ The speeds are computed by the compiled kernels over the whole set of
 examples at once, in float64.
 """
 import random
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 

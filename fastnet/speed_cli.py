@@ -21,7 +21,7 @@ import time
 
 from fastnet.files import write_atomically
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_in, one_line)
+                                 Parser, UsageError, int_in, one_line, output_folder)
 
 HELP = "reproduce chapter 5's vanishing-gradient experiments (learning speed per layer)"
 
@@ -208,18 +208,7 @@ def run(args):
 
 def _run(args):
     settings = _settings(args)
-    out = os.path.abspath(args.out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError("--out {}: that is a file; give a folder".format(args.out))
-    if args.data is not None and not os.path.exists(args.data):
-        raise UsageError("--data {}: no such file or folder".format(args.data))
-    try:
-        os.makedirs(out, exist_ok=True)
-    except (OSError, ValueError) as e:
-        raise Failure("cannot create the folder {}: {}".format(
-            out, getattr(e, "strerror", None) or e)) from None
-    if not os.access(out, os.W_OK):
-        raise Failure("cannot write into the folder {}".format(out))
+    out = output_folder(args.out, args.data)
 
     quiet = args.quiet
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))

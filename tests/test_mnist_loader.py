@@ -1,9 +1,7 @@
 """fastnet.mnist_loader returns exactly the book's structures, from the real files."""
 
 import gzip
-import os
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
