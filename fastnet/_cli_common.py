@@ -68,3 +68,72 @@ def output_folder(out, data=None):
     if not os.access(path, os.W_OK):
         raise Failure("cannot write into the folder {}".format(path))
     return path
+
+
+def plain_json(value):
+    """``value`` with NumPy scalars and arrays as Python numbers and lists, and
+    non-finite floats as None (strict JSON has no NaN or infinity)."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain_json(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
+def write_results(out, results, plots, json_name, report, figures, say=None):
+    """Write a command's results into the folder ``out``; return the names written.
+
+    ``figures(results)`` yields ``(file name, matplotlib Figure)`` (drawn only
+    with ``plots`` and matplotlib installed), then ``results`` goes to
+    ``json_name`` and ``report(results)`` (Markdown) to report.md, each file
+    atomically.  ``results`` records the fastnet version, the time, and the
+    figures written or why there are none; ``say`` (if given) is told that.
+    """
+    import datetime
+    import json
+    import os
+
+    from fastnet import __version__
+    from fastnet.files import write_atomically
+
+    results["fastnet_version"] = __version__
+    results["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
+        timespec="seconds")
+    results["figures"] = []
+    try:
+        if not plots:
+            results["figures_skipped"] = "skipped: --no-plots"
+        else:
+            try:
+                import matplotlib  # noqa: F401
+            except ImportError:
+                results["figures_skipped"] = ("skipped: matplotlib is not installed "
+                                              "(pip install matplotlib)")
+                if say is not None:
+                    say("Figures skipped: matplotlib is not installed (pip install matplotlib)")
+            else:
+                for name, figure in figures(results):
+                    write_atomically(os.path.join(out, name),
+                                     lambda f, fig=figure: fig.savefig(f, format="png",
+                                                                       dpi=100))
+                    results["figures"].append(name)
+        text = json.dumps(plain_json(results), indent=1, allow_nan=False)
+        write_atomically(os.path.join(out, json_name), lambda f: f.write(text.encode()))
+        markdown = report(results)
+        write_atomically(os.path.join(out, "report.md"), lambda f: f.write(markdown.encode()))
+    except OSError as e:
+        raise Failure("cannot write into {}: {}".format(out, e.strerror or e)) from None
+    return [json_name, "report.md"] + results["figures"]

@@ -9,14 +9,12 @@ vanishing and exploding weights.  It writes ``remedies.json`` (every number),
 ``report.md`` and, with matplotlib, PNG figures.
 """
 import argparse
-import datetime
-import json
 import os
 import sys
 import time
 
-from fastnet._cli_common import EXIT_OK, Failure, UsageError, int_at_least, output_folder
-from fastnet.files import write_atomically
+from fastnet._cli_common import (EXIT_OK, Failure, UsageError, int_at_least, output_folder,
+                                 write_results)
 
 HELP = "measure the remedies for unstable gradients: activations x initialisations"
 
@@ -180,7 +178,8 @@ def run(args):
         say(_table_text(results["depth_table"]))
     timings["total"] = time.perf_counter() - started
 
-    written = _write(out, results, settings["plots"])
+    written = write_results(out, results, settings["plots"], "remedies.json", _report,
+                            _figures)
     print("Wrote {} to {} in {:.1f} s".format(", ".join(written), out, timings["total"]),
           flush=True)
     return EXIT_OK
@@ -371,47 +370,6 @@ def _figures(results):
         ax.set_ylabel("validation accuracy (%)")
         ax.legend(fontsize=7)
         yield "depth_accuracy.png", fig
-
-
-def _plain(value):
-    import numpy as np
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, (np.floating, float)):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-def _write(out, results, plots):
-    from fastnet import __version__
-    results["fastnet_version"] = __version__
-    results["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
-        timespec="seconds")
-    results["figures"] = []
-    if plots:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            results["figures_skipped"] = "matplotlib is not installed"
-        else:
-            for name, figure in _figures(results):
-                write_atomically(os.path.join(out, name),
-                                 lambda f, fig=figure: fig.savefig(f, format="png", dpi=100))
-                results["figures"].append(name)
-    try:
-        text = json.dumps(_plain(results), indent=1, allow_nan=False)
-        write_atomically(os.path.join(out, "remedies.json"), lambda f: f.write(text.encode()))
-        report = _report(results)
-        write_atomically(os.path.join(out, "report.md"), lambda f: f.write(report.encode()))
-    except OSError as e:
-        raise Failure("cannot write into {}: {}".format(out, e.strerror or e)) from None
-    return ["remedies.json", "report.md"] + results["figures"]
 
 
 def main(argv=None):

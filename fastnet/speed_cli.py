@@ -13,15 +13,13 @@ Exit codes: 0 done, 1 the data could not be loaded or the output not written,
 2 bad arguments, 130 stopped by Ctrl-C (what was finished is still written).
 """
 import argparse
-import datetime
-import json
 import os
 import sys
 import time
 
-from fastnet.files import write_atomically
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_in, one_line, output_folder)
+                                 Parser, UsageError, int_in, one_line, output_folder,
+                                 write_results)
 
 HELP = "reproduce chapter 5's vanishing-gradient experiments (learning speed per layer)"
 
@@ -232,7 +230,8 @@ def _run(args):
         results["interrupted"] = True
         print("\nfastnet speed: interrupted; writing what was finished", file=sys.stderr)
 
-    written = _write_outputs(out, results, settings["plots"], say)
+    written = write_results(out, results, settings["plots"], "speed.json", _report, _figures,
+                            say)
     print("{}Wrote {} to {}".format("Interrupted. " if interrupted else "",
                                     ", ".join(written), out), flush=True)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
@@ -502,30 +501,6 @@ def _report(results):
     return "\n".join(lines) + "\n"
 
 
-def _plain(value):
-    """``value`` with NumPy scalars and arrays as Python numbers and lists, and
-    non-finite floats as None (strict JSON has no NaN or infinity)."""
-    import numpy as np
-
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if value == value and abs(value) != float("inf") else None
-    return value
-
-
-# ---------------------------------------------------------------------------
-# Figures (matplotlib's object API: no pyplot, no display needed)
-
 def _figures(results):
     """Yield ``(file name, matplotlib Figure)`` for every finished experiment."""
     from matplotlib.figure import Figure
@@ -620,45 +595,6 @@ def _figures(results):
         ax.set_title("More depth does not help plain SGD")
         ax.legend()
         yield "depth_table.png", fig
-
-
-def _write_outputs(out, results, plots, say):
-    """Write figures (if asked and possible), speed.json and report.md; return the names."""
-    from fastnet import __version__
-
-    written = []
-    results["fastnet_version"] = __version__
-    results["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
-        timespec="seconds")
-    results["figures"] = []
-    if plots:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            results["figures_skipped"] = "skipped: matplotlib is not installed " \
-                                         "(pip install matplotlib)"
-            say("Figures skipped: matplotlib is not installed (pip install matplotlib)")
-        else:
-            try:
-                for name, figure in _figures(results):
-                    path = os.path.join(out, name)
-                    write_atomically(path, lambda f, fig=figure: fig.savefig(f, format="png",
-                                                                              dpi=100))
-                    results["figures"].append(name)
-            except OSError as e:
-                raise Failure("cannot write the figures into {}: {}".format(
-                    out, e.strerror or e)) from None
-            written += results["figures"]
-    else:
-        results["figures_skipped"] = "skipped: --no-plots"
-    try:
-        text = json.dumps(_plain(results), indent=1, allow_nan=False)
-        write_atomically(os.path.join(out, "speed.json"), lambda f: f.write(text.encode()))
-        report = _report(results)
-        write_atomically(os.path.join(out, "report.md"), lambda f: f.write(report.encode()))
-    except OSError as e:
-        raise Failure("cannot write into {}: {}".format(out, e.strerror or e)) from None
-    return ["speed.json", "report.md"] + written
 
 
 if __name__ == "__main__":
