@@ -93,14 +93,43 @@ def plain_json(value):
     return value
 
 
+def write_figures(out, results, plots, figures, say=None):
+    """Draw ``figures(results)`` (``(file name, matplotlib Figure)`` pairs) into ``out``.
+
+    Only with ``plots`` and matplotlib installed; ``results["figures"]`` gets
+    the names written, or ``results["figures_skipped"]`` why there are none
+    (``say``, if given, is told when matplotlib is missing).  Each file is
+    written atomically; an OSError is left to the caller.
+    """
+    import os
+
+    from fastnet.files import write_atomically
+
+    results["figures"] = []
+    results.pop("figures_skipped", None)
+    if not plots:
+        results["figures_skipped"] = "skipped: --no-plots"
+        return
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        results["figures_skipped"] = ("skipped: matplotlib is not installed "
+                                      "(pip install matplotlib)")
+        if say is not None:
+            say("Figures skipped: matplotlib is not installed (pip install matplotlib)")
+        return
+    for name, figure in figures(results):
+        write_atomically(os.path.join(out, name),
+                         lambda f, fig=figure: fig.savefig(f, format="png", dpi=100))
+        results["figures"].append(name)
+
+
 def write_results(out, results, plots, json_name, report, figures, say=None):
     """Write a command's results into the folder ``out``; return the names written.
 
-    ``figures(results)`` yields ``(file name, matplotlib Figure)`` (drawn only
-    with ``plots`` and matplotlib installed), then ``results`` goes to
+    The figures as ``write_figures`` draws them, then ``results`` goes to
     ``json_name`` and ``report(results)`` (Markdown) to report.md, each file
-    atomically.  ``results`` records the fastnet version, the time, and the
-    figures written or why there are none; ``say`` (if given) is told that.
+    atomically.  ``results`` also records the fastnet version and the time.
     """
     import datetime
     import json
@@ -112,24 +141,8 @@ def write_results(out, results, plots, json_name, report, figures, say=None):
     results["fastnet_version"] = __version__
     results["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(
         timespec="seconds")
-    results["figures"] = []
     try:
-        if not plots:
-            results["figures_skipped"] = "skipped: --no-plots"
-        else:
-            try:
-                import matplotlib  # noqa: F401
-            except ImportError:
-                results["figures_skipped"] = ("skipped: matplotlib is not installed "
-                                              "(pip install matplotlib)")
-                if say is not None:
-                    say("Figures skipped: matplotlib is not installed (pip install matplotlib)")
-            else:
-                for name, figure in figures(results):
-                    write_atomically(os.path.join(out, name),
-                                     lambda f, fig=figure: fig.savefig(f, format="png",
-                                                                       dpi=100))
-                    results["figures"].append(name)
+        write_figures(out, results, plots, figures, say)
         text = json.dumps(plain_json(results), indent=1, allow_nan=False)
         write_atomically(os.path.join(out, json_name), lambda f: f.write(text.encode()))
         markdown = report(results)

@@ -24,7 +24,7 @@ import sys
 import time
 
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_at_least)
+                                 Parser, UsageError, int_at_least, write_figures)
 from fastnet.files import write_atomically
 
 HELP = "train a grid of hyperparameters over several seeds, on threads or on Dask distributed"
@@ -489,27 +489,11 @@ def figures(record):
 
 def _write_outputs(out, record, plots, say):
     """Figures (if asked and possible), sweep.json and sweep.md; return the names."""
-    record["figures"] = []
-    record.pop("figures_skipped", None)
-    if plots:
-        try:
-            import matplotlib  # noqa: F401
-        except ImportError:
-            record["figures_skipped"] = "skipped: matplotlib is not installed " \
-                                        "(pip install matplotlib)"
-            say("Figures skipped: matplotlib is not installed (pip install matplotlib)")
-        else:
-            try:
-                for name, figure in figures(record):
-                    write_atomically(os.path.join(out, name),
-                                     lambda f, fig=figure: fig.savefig(f, format="png",
-                                                                       dpi=100))
-                    record["figures"].append(name)
-            except OSError as e:
-                raise Failure("cannot write the figures into {}: {}".format(
-                    out, e.strerror or e)) from None
-    else:
-        record["figures_skipped"] = "skipped: --no-plots"
+    try:
+        write_figures(out, record, plots, figures, say)
+    except OSError as e:
+        raise Failure("cannot write the figures into {}: {}".format(
+            out, e.strerror or e)) from None
     _save_record(os.path.join(out, "sweep.json"), record)
     text = report(record)
     try:
