@@ -21,6 +21,9 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).resolve().parent
 KERNELS = Path("fastnet", "_kernels")
 PYX = KERNELS / "training.pyx"
+# Hand-written C compiled beside the generated module: the tile kernels and their dispatch.
+TILES = [str(KERNELS / "tiles.c")]
+TILES_HEADERS = [str(KERNELS / "tiles.h"), str(KERNELS / "tiles_body.h")]
 STAMP = Path("build", "cython-inputs.sha256")
 
 
@@ -31,7 +34,8 @@ def cython_inputs_digest():
 
     blas_pxd = Path(scipy.linalg.__file__).parent / "cython_blas.pxd"
     digest = hashlib.sha256(Cython.__version__.encode())
-    sources = [p for p in HERE.joinpath(KERNELS).iterdir() if p.suffix in (".pyx", ".pxd", ".pxi")]
+    sources = [p for p in HERE.joinpath(KERNELS).iterdir()
+               if p.suffix in (".pyx", ".pxd", ".pxi", ".h")]
     for path in sorted(sources) + [blas_pxd, HERE / "setup.py"]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
@@ -53,7 +57,7 @@ class BuildKernels(build_ext):
             stamp.parent.mkdir(exist_ok=True)
             stamp.write_text(digest)
         for ext in self.extensions:
-            ext.sources = [str(PYX.with_suffix(".c")) if s.endswith(".pyx") else s
+            ext.sources = [str(PYX.with_suffix(".c")) if s.endswith("training.pyx") else s
                            for s in ext.sources]
         super().run()
 
@@ -71,6 +75,7 @@ class BuildKernels(build_ext):
 
 
 setup(
-    ext_modules=[Extension("fastnet._kernels.training", [str(PYX)])],
+    ext_modules=[Extension("fastnet._kernels.training", [str(PYX)] + TILES,
+                           include_dirs=[str(KERNELS)], depends=TILES_HEADERS)],
     cmdclass={"build_ext": BuildKernels},
 )

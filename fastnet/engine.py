@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from fastnet import dispatch  # noqa: F401  (applies FASTNET_KERNEL before the first call)
 from fastnet._kernels import training as kernels
 from fastnet.activations import DEFAULT
 from fastnet.examples import check_finite

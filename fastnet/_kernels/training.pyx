@@ -36,6 +36,9 @@ from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy
 
 from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
+from ._tiles cimport (FASTNET_SIMD_NONE, axpy_rows, dot_rows, fastnet_fma_chain,
+                      fastnet_simd_lanes, fastnet_simd_level, fastnet_simd_supported,
+                      fastnet_simd_use, sigmoid_rows)
 
 
 cpdef enum Cost:
@@ -243,6 +246,12 @@ cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil
 # ---------------------------------------------------------------------------
 # The workspace of one call
 
+# Blocks of at most this many rows go to the tile kernels (tiles.c) when the CPU
+# has them; larger blocks go to BLAS, whose packing pays off there.  Measured
+# (benchmarks/tiles.py): see set_tile_rows.
+cdef int tile_max_rows = 32
+
+
 cdef struct Workspace:
     void* block            # the one allocation everything below points into
     void** activations     # activations[l]: (rows, sizes[l]); [0] is set by the caller
@@ -251,6 +260,16 @@ cdef struct Workspace:
     void* ones             # rows ones, for bias sums as a gemv
     void* input_rows       # (rows, sizes[0]): gathered or converted inputs
     void* target_rows      # (rows, sizes[-1]): gathered targets
+    # For the tile kernels (simd > 0), which take rows by pointer:
+    int simd               # the tiles.c level this call uses; 0: BLAS
+    bint inputs_by_pointer # the block's input rows are input_pointers[0..m), read where they lie
+    void** input_pointers  # rows
+    void** row_pointers    # rows: rows of one layer's activations
+    void** weight_pointers # widest: rows of one weight matrix
+    void* scaled           # (rows, widest): deltas times the step's -eta/m
+    const char** prefetch  # rows: the next block's input rows, fetched during this one's update
+    int prefetch_rows
+    Py_ssize_t prefetch_bytes
 
 
 cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
@@ -259,27 +278,37 @@ cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
     """Size every buffer for blocks of `rows` examples and point `work` into one allocation.
 
     The output layer's activations get room too (feedforward may redirect
-    them).  `dtype_tag` only selects the precision.  Returns 0, or -1 when out
-    of memory.
+    them).  `dtype_tag` only selects the precision.  The tile kernels serve
+    the call if the CPU has them and `rows` is at most tile_max_rows.
+    Returns 0, or -1 when out of memory.
     """
     cdef Py_ssize_t widest = 0, hidden = 0, values, l
-    cdef Py_ssize_t pointers = num_layers * sizeof(void*)
+    cdef Py_ssize_t pointers
     cdef floating* cursor
     cdef int k
     for k in range(1, num_layers):
         hidden += sizes[k]
         if sizes[k] > widest:
             widest = sizes[k]
-    values = rows * (hidden + 2 * widest + 1)
+    work.simd = fastnet_simd_level() if rows <= tile_max_rows else FASTNET_SIMD_NONE
+    work.inputs_by_pointer = False
+    work.prefetch_rows = 0
+    work.prefetch_bytes = 0
+    # The pointer tables first: their size is a multiple of 8 bytes, so the values stay aligned.
+    pointers = (num_layers + 3 * rows + widest) * sizeof(void*)
+    values = rows * (hidden + 3 * widest + 1)
     if with_input_rows:
         values += rows * sizes[0]
     if with_target_rows:
         values += rows * sizes[num_layers - 1]
-    # The pointer table first: its size is a multiple of 8 bytes, so the values stay aligned.
     work.block = malloc(pointers + values * sizeof(floating))
     if work.block == NULL:
         return -1
     work.activations = <void**> work.block
+    work.input_pointers = work.activations + num_layers
+    work.row_pointers = work.input_pointers + rows
+    work.prefetch = <const char**> (work.row_pointers + rows)
+    work.weight_pointers = <void**> (work.prefetch + rows)
     cursor = <floating*> (<char*> work.block + pointers)
     work.activations[0] = NULL
     for k in range(1, num_layers):
@@ -288,6 +317,8 @@ cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
     work.deltas = cursor
     cursor += rows * widest
     work.deltas_prev = cursor
+    cursor += rows * widest
+    work.scaled = cursor
     cursor += rows * widest
     work.ones = cursor
     for l in range(rows):
@@ -300,34 +331,73 @@ cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
     return 0
 
 
+cdef const floating** rows_of(Workspace* work, const floating* a, int m, int n) noexcept nogil:
+    """Pointers to the m rows of the (m, n) block a, for the tile kernels."""
+    cdef int i
+    for i in range(m):
+        work.row_pointers[i] = <void*> (a + <Py_ssize_t> i * n)
+    return <const floating**> work.row_pointers
+
+
+cdef const floating** layer_inputs(Workspace* work, int l, const floating* a, int m,
+                                   int n) noexcept nogil:
+    """The m input rows of layer l: the block's own rows where they lie, or those of a
+    (its activations[l])."""
+    if l == 0 and work.inputs_by_pointer:
+        return <const floating**> work.input_pointers
+    return rows_of(work, a, m, n)
+
+
+cdef const floating** weight_rows(Workspace* work, const floating* weights, int n_out,
+                                  int n_in) noexcept nogil:
+    """Pointers to the n_out rows of a layer's (n_out, n_in) weights."""
+    cdef int j
+    for j in range(n_out):
+        work.weight_pointers[j] = <void*> (weights + <Py_ssize_t> j * n_in)
+    return <const floating**> work.weight_pointers
+
+
 # ---------------------------------------------------------------------------
 # Forward and backward over one block of rows
 
 cdef void forward(int num_layers, const int* sizes, const floating* params,
-                  floating** activations, int m, Activation hidden,
-                  Activation output) noexcept nogil:
-    """Fill activations[1..L] from the m input rows in activations[0].
+                  Workspace* work, int m, Activation hidden, Activation output) noexcept nogil:
+    """Fill work's activations[1..L] from the block's m input rows.
 
-    Hidden layers apply `hidden`, the output layer `output`.
+    The input rows are activations[0], or work.input_pointers if
+    work.inputs_by_pointer.  Hidden layers apply `hidden`, the output layer
+    `output`.
     """
     cdef int l, n_in, n_out
+    cdef Activation kind
     cdef const floating* weights = params
     cdef const floating* biases
     cdef floating* a_out
     for l in range(num_layers - 1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
+        kind = output if l == num_layers - 2 else hidden
         biases = weights + <Py_ssize_t> n_out * n_in
-        a_out = activations[l + 1]
-        # Z = A_in @ W.T, then A_out = f(Z + b) in the same pass.  One row
-        # is a matrix-vector product, which BLAS does 3x faster as gemv than as gemm.
-        if m == 1:
-            gemv(AS_STORED, n_out, n_in, <floating> 1, weights, n_in, activations[l],
-                 <floating> 0, a_out)
+        a_out = <floating*> work.activations[l + 1]
+        # Z = A_in @ W.T, then A_out = f(Z + b) in one more pass over Z.
+        if work.simd != FASTNET_SIMD_NONE:
+            dot_rows(work.simd, m, n_out, n_in,
+                     layer_inputs(work, l, <const floating*> work.activations[l], m, n_in),
+                     weight_rows(work, weights, n_out, n_in), a_out, n_out)
+            if kind == SIGMOID:
+                sigmoid_rows(work.simd, a_out, biases, m, n_out)
+            else:
+                activate(kind, a_out, biases, m, n_out)
         else:
-            gemm(AS_STORED, TRANSPOSED, m, n_out, n_in, <floating> 1, activations[l], n_in,
-                 weights, n_in, <floating> 0, a_out, n_out)
-        activate(output if l == num_layers - 2 else hidden, a_out, biases, m, n_out)
+            # One row is a matrix-vector product, which BLAS does 3x faster as gemv than as gemm.
+            if m == 1:
+                gemv(AS_STORED, n_out, n_in, <floating> 1, weights, n_in,
+                     <floating*> work.activations[l], <floating> 0, a_out)
+            else:
+                gemm(AS_STORED, TRANSPOSED, m, n_out, n_in, <floating> 1,
+                     <floating*> work.activations[l], n_in, weights, n_in, <floating> 0, a_out,
+                     n_out)
+            activate(kind, a_out, biases, m, n_out)
         weights = biases + n_out
 
 
@@ -365,10 +435,24 @@ cdef void outer_update(int n_out, int n_in, floating alpha, const floating* d,
                 row[j] = beta * row[j] + scale * a[j]
 
 
+cdef void bias_step(const floating* deltas, int m, int n_out, floating alpha, floating beta,
+                    floating* biases, floating* bias_sums) noexcept nogil:
+    """biases = alpha * sum_x delta_x + beta * biases (beta = 0: written, not read), and
+    bias_sums += sum_x delta_x unless it is NULL: the bias part of a step, by plain loops."""
+    cdef int i, j
+    cdef floating total
+    for j in range(n_out):
+        total = 0
+        for i in range(m):
+            total = total + deltas[<Py_ssize_t> i * n_out + j]
+        if bias_sums != NULL:
+            bias_sums[j] += total
+        biases[j] = alpha * total if beta == 0 else alpha * total + beta * biases[j]
+
+
 cdef void backward(int num_layers, const int* sizes, const floating* params,
-                   floating** activations, const floating* targets, Cost cost,
-                   Activation hidden, int m, floating* deltas, floating* deltas_prev,
-                   const floating* ones, floating* update, floating alpha,
+                   Workspace* work, const floating* targets, Cost cost,
+                   Activation hidden, int m, floating* update, floating alpha,
                    floating weight_beta, floating bias_beta,
                    floating* bias_sums) noexcept nogil:
     """Backpropagate m examples and fold their summed gradient into `update`.
@@ -379,26 +463,37 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
     `params` and may be `params` itself (an SGD step): each layer's weights
     are used for the previous layer's deltas before they are overwritten.
     Unless `bias_sums` is NULL, its bias slots (same layout) also get
-    += sum_x dC_x/db, the gradient before the step.
+    += sum_x dC_x/db, the gradient before the step.  With the tile kernels,
+    the first layer's update also fetches work.prefetch's rows (the next
+    block's inputs) into the cache.
     """
     cdef int L = num_layers - 1
-    cdef int l, n_in, n_out
-    cdef Py_ssize_t i, count
+    cdef int l, n_in, n_out, i
+    cdef Py_ssize_t count, biases_at
     cdef Py_ssize_t offset = parameter_count(sizes, num_layers)
     cdef const floating* weights
     cdef const floating* a
+    cdef const floating* scaled
+    cdef floating* deltas = <floating*> work.deltas
+    cdef floating* deltas_prev = <floating*> work.deltas_prev
     cdef floating* swap
+    cdef bint tiles = work.simd != FASTNET_SIMD_NONE
 
-    output_error(cost, activations[L], targets, <Py_ssize_t> m * sizes[L], deltas)
+    output_error(cost, <floating*> work.activations[L], targets, <Py_ssize_t> m * sizes[L], deltas)
     for l in range(L, 0, -1):
         n_out = sizes[l]
         n_in = sizes[l - 1]
         offset -= <Py_ssize_t> n_out * n_in + n_out
+        biases_at = offset + <Py_ssize_t> n_out * n_in
         weights = params + offset
-        a = activations[l - 1]
+        a = <floating*> work.activations[l - 1]
         if l > 1:
             # delta^{l-1} = (D @ W) * f'(z^{l-1}), f' from the activations a.
-            if m == 1:
+            if tiles:
+                axpy_rows(work.simd, m, n_in, n_out, deltas, n_out, 1,
+                          weight_rows(work, weights, n_out, n_in), <floating> 0, deltas_prev,
+                          n_in, NULL, 0, 0)
+            elif m == 1:
                 gemv(TRANSPOSED, n_out, n_in, <floating> 1, weights, n_in, deltas,
                      <floating> 0, deltas_prev)
             else:
@@ -407,16 +502,30 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
             count = <Py_ssize_t> m * n_in
             times_derivative(hidden, deltas_prev, a, count)
         # W-part: alpha * D.T @ A_in + beta * W;  b-part: alpha * D.T @ ones + beta * b.
-        if m == 1:
-            outer_update(n_out, n_in, alpha, deltas, a, weight_beta, update + offset)
+        if tiles:
+            bias_step(deltas, m, n_out, alpha, bias_beta, update + biases_at,
+                      bias_sums + biases_at if bias_sums != NULL else NULL)
+            # The deltas scaled by alpha once, so the update is a sum of plain products.
+            scaled = deltas
+            if alpha != 1:
+                for i in range(m * n_out):
+                    (<floating*> work.scaled)[i] = alpha * deltas[i]
+                scaled = <floating*> work.scaled
+            axpy_rows(work.simd, n_out, n_in, m, scaled, 1, n_out,
+                      layer_inputs(work, l - 1, a, m, n_in), weight_beta, update + offset, n_in,
+                      work.prefetch if l == 1 else NULL, work.prefetch_rows,
+                      work.prefetch_bytes)
         else:
-            gemm(TRANSPOSED, AS_STORED, n_out, n_in, m, alpha, deltas, n_out, a, n_in,
-                 weight_beta, update + offset, n_in)
-        gemv(TRANSPOSED, m, n_out, alpha, deltas, n_out, ones, bias_beta,
-             update + offset + <Py_ssize_t> n_out * n_in)
-        if bias_sums != NULL:
-            gemv(TRANSPOSED, m, n_out, <floating> 1, deltas, n_out, ones, <floating> 1,
-                 bias_sums + offset + <Py_ssize_t> n_out * n_in)
+            if m == 1:
+                outer_update(n_out, n_in, alpha, deltas, a, weight_beta, update + offset)
+            else:
+                gemm(TRANSPOSED, AS_STORED, n_out, n_in, m, alpha, deltas, n_out, a, n_in,
+                     weight_beta, update + offset, n_in)
+            gemv(TRANSPOSED, m, n_out, alpha, deltas, n_out, <floating*> work.ones, bias_beta,
+                 update + biases_at)
+            if bias_sums != NULL:
+                gemv(TRANSPOSED, m, n_out, <floating> 1, deltas, n_out, <floating*> work.ones,
+                     <floating> 1, bias_sums + biases_at)
         swap = deltas
         deltas = deltas_prev
         deltas_prev = swap
@@ -476,6 +585,12 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
     cdef bint whole_set_in_place = (
         mini_batch_size >= rows_in_order and rows_in_order == inputs.shape[0]
         and same_precision(<input_t*> NULL, <floating*> NULL))
+    # The tile kernels read the rows where they lie (when no conversion is needed), and
+    # fetch the next mini-batch's rows into the cache while this one updates the weights.
+    cdef bint rows_in_place = (work.simd != FASTNET_SIMD_NONE and not whole_set_in_place
+                               and same_precision(<input_t*> NULL, <floating*> NULL))
+    cdef bint finite
+    cdef Py_ssize_t next_start
     try:
         with nogil:
             for batch in range(first_batch, stop_batch):
@@ -489,19 +604,37 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                 else:
                     for i in range(m):
                         row = order[start + i]
-                        copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
+                        if rows_in_place:
+                            work.input_pointers[i] = <void*> &inputs[row, 0]
+                        else:
+                            copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
                         memcpy(batch_targets + i * <Py_ssize_t> n_last, &targets[row, 0],
                                n_last * sizeof(floating))
-                if check_inputs and not all_finite(batch_inputs, m * <Py_ssize_t> n0):
-                    stopped_at = batch
-                    break
+                if check_inputs:
+                    if rows_in_place:
+                        finite = True
+                        for i in range(m):
+                            finite = finite and all_finite(<floating*> work.input_pointers[i], n0)
+                    else:
+                        finite = all_finite(batch_inputs, m * <Py_ssize_t> n0)
+                    if not finite:
+                        stopped_at = batch
+                        break
                 work.activations[0] = batch_inputs
-                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m,
-                        hidden, output)
-                backward(num_layers, &sizes[0], &params[0], <floating**> work.activations,
-                         batch_targets, cost, hidden, m, <floating*> work.deltas,
-                         <floating*> work.deltas_prev, <floating*> work.ones, &params[0],
-                         <floating> (-(eta / m)), weight_decay, <floating> 1, bias_sums)
+                work.inputs_by_pointer = rows_in_place
+                if work.simd != FASTNET_SIMD_NONE:
+                    next_start = start + m
+                    work.prefetch_rows = <int> min(<Py_ssize_t> mini_batch_size,
+                                                   rows_in_order - next_start)
+                    if batch + 1 >= stop_batch or whole_set_in_place or work.prefetch_rows < 0:
+                        work.prefetch_rows = 0
+                    for i in range(work.prefetch_rows):
+                        work.prefetch[i] = <const char*> &inputs[order[next_start + i], 0]
+                    work.prefetch_bytes = n0 * <Py_ssize_t> sizeof(input_t)
+                forward(num_layers, &sizes[0], &params[0], &work, m, hidden, output)
+                backward(num_layers, &sizes[0], &params[0], &work, batch_targets, cost, hidden,
+                         m, &params[0], <floating> (-(eta / m)), weight_decay, <floating> 1,
+                         bias_sums)
     finally:
         free(work.block)
     return stopped_at
@@ -537,12 +670,9 @@ def gradient_sums(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                 m = <int> min(rows, n - start)
                 work.activations[0] = block_inputs(&inputs[start, 0], <floating*> work.input_rows,
                                                    <Py_ssize_t> m * sizes[0])
-                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m,
-                        hidden, output)
-                backward(num_layers, &sizes[0], &params[0], <floating**> work.activations,
-                         &targets[start, 0], cost, hidden, m, <floating*> work.deltas,
-                         <floating*> work.deltas_prev, <floating*> work.ones, &gradients[0],
-                         <floating> 1, beta, beta, NULL)
+                forward(num_layers, &sizes[0], &params[0], &work, m, hidden, output)
+                backward(num_layers, &sizes[0], &params[0], &work, &targets[start, 0], cost,
+                         hidden, m, &gradients[0], <floating> 1, beta, beta, NULL)
                 beta = 1
                 start += rows
     finally:
@@ -573,8 +703,7 @@ def feedforward(const input_t[:, ::1] inputs, const floating[::1] params,
                                                    <Py_ssize_t> m * sizes[0])
                 # The output layer writes straight into `outputs`.
                 work.activations[num_layers - 1] = &outputs[start, 0]
-                forward(num_layers, &sizes[0], &params[0], <floating**> work.activations, m,
-                        hidden, output)
+                forward(num_layers, &sizes[0], &params[0], &work, m, hidden, output)
                 start += rows
     finally:
         free(work.block)
@@ -662,7 +791,7 @@ cdef int row_forward(const int* sizes, int num_layers, const void* x, bint x_is_
         work.activations[0] = work.input_rows
     else:
         work.activations[0] = <void*> x
-    forward(num_layers, sizes, params, <double**> work.activations, 1, hidden, output)
+    forward(num_layers, sizes, params, work, 1, hidden, output)
     return 0
 
 
@@ -704,11 +833,10 @@ def backprop_row(sizes, x, target, params, Cost cost, gradient, Activation hidde
                                  call.x_is_float, <double*> call.views[PARAMS].buf, &work,
                                  hidden, output)
             if status == 0:
-                backward(call.num_layers, <int*> call.views[SIZES].buf, <double*> call.views[PARAMS].buf,
-                         <double**> work.activations, <double*> call.views[TARGET].buf, cost,
-                         hidden, 1,
-                         <double*> work.deltas, <double*> work.deltas_prev,
-                         <double*> work.ones, <double*> call.views[OUT].buf, 1, 0, 0, NULL)
+                backward(call.num_layers, <int*> call.views[SIZES].buf,
+                         <double*> call.views[PARAMS].buf, &work,
+                         <double*> call.views[TARGET].buf, cost, hidden, 1,
+                         <double*> call.views[OUT].buf, 1, 0, 0, NULL)
                 free(work.block)
         if status != 0:
             raise MemoryError()
@@ -794,3 +922,49 @@ def blas_gemv(bint transpose_a, double alpha, const floating[:, ::1] a,
         raise ValueError("blas_gemv: shapes do not match (or are empty)")
     gemv(TRANSPOSED if transpose_a else AS_STORED, a.shape[0], a.shape[1], <floating> alpha,
          &a[0, 0], a.shape[1], &x[0], <floating> beta, &y[0])
+
+
+# ---------------------------------------------------------------------------
+# Which kernels run: the tile kernels of tiles.c at an instruction-set level, or BLAS
+
+def simd_supported():
+    """The best tiles.c level this CPU supports: 0 none (BLAS only), 1 AVX2+FMA, 2 AVX-512."""
+    return fastnet_simd_supported()
+
+
+def simd_level():
+    """The tiles.c level in use (0: every product goes to BLAS)."""
+    return fastnet_simd_level()
+
+
+def simd_use(int level):
+    """Use tiles.c at `level` (clamped to what is supported; 0: BLAS only); returns it.
+
+    A call in progress keeps the level it started with.
+    """
+    return fastnet_simd_use(level)
+
+
+def tile_rows():
+    """Blocks of at most this many rows use the tile kernels (when the level is not 0)."""
+    return tile_max_rows
+
+
+def set_tile_rows(int rows):
+    """Change tile_rows() (for measuring where tiles and BLAS cross over); returns the old value."""
+    global tile_max_rows
+    cdef int old = tile_max_rows
+    tile_max_rows = max(rows, 0)
+    return old
+
+
+def fma_chain(int level, bint single_precision, long long rounds):
+    """Run tiles.c's register-only chains of fused multiply-adds at `level` (at most
+    simd_supported()), and return the floating-point operations they did: time the call
+    to get the machine's peak rate in that precision.  Returns 0 at a level it cannot run."""
+    cdef int lanes = fastnet_simd_lanes(level, single_precision)
+    if level < 1 or level > fastnet_simd_supported() or rounds < 1:
+        return 0
+    with nogil:
+        fastnet_fma_chain(level, single_precision, rounds)
+    return rounds * 16 * 2 * lanes

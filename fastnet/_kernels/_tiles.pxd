@@ -1,0 +1,70 @@
+# cython: language_level=3
+"""The hand-written small-matrix kernels of tiles.c, one wrapper per routine over `floating`.
+
+tiles.c picks its AVX-512 or AVX2 variant at run time; simd_level() is 0 where
+neither runs (or where a user asked for BLAS), and then nothing here may be called.
+Row-major throughout, rows given by pointers (see tiles.h for the two forms).
+"""
+from cython cimport floating
+
+
+cdef extern from "tiles.h" nogil:
+    int FASTNET_SIMD_NONE
+    int FASTNET_SIMD_AVX2
+    int FASTNET_SIMD_AVX512
+    int fastnet_simd_supported()
+    int fastnet_simd_level()
+    int fastnet_simd_use(int level)
+    int fastnet_simd_lanes(int level, int single_precision)
+    double fastnet_fma_chain(int level, int single_precision, long long rounds)
+    void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
+                            double* c, Py_ssize_t ldc)
+    void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
+                            float* c, Py_ssize_t ldc)
+    void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,
+                             Py_ssize_t s_row_step, Py_ssize_t s_col_step, const double* const* b,
+                             double beta, double* c, Py_ssize_t ldc,
+                             const char* const* prefetch, int prefetch_rows,
+                             Py_ssize_t prefetch_bytes)
+    void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_values,
+                             Py_ssize_t s_row_step, Py_ssize_t s_col_step, const float* const* b,
+                             float beta, float* c, Py_ssize_t ldc,
+                             const char* const* prefetch, int prefetch_rows,
+                             Py_ssize_t prefetch_bytes)
+    void fastnet_sigmoid_rows_d(int level, double* z, const double* bias, int m, int n)
+    void fastnet_sigmoid_rows_f(int level, float* z, const float* bias, int m, int n)
+
+
+cdef inline void dot_rows(int level, int m, int n, int k, const floating** a, const floating** b,
+                          floating* c, Py_ssize_t ldc) noexcept nogil:
+    """c[i, j] = sum_p a[i][p] * b[j][p] for i < m, j < n (row stride ldc)."""
+    if floating is float:
+        fastnet_dot_rows_f(level, m, n, k, a, b, c, ldc)
+    else:
+        fastnet_dot_rows_d(level, m, n, k, a, b, c, ldc)
+
+
+cdef inline void axpy_rows(int level, int rows, int k, int terms, const floating* s_values,
+                           Py_ssize_t s_row_step, Py_ssize_t s_col_step, const floating** b,
+                           floating beta, floating* c, Py_ssize_t ldc,
+                           const char** prefetch, int prefetch_rows,
+                           Py_ssize_t prefetch_bytes) noexcept nogil:
+    """c[r, p] = beta c[r, p] + sum_s s_values[r*s_row_step + s*s_col_step] * b[s][p].
+
+    If `prefetch` is not NULL, its rows (prefetch_bytes each) are fetched into
+    the cache along the way.
+    """
+    if floating is float:
+        fastnet_axpy_rows_f(level, rows, k, terms, s_values, s_row_step, s_col_step, b, beta, c, ldc,
+                            prefetch, prefetch_rows, prefetch_bytes)
+    else:
+        fastnet_axpy_rows_d(level, rows, k, terms, s_values, s_row_step, s_col_step, b, beta, c, ldc,
+                            prefetch, prefetch_rows, prefetch_bytes)
+
+
+cdef inline void sigmoid_rows(int level, floating* z, const floating* biases, int m, int n) noexcept nogil:
+    """z[i, j] <- sigmoid(z[i, j] + biases[j]) over m rows of n, vectorised."""
+    if floating is float:
+        fastnet_sigmoid_rows_f(level, z, biases, m, n)
+    else:
+        fastnet_sigmoid_rows_d(level, z, biases, m, n)

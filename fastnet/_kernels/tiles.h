@@ -1,0 +1,64 @@
+/* Hand-written small-matrix kernels with runtime CPU dispatch (tiles.c).
+ *
+ * fastnet's mini-batches are small (10 rows of 784 inputs, 30 hidden neurons
+ * in the book's network).  At these shapes a BLAS call spends much of its time
+ * on entry, packing and edge handling; these kernels instead keep a tile of
+ * accumulators in vector registers and read their operands in place, rows
+ * given by pointers, so a mini-batch's input rows need not be gathered first.
+ *
+ * Two forms cover every product of training, all row-major:
+ *
+ *   dot rows   C[i][j] = sum_p A_i[p] * B_j[p]              (Z = A W^T: forward)
+ *   axpy rows  C[r][p] = beta C[r][p] + sum_s S(r, s) B_s[p] (D W: deltas; s D^T A: update)
+ *
+ * with S(r, s) = s_values[r * s_row_step + s * s_col_step].  A beta of 0
+ * writes C without reading it.
+ *
+ * Each is built for x86-64-v4 (AVX-512) and x86-64-v3 (AVX2 + FMA) from one
+ * source (tiles_body.h) and chosen at run time by what the CPU has; elsewhere
+ * (baseline x86-64, aarch64) fastnet_simd_level() is 0 and training.pyx keeps
+ * to BLAS.  Nothing here checks its arguments: the callers have.
+ */
+#ifndef FASTNET_TILES_H
+#define FASTNET_TILES_H
+
+#include <stddef.h>
+
+/* Instruction-set levels, in the order of preference. */
+#define FASTNET_SIMD_NONE 0      /* BLAS only */
+#define FASTNET_SIMD_AVX2 1      /* x86-64-v3: AVX2 + FMA, 16 vector registers */
+#define FASTNET_SIMD_AVX512 2    /* x86-64-v4: AVX-512 F/DQ/BW/VL, 32 vector registers */
+
+/* The best level this CPU (and operating system) supports. */
+int fastnet_simd_supported(void);
+/* The level in use. */
+int fastnet_simd_level(void);
+/* Use `level` (clamped to what is supported); returns the level now in use. */
+int fastnet_simd_use(int level);
+
+void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
+                        double* c, ptrdiff_t ldc);
+void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
+                        float* c, ptrdiff_t ldc);
+
+void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,
+                         ptrdiff_t s_row_step, ptrdiff_t s_col_step, const double* const* b,
+                         double beta, double* c, ptrdiff_t ldc,
+                         const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
+void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_values,
+                         ptrdiff_t s_row_step, ptrdiff_t s_col_step, const float* const* b,
+                         float beta, float* c, ptrdiff_t ldc,
+                         const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
+
+/* z[i][j] <- sigmoid(z[i][j] + bias[j]) over m rows of n. */
+void fastnet_sigmoid_rows_d(int level, double* z, const double* bias, int m, int n);
+void fastnet_sigmoid_rows_f(int level, float* z, const float* bias, int m, int n);
+
+/* A register-only chain of fused multiply-adds at `level` (for the benchmark's peak):
+ * 16 independent accumulators of one vector each, `rounds` times; returns their
+ * sum so that nothing is optimised away.  The flops done are
+ * rounds * 16 * 2 * (lanes per vector), with fastnet_simd_lanes giving the lanes. */
+double fastnet_fma_chain(int level, int single_precision, long long rounds);
+int fastnet_simd_lanes(int level, int single_precision);
+
+#endif

@@ -1,0 +1,286 @@
+/* The kernels of tiles.h, written once over a vector type (tiles.c includes this
+ * file once per instruction set and precision, with the macros below defined):
+ *
+ *   T, V, M      element, vector and lane-mask types; VL lanes per vector; SINGLE 1 for float
+ *   FN(name)     the name with this variant's suffix;  TARGET  its target attribute
+ *   VZERO() VSET1(x) VLOAD(p) VSTORE(p, v) VFMA(a, b, c) = a*b + c  VMUL VADD VDIV VMAX VSUM(v)
+ *   MASK(n)      the first n lanes (n <= 0: none, n >= VL: all)
+ *   VLOADM(p, m) VSTOREM(p, m, v)   masked: lanes outside m are read as 0 / not written
+ *   VABS(v) VROUND(v) VSCALE2(p, n) = p * 2^n for integral n   VSELECT_GE0(z, a, b) = z >= 0 ? a : b
+ *   VKEEP_NAN(z, v)  v, with z's NaN lanes passed through
+ *   DOT_MR x DOT_NR      the register tile of dot rows (rows of A x rows of B)
+ *   AXPY_RR x AXPY_KV    the register tile of axpy rows (rows of C x vectors along a row)
+ */
+
+/* Unrolled loops keep a tile's accumulators in registers (GCC and Clang). */
+#ifndef FASTNET_UNROLL
+#if defined(__GNUC__)
+#define FASTNET_UNROLL _Pragma("GCC unroll 16")
+#else
+#define FASTNET_UNROLL
+#endif
+#endif
+
+/* ---------------------------------------------------------------------------
+ * dot rows: C[i][j] = sum_p A_i[p] B_j[p]
+ *
+ * A tile of MR rows of A against NR rows of B keeps MR x NR vector accumulators
+ * running along p: each step loads MR + NR vectors and does MR * NR fused
+ * multiply-adds, and each accumulator is summed across its lanes once, at the
+ * end.  The tile's sizes are constants in every call below, so the loops unroll
+ * and the accumulators stay in registers.  Rows past the edge repeat the last
+ * real row (their sums are computed but not stored).
+ */
+static FASTNET_INLINE TARGET void FN(dot_tile)(const int MR, const int NR, const T* const* a,
+                                                const T* const* b, int k, T* c, ptrdiff_t ldc,
+                                                int m_valid, int n_valid)
+{
+    V acc[DOT_MR][DOT_NR];
+    V av[DOT_MR];
+    int i, j, p = 0;
+    FASTNET_UNROLL for (i = 0; i < MR; i++)
+        FASTNET_UNROLL for (j = 0; j < NR; j++) acc[i][j] = VZERO();
+    for (; p + VL <= k; p += VL) {
+        FASTNET_UNROLL for (i = 0; i < MR; i++) av[i] = VLOAD(a[i] + p);
+        FASTNET_UNROLL for (j = 0; j < NR; j++) {
+            V bv = VLOAD(b[j] + p);
+            FASTNET_UNROLL for (i = 0; i < MR; i++) acc[i][j] = VFMA(av[i], bv, acc[i][j]);
+        }
+    }
+    if (p < k) {
+        M tail = MASK(k - p);
+        FASTNET_UNROLL for (i = 0; i < MR; i++) av[i] = VLOADM(a[i] + p, tail);
+        FASTNET_UNROLL for (j = 0; j < NR; j++) {
+            V bv = VLOADM(b[j] + p, tail);
+            FASTNET_UNROLL for (i = 0; i < MR; i++) acc[i][j] = VFMA(av[i], bv, acc[i][j]);
+        }
+    }
+    FASTNET_UNROLL for (i = 0; i < MR; i++)
+        FASTNET_UNROLL for (j = 0; j < NR; j++)
+            if (i < m_valid && j < n_valid) c[i * ldc + j] = VSUM(acc[i][j]);
+}
+
+TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const* b, T* c,
+                         ptrdiff_t ldc)
+{
+    const T* ap[DOT_MR];
+    const T* bp[DOT_NR];
+    int i0, j0, r, m_valid, n_valid;
+    for (i0 = 0; i0 < m; i0 += DOT_MR) {
+        m_valid = m - i0 < DOT_MR ? m - i0 : DOT_MR;
+        for (r = 0; r < DOT_MR; r++) ap[r] = a[i0 + (r < m_valid ? r : m_valid - 1)];
+        for (j0 = 0; j0 < n; j0 += DOT_NR) {
+            n_valid = n - j0 < DOT_NR ? n - j0 : DOT_NR;
+            for (r = 0; r < DOT_NR; r++) bp[r] = b[j0 + (r < n_valid ? r : n_valid - 1)];
+            /* A short last block of rows gets a tile of its own height, so that a
+             * single row (one example) does not pay for DOT_MR. */
+            switch (m_valid) {
+            case 1: FN(dot_tile)(1, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+            case 2: FN(dot_tile)(2, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+#if DOT_MR > 3
+            case 3: FN(dot_tile)(3, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+#endif
+#if DOT_MR > 4
+            case 4: FN(dot_tile)(4, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+#endif
+            default: FN(dot_tile)(DOT_MR, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid);
+            }
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * axpy rows: C[r][p] = beta C[r][p] + sum_s S(r, s) B_s[p]
+ *
+ * A tile of RR rows of C by KV vectors along p keeps RR x KV accumulators; each
+ * term s loads KV vectors of B_s and broadcasts RR scalars S(r, s), for RR * KV
+ * fused multiply-adds.  KV_ is AXPY_KV for whole groups of vectors, or 1 with a
+ * lane mask for what is left at the end of a row.  Rows of C past the edge
+ * repeat the last real row's scalars and are not stored.
+ */
+static FASTNET_INLINE TARGET void FN(axpy_tile)(const int KV_, const int masked, M tail, int p,
+                                                 int r_valid, const T* const* s_rows,
+                                                 ptrdiff_t s_col_step, int terms,
+                                                 const T* const* b, T beta, T* const* c_rows)
+{
+    V acc[AXPY_RR][AXPY_KV];
+    V bv[AXPY_KV];
+    V scale;
+    int r, v, s;
+    if (beta == 0) {
+        FASTNET_UNROLL for (r = 0; r < AXPY_RR; r++)
+            FASTNET_UNROLL for (v = 0; v < KV_; v++) acc[r][v] = VZERO();
+    } else {
+        V vbeta = VSET1(beta);
+        FASTNET_UNROLL for (r = 0; r < AXPY_RR; r++)
+            FASTNET_UNROLL for (v = 0; v < KV_; v++)
+                acc[r][v] = VMUL(vbeta, masked ? VLOADM(c_rows[r] + p, tail)
+                                               : VLOAD(c_rows[r] + p + v * VL));
+    }
+    for (s = 0; s < terms; s++) {
+        FASTNET_UNROLL for (v = 0; v < KV_; v++)
+            bv[v] = masked ? VLOADM(b[s] + p, tail) : VLOAD(b[s] + p + v * VL);
+        FASTNET_UNROLL for (r = 0; r < AXPY_RR; r++) {
+            scale = VSET1(s_rows[r][s * s_col_step]);
+            FASTNET_UNROLL for (v = 0; v < KV_; v++) acc[r][v] = VFMA(scale, bv[v], acc[r][v]);
+        }
+    }
+    FASTNET_UNROLL for (r = 0; r < AXPY_RR; r++) {
+        if (r < r_valid) {
+            FASTNET_UNROLL for (v = 0; v < KV_; v++) {
+                if (masked) VSTOREM(c_rows[r] + p, tail, acc[r][v]);
+                else VSTORE(c_rows[r] + p + v * VL, acc[r][v]);
+            }
+        }
+    }
+}
+
+/* The sweep goes along the rows in chunks of AXPY_CHUNK vectors and, within a
+ * chunk, over every tile of rows of C: the chunk of every B_s (a mini-batch's
+ * inputs, say) is read from memory once and then stays in the L1 cache, while
+ * C streams through.  If `prefetch` is given, each chunk also asks for its share
+ * of those rows (the next mini-batch's inputs), so that they arrive while this
+ * one computes. */
+#define AXPY_CHUNK (4 * AXPY_KV)
+
+TARGET void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, ptrdiff_t s_row_step,
+                          ptrdiff_t s_col_step, const T* const* b, T beta, T* c, ptrdiff_t ldc,
+                          const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
+{
+    const T* s_rows[AXPY_RR];
+    T* c_rows[AXPY_RR];
+    int vectors = (k + VL - 1) / VL;
+    int chunks = (vectors + AXPY_CHUNK - 1) / AXPY_CHUNK;
+    int chunk, r0, r, r_valid, v, v_end, i;
+    ptrdiff_t from, to, offset;
+    for (chunk = 0; chunk < chunks; chunk++) {
+        if (prefetch != NULL) {
+            from = prefetch_bytes * chunk / chunks;
+            to = prefetch_bytes * (chunk + 1) / chunks;
+            for (i = 0; i < prefetch_rows; i++)
+                for (offset = from - from % 64; offset < to; offset += 64)
+                    FASTNET_PREFETCH(prefetch[i] + offset);
+        }
+        v_end = (chunk + 1) * AXPY_CHUNK < vectors ? (chunk + 1) * AXPY_CHUNK : vectors;
+        for (r0 = 0; r0 < rows; r0 += AXPY_RR) {
+            r_valid = rows - r0 < AXPY_RR ? rows - r0 : AXPY_RR;
+            for (r = 0; r < AXPY_RR; r++) {
+                int row = r0 + (r < r_valid ? r : r_valid - 1);
+                s_rows[r] = s_values + row * s_row_step;
+                c_rows[r] = c + row * ldc;
+            }
+            v = chunk * AXPY_CHUNK;
+            for (; v + AXPY_KV <= v_end && (v + AXPY_KV) * VL <= k; v += AXPY_KV)
+                FN(axpy_tile)(AXPY_KV, 0, MASK(VL), v * VL, r_valid, s_rows, s_col_step, terms,
+                              b, beta, c_rows);
+            for (; v < v_end; v++)
+                FN(axpy_tile)(1, 1, MASK(k - v * VL), v * VL, r_valid, s_rows, s_col_step,
+                              terms, b, beta, c_rows);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * The sigmoid, vectorised
+ *
+ * sigmoid(z) = 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0, e = exp(-|z|),
+ * as training.pyx's scalar sigmoid (exp never overflows, no branch).  exp(x)
+ * for x <= 0 is 2^n exp(r): n = round(x / ln 2), r = x - n ln 2 taken in two
+ * parts (ln 2's high part has trailing zero bits, so n * LN2_HI is exact) and
+ * |r| <= ln(2)/2, where the Taylor series to r^13 (float: r^7) is below half
+ * an ulp of its sum.  x is clamped where 2^n stays a normal number; exp of
+ * anything below is below 1e-304 (float: 1e-37) either way.
+ */
+#if SINGLE
+#define EXP_LOWEST -86.0f
+#define LN2_HI 0.693359375f
+#define LN2_LO -2.12194440e-4f
+#define LOG2E 1.44269504088896341f
+#else
+#define EXP_LOWEST -700.0
+#define LN2_HI 6.93147180369123816490e-01
+#define LN2_LO 1.90821492927058770002e-10
+#define LOG2E 1.44269504088896338700e+00
+#endif
+
+static FASTNET_INLINE TARGET V FN(exp_nonpositive)(V x)
+{
+    V n, r, p;
+    x = VMAX(VSET1(EXP_LOWEST), x);              /* NaN stays NaN (max takes its second) */
+    n = VROUND(VMUL(x, VSET1(LOG2E)));
+    r = VFMA(n, VSET1(-LN2_HI), x);
+    r = VFMA(n, VSET1(-LN2_LO), r);
+#if SINGLE
+    p = VSET1(1.0f / 5040);
+    p = VFMA(p, r, VSET1(1.0f / 720));
+    p = VFMA(p, r, VSET1(1.0f / 120));
+    p = VFMA(p, r, VSET1(1.0f / 24));
+    p = VFMA(p, r, VSET1(1.0f / 6));
+    p = VFMA(p, r, VSET1(0.5f));
+    p = VFMA(p, r, VSET1(1.0f));
+    p = VFMA(p, r, VSET1(1.0f));
+#else
+    p = VSET1(1.0 / 6227020800.0);
+    p = VFMA(p, r, VSET1(1.0 / 479001600.0));
+    p = VFMA(p, r, VSET1(1.0 / 39916800.0));
+    p = VFMA(p, r, VSET1(1.0 / 3628800.0));
+    p = VFMA(p, r, VSET1(1.0 / 362880.0));
+    p = VFMA(p, r, VSET1(1.0 / 40320.0));
+    p = VFMA(p, r, VSET1(1.0 / 5040.0));
+    p = VFMA(p, r, VSET1(1.0 / 720.0));
+    p = VFMA(p, r, VSET1(1.0 / 120.0));
+    p = VFMA(p, r, VSET1(1.0 / 24.0));
+    p = VFMA(p, r, VSET1(1.0 / 6.0));
+    p = VFMA(p, r, VSET1(0.5));
+    p = VFMA(p, r, VSET1(1.0));
+    p = VFMA(p, r, VSET1(1.0));
+#endif
+    return VSCALE2(p, n);
+}
+
+static FASTNET_INLINE TARGET V FN(sigmoid)(V z)
+{
+    V e = FN(exp_nonpositive)(VSUB(VZERO(), VABS(z)));
+    V s = VDIV(VSET1(1), VADD(VSET1(1), e));
+    return VKEEP_NAN(z, VSELECT_GE0(z, s, VMUL(e, s)));
+}
+
+TARGET void FN(sigmoid_rows)(T* z, const T* bias, int m, int n)
+{
+    int i, j;
+    T* row;
+    for (i = 0; i < m; i++) {
+        row = z + (ptrdiff_t) i * n;
+        for (j = 0; j + VL <= n; j += VL)
+            VSTORE(row + j, FN(sigmoid)(VADD(VLOAD(row + j), VLOAD(bias + j))));
+        if (j < n) {
+            M tail = MASK(n - j);
+            VSTOREM(row + j, tail, FN(sigmoid)(VADD(VLOADM(row + j, tail), VLOADM(bias + j, tail))));
+        }
+    }
+}
+
+/* 16 independent chains of fused multiply-adds: the machine's peak, when nothing waits. */
+TARGET double FN(fma_chain)(long long rounds)
+{
+    V acc[16];
+    V x = VSET1((T) 0.999999), y = VSET1((T) 1e-7);
+    long long t;
+    int i;
+    T out[VL];
+    double total = 0;
+    FASTNET_UNROLL for (i = 0; i < 16; i++) acc[i] = VSET1((T) i);
+    for (t = 0; t < rounds; t++) {
+        FASTNET_UNROLL for (i = 0; i < 16; i++) acc[i] = VFMA(acc[i], x, y);
+    }
+    FASTNET_UNROLL for (i = 1; i < 16; i++) acc[0] = VADD(acc[0], acc[i]);
+    VSTORE(out, acc[0]);
+    for (i = 0; i < VL; i++) total += out[i];
+    return total;
+}
+
+#undef EXP_LOWEST
+#undef LN2_HI
+#undef LN2_LO
+#undef LOG2E
+#undef AXPY_CHUNK
