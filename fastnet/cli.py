@@ -374,6 +374,24 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("fastnet: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as e:
+        # Ctrl-C inside an import can surface as another error caused by it (CPython
+        # wraps it in a RuntimeError when it lands in a class's __set_name__).
+        if not caused_by_interrupt(e):
+            raise
+        print("fastnet: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def caused_by_interrupt(error):
+    """Whether a KeyboardInterrupt is among the causes (or contexts) of `error`."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _main(argv):

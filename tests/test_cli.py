@@ -251,3 +251,16 @@ def test_unwritable_save_is_found_before_loading_anything(capsys, monkeypatch):
     assert cli.main(["train", "--save", "/proc/net.json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("fastnet train: error: --save /proc/net.json: cannot write there")
+
+
+def test_an_error_caused_by_ctrl_c_counts_as_the_interrupt():
+    """Ctrl-C landing in an import can reach main() as a RuntimeError caused by it
+    (seen in CI: CPython wraps it when it lands in a class's __set_name__)."""
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as interrupt:
+            raise RuntimeError("Error calling __set_name__") from interrupt
+    except RuntimeError as wrapped:
+        assert cli.caused_by_interrupt(wrapped)
+    assert not cli.caused_by_interrupt(RuntimeError("something else"))

@@ -17,6 +17,8 @@ cdef extern from "tiles.h" nogil:
     int fastnet_simd_use(int level)
     int fastnet_simd_lanes(int level, int single_precision)
     double fastnet_fma_chain(int level, int single_precision, long long rounds)
+    int fastnet_all_finite_d(int level, const double* x, Py_ssize_t count)
+    int fastnet_all_finite_f(int level, const float* x, Py_ssize_t count)
     void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
                             double* c, Py_ssize_t ldc)
     void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
@@ -68,3 +70,11 @@ cdef inline void sigmoid_rows(int level, floating* z, const floating* biases, in
         fastnet_sigmoid_rows_f(level, z, biases, m, n)
     else:
         fastnet_sigmoid_rows_d(level, z, biases, m, n)
+
+
+cdef inline bint vector_all_finite(int level, const floating* x, Py_ssize_t count) noexcept nogil:
+    """Whether no value of x[:count] is NaN or infinite, with the vectors of `level`."""
+    if floating is float:
+        return fastnet_all_finite_f(level, x, count)
+    else:
+        return fastnet_all_finite_d(level, x, count)

@@ -66,8 +66,12 @@
 #define VKEEP_NAN(z, v) _mm512_mask_blend_pd(_mm512_cmp_pd_mask(z, z, _CMP_UNORD_Q), v, z)
 #define DOT_MR 5
 #define DOT_NR 5
-#define AXPY_RR 5
-#define AXPY_KV 5
+#ifndef AXPY_RR512
+#define AXPY_RR512 5
+#define AXPY_KV512 5
+#endif
+#define AXPY_RR AXPY_RR512
+#define AXPY_KV AXPY_KV512
 #include "tiles_body.h"
 #undef T
 #undef V
@@ -410,6 +414,20 @@ void fastnet_sigmoid_rows_d(int level, double* z, const double* bias, int m, int
 void fastnet_sigmoid_rows_f(int level, float* z, const float* bias, int m, int n)
 {
     DISPATCH(sigmoid_rows_avx512_f(z, bias, m, n), sigmoid_rows_avx2_f(z, bias, m, n));
+}
+
+int fastnet_all_finite_d(int level, const double* x, ptrdiff_t count)
+{
+    int finite = 1;
+    DISPATCH(finite = all_finite_avx512_d(x, count), finite = all_finite_avx2_d(x, count));
+    return finite;
+}
+
+int fastnet_all_finite_f(int level, const float* x, ptrdiff_t count)
+{
+    int finite = 1;
+    DISPATCH(finite = all_finite_avx512_f(x, count), finite = all_finite_avx2_f(x, count));
+    return finite;
 }
 
 int fastnet_simd_lanes(int at_level, int single_precision)

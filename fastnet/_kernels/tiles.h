@@ -54,6 +54,10 @@ void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_v
 void fastnet_sigmoid_rows_d(int level, double* z, const double* bias, int m, int n);
 void fastnet_sigmoid_rows_f(int level, float* z, const float* bias, int m, int n);
 
+/* Whether none of x[0 .. count) is NaN or infinite. */
+int fastnet_all_finite_d(int level, const double* x, ptrdiff_t count);
+int fastnet_all_finite_f(int level, const float* x, ptrdiff_t count);
+
 /* A register-only chain of fused multiply-adds at `level` (for the benchmark's peak):
  * 16 independent accumulators of one vector each, `rounds` times; returns their
  * sum so that nothing is optimised away.  The flops done are

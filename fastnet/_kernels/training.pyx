@@ -38,7 +38,7 @@ from libc.string cimport memcpy
 from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
 from ._tiles cimport (FASTNET_SIMD_NONE, axpy_rows, dot_rows, fastnet_fma_chain,
                       fastnet_simd_lanes, fastnet_simd_level, fastnet_simd_supported,
-                      fastnet_simd_use, sigmoid_rows)
+                      fastnet_simd_use, sigmoid_rows, vector_all_finite)
 
 
 cpdef enum Cost:
@@ -614,7 +614,10 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                     if rows_in_place:
                         finite = True
                         for i in range(m):
-                            finite = finite and all_finite(<floating*> work.input_pointers[i], n0)
+                            finite = finite and vector_all_finite(
+                                work.simd, <floating*> work.input_pointers[i], n0)
+                    elif work.simd != FASTNET_SIMD_NONE:
+                        finite = vector_all_finite(work.simd, batch_inputs, m * <Py_ssize_t> n0)
                     else:
                         finite = all_finite(batch_inputs, m * <Py_ssize_t> n0)
                     if not finite:

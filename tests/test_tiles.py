@@ -1,0 +1,287 @@
+"""The tile kernels (fastnet/_kernels/tiles.c) at every level this CPU runs, and BLAS.
+
+Every level must train to the per-example NumPy reference's numbers (float64 to
+round-off, float32 within its precision), give network2's per-example calls, take
+every activation, find NaN in its inputs before it trains on them, and agree
+with the all-BLAS path.  Shapes are chosen to hit the kernels' edges: layers
+whose widths are not multiples of a vector or a tile, a single row, mini-batches
+on both sides of tile_rows().
+"""
+import io
+import os
+import random
+import subprocess
+import sys
+import threading
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+
+from fastnet import dispatch, network2, reference
+from fastnet._kernels import training as kernels
+
+from .helpers import as_network2_list, seed
+
+ROUND_OFF = 1e-10
+
+
+def runnable(level):
+    """A pytest param for `level`, skipped (saying why) where the CPU lacks it."""
+    lacking = dispatch.LEVELS.index(level) > dispatch.LEVELS.index(dispatch.supported())
+    return pytest.param(level, marks=pytest.mark.skipif(
+        lacking, reason="this CPU does not run the {} kernels (best: {})".format(
+            level, dispatch.supported())))
+
+
+LEVELS = [runnable(level) for level in dispatch.LEVELS]
+
+
+def max_abs_diff(a_list, b_list):
+    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+               for a, b in zip(a_list, b_list))
+
+
+@pytest.fixture(scope="module")
+def slice_300(mnist_train):
+    X, y = mnist_train
+    return np.ascontiguousarray(X[:300]), y[:300]
+
+
+def train(sizes, data, mini_batch_size, level, dtype=np.float64, activation="sigmoid",
+          output="sigmoid", cost=network2.CrossEntropyCost, epochs=1):
+    seed(5)
+    net = network2.Network(sizes, cost, activation=activation, output=output)
+    with dispatch.using(level):
+        net.SGD(data, epochs, mini_batch_size, 0.3, 2.0, quiet=True, dtype=dtype)
+    return net
+
+
+def reference_run(sizes, X, y, mini_batch_size, activation="sigmoid", output="sigmoid",
+                  cost=reference.CrossEntropyCost):
+    seed(5)
+    ref = reference.Network(sizes, cost, activation=activation, output=output)
+    with redirect_stdout(io.StringIO()):
+        ref.SGD(as_network2_list(X, y), 1, mini_batch_size, 0.3, 2.0)
+    return ref
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("sizes, mini_batch_size", [
+    ([784, 30, 10], 10),              # the book's network
+    ([784, 13, 7, 10], 7),            # widths off every vector and tile size
+    ([784, 30, 10], 1),               # one row per step
+    ([784, 9, 10], 33),               # over tile_rows(): BLAS
+    ([784, 21, 10], 32),              # at tile_rows()
+], ids=["784-30-10/mb10", "784-13-7-10/mb7", "784-30-10/mb1", "784-9-10/mb33",
+        "784-21-10/mb32"])
+def test_an_epoch_matches_the_reference(slice_300, level, sizes, mini_batch_size):
+    X, y = slice_300
+    ref = reference_run(sizes, X, y, mini_batch_size)
+    # network2's list of pairs (rows copied) and the array form (rows read in place).
+    for data in (as_network2_list(X, y), (X, y)):
+        net = train(sizes, data, mini_batch_size, level)
+        worst = max(max_abs_diff(net.weights, ref.weights), max_abs_diff(net.biases, ref.biases))
+        assert worst <= ROUND_OFF, worst
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_float32_agrees_with_float64_within_its_precision(slice_300, level):
+    X, y = slice_300
+    sizes = [784, 30, 10]
+    net64 = train(sizes, (X, y), 10, level)
+    # float32 rows read in place, and float64 rows converted as they are read.
+    for rows in (X.astype(np.float32), X):
+        net32 = train(sizes, (rows, y), 10, level, dtype=np.float32)
+        worst = max(max_abs_diff(net32.weights, net64.weights),
+                    max_abs_diff(net32.biases, net64.biases))
+        assert worst <= 1e-4, worst
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("activation, output, cost, ref_cost", [
+    ("tanh", "sigmoid", network2.QuadraticCost, reference.QuadraticCost),
+    ("relu", "softmax", network2.LogLikelihoodCost, reference.LogLikelihoodCost),
+], ids=["tanh-sigmoid-quadratic", "relu-softmax-loglikelihood"])
+def test_every_activation_runs_on_every_level(slice_300, level, activation, output, cost,
+                                              ref_cost):
+    X, y = slice_300
+    sizes = [784, 17, 10]
+    ref = reference_run(sizes, X, y, 10, activation, output, ref_cost)
+    net = train(sizes, (X, y), 10, level, activation=activation, output=output, cost=cost)
+    worst = max(max_abs_diff(net.weights, ref.weights), max_abs_diff(net.biases, ref.biases))
+    assert worst <= ROUND_OFF, worst
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_per_example_calls_match_the_reference(slice_300, level):
+    X, y = slice_300
+    sizes = [784, 30, 30, 10]
+    seed(8)
+    ref = reference.Network(sizes)
+    seed(8)
+    net = network2.Network(sizes)
+    with dispatch.using(level):
+        for i in (0, 1, 2):
+            x = X[i].reshape(784, 1)
+            target = network2.vectorized_result(y[i])
+            assert np.max(np.abs(net.feedforward(x) - ref.feedforward(x))) <= ROUND_OFF
+            nabla_b, nabla_w = net.backprop(x, target)
+            ref_b, ref_w = ref.backprop(x, target)
+            assert max_abs_diff(nabla_b + nabla_w, ref_b + ref_w) <= ROUND_OFF
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_gradients_match_finite_differences(level):
+    """The summed gradient of a small network, through the tile kernels, against
+    central differences of the total cost."""
+    rng = np.random.default_rng(3)
+    sizes = [11, 6, 5, 3]
+    X = rng.standard_normal((9, 11))
+    y = rng.integers(0, 3, 9)
+    seed(2)
+    net = network2.Network(sizes)
+    data = [(x.reshape(-1, 1), network2.vectorized_result(t, 3)) for x, t in zip(X, y)]
+    with dispatch.using(level):
+        mean_b, mean_w = net.gradients(data)
+        h = 1e-6
+        worst = 0.0
+        for layer in range(len(sizes) - 1):
+            for (i, j) in [(0, 0), (1, 2), (sizes[layer + 1] - 1, sizes[layer] - 1)]:
+                w = net.weights[layer]
+                keep = w[i, j]
+                w[i, j] = keep + h
+                up = net.total_cost(data, 0.0)
+                w[i, j] = keep - h
+                down = net.total_cost(data, 0.0)
+                w[i, j] = keep
+                worst = max(worst, abs((up - down) / (2 * h) - mean_w[layer][i, j]))
+    assert worst <= 1e-8, worst
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_tiles_agree_with_blas_on_the_depth_case(slice_300, level):
+    X, y = slice_300
+    sizes = [784, 30, 30, 30, 30, 10]
+    ours = train(sizes, (X, y), 10, level, epochs=2)
+    blas = train(sizes, (X, y), 10, "blas", epochs=2)
+    assert max(max_abs_diff(ours.weights, blas.weights),
+               max_abs_diff(ours.biases, blas.biases)) <= ROUND_OFF
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_nan_in_a_row_read_in_place_stops_before_training(slice_300, level):
+    X, y = slice_300
+    bad = X.copy()
+    bad[123, 400] = np.nan
+    seed(1)
+    net = network2.Network([784, 30, 10])
+    before = [w.copy() for w in net.weights]
+    with dispatch.using(level), pytest.raises(ValueError, match="NaN or infinity"):
+        net.SGD((bad, y), 1, 10, 0.3, quiet=True)
+    assert max_abs_diff(net.weights, before) == 0.0
+    bad32 = X.astype(np.float32)
+    bad32[7, 3] = np.inf
+    with dispatch.using(level), pytest.raises(ValueError, match="NaN or infinity"):
+        net.SGD((bad32, y), 1, 10, 0.3, quiet=True, dtype=np.float32)
+    assert max_abs_diff(net.weights, before) == 0.0
+
+
+def test_the_vector_sigmoid_matches_the_scalar_one():
+    """The tiles' sigmoid (through a one-layer network's output) against exp's, over
+    the whole range, the extremes and NaN included."""
+    z = np.concatenate([np.linspace(-40, 40, 4001), [0.0, -0.0, 1e-300, -1e-300, 700, -700,
+                                                     745, -745, 1e308, -1e308]])
+    net = network2.Network([1, len(z)])
+    net.weights[0][:, 0] = z
+    net.biases[0][:] = 0.0
+    e = np.exp(-np.abs(z))
+    expected = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    for level in dispatch.LEVELS:
+        with dispatch.using(level):
+            got = net.feedforward(np.ones((1, 1))).ravel()
+        relative = np.abs(got - expected) / np.maximum(expected, 1e-300)
+        # Where exp(-|z|) is below 1e-300 the vector code stops at its clamp (~1e-304).
+        assert np.max(relative[expected > 1e-300]) <= 1e-15, level     # a few ulps
+        assert np.all(got[expected <= 1e-300] <= 1e-300)
+    net.weights[0][3, 0] = np.nan
+    for level in dispatch.LEVELS:
+        with dispatch.using(level):
+            got = net.feedforward(np.ones((1, 1))).ravel()
+        assert np.isnan(got[3]) and np.isfinite(np.delete(got, 3)).all()
+
+
+def test_dispatch_names_levels_and_clamps_to_the_cpu():
+    best = dispatch.supported()
+    assert best in dispatch.LEVELS and dispatch.current() in dispatch.LEVELS
+    with dispatch.using("blas") as now:
+        assert now == "blas" == dispatch.current()
+        with dispatch.using("avx512") as inner:
+            assert inner == best if best != "blas" else inner == "blas"
+        assert dispatch.current() == "blas"
+    with pytest.raises(ValueError, match="one of blas, avx2, avx512"):
+        dispatch.use("sse9")
+    assert dispatch.tile_rows() == kernels.tile_rows() >= 1
+
+
+def test_fma_flops_counts_what_it_ran():
+    for name in ("avx2", "avx512"):
+        runs = dispatch.LEVELS.index(name) <= dispatch.LEVELS.index(dispatch.supported())
+        for dtype, lanes in ((np.float64, 1), (np.float32, 2)):
+            flops = dispatch.fma_flops(name, dtype, 1000)
+            width = 8 if name == "avx512" else 4
+            assert flops == (1000 * 16 * 2 * width * lanes if runs else 0)
+    with pytest.raises(ValueError):
+        dispatch.fma_flops("blas", np.float64, 10)
+    with pytest.raises(ValueError):
+        dispatch.fma_flops("avx2", np.int32, 10)
+
+
+@pytest.mark.parametrize("value, expected", [("blas", "blas"), ("BLAS", "blas"),
+                                             ("avx512", None)])
+def test_the_environment_variable_picks_the_kernels(tmp_path, value, expected):
+    env = dict(os.environ, FASTNET_KERNEL=value)
+    code = "from fastnet import dispatch; print(dispatch.current())"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=60, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    # "avx512" on a CPU without it falls back to the best there is.
+    assert result.stdout.strip() == (expected or dispatch.supported())
+
+
+def test_a_bad_environment_value_warns_and_keeps_the_best(tmp_path):
+    env = dict(os.environ, FASTNET_KERNEL="fastest-please")
+    code = "from fastnet import dispatch; print(dispatch.current())"
+    result = subprocess.run([sys.executable, "-W", "always", "-c", code], env=env,
+                            capture_output=True, text=True, timeout=60, cwd=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "FASTNET_KERNEL='fastest-please' is not one of" in result.stderr
+    assert result.stdout.strip() == dispatch.supported()
+
+
+def test_changing_kernels_while_another_thread_trains(slice_300):
+    """Each call keeps the kernels it started with: switching them back and forth
+    from another thread never mixes a half-done call, and the result is right."""
+    X, y = slice_300
+    sizes = [784, 30, 10]
+    ref = reference_run(sizes, X, y, 10)
+    seed(5)
+    net = network2.Network(sizes)
+    stop = threading.Event()
+    before = dispatch.current()
+
+    def toggle():
+        flip = random.Random(0)
+        while not stop.is_set():
+            dispatch.use(flip.choice(dispatch.LEVELS))
+
+    switcher = threading.Thread(target=toggle)
+    switcher.start()
+    try:
+        net.SGD((X, y), 1, 10, 0.3, 2.0, quiet=True)
+    finally:
+        stop.set()
+        switcher.join()
+        dispatch.use(before)
+    assert max(max_abs_diff(net.weights, ref.weights),
+               max_abs_diff(net.biases, ref.biases)) <= ROUND_OFF
