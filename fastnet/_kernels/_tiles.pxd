@@ -15,7 +15,6 @@ cdef extern from "tiles.h" nogil:
     int fastnet_simd_supported()
     int fastnet_simd_level()
     int fastnet_simd_use(int level)
-    int fastnet_simd_lanes(int level, int single_precision)
     double fastnet_fma_chain(int level, int single_precision, long long rounds)
     int fastnet_all_finite_d(int level, const double* x, Py_ssize_t count)
     int fastnet_all_finite_f(int level, const float* x, Py_ssize_t count)

@@ -64,6 +64,7 @@
 #define VSCALE2(p, n) _mm512_scalef_pd(p, n)
 #define VSELECT_GE0(z, a, b) _mm512_mask_blend_pd(_mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_GE_OQ), b, a)
 #define VKEEP_NAN(z, v) _mm512_mask_blend_pd(_mm512_cmp_pd_mask(z, z, _CMP_UNORD_Q), v, z)
+#define FMA_CHAINS 16
 #define DOT_MR 5
 #define DOT_NR 5
 #ifndef AXPY_RR512
@@ -154,6 +155,7 @@
 #undef VSCALE2
 #undef VSELECT_GE0
 #undef VKEEP_NAN
+#undef FMA_CHAINS
 #undef DOT_MR
 #undef DOT_NR
 #undef AXPY_RR
@@ -224,6 +226,7 @@ TARGET_AVX2 static FASTNET_INLINE __m256 scale2_avx2_f(__m256 p, __m256 n)
 #define VSCALE2(p, n) scale2_avx2_d(p, n)
 #define VSELECT_GE0(z, a, b) _mm256_blendv_pd(b, a, _mm256_cmp_pd(z, _mm256_setzero_pd(), _CMP_GE_OQ))
 #define VKEEP_NAN(z, v) _mm256_blendv_pd(v, z, _mm256_cmp_pd(z, z, _CMP_UNORD_Q))
+#define FMA_CHAINS 12
 #define DOT_MR 3
 #define DOT_NR 4
 #define AXPY_RR 4
@@ -428,12 +431,6 @@ int fastnet_all_finite_f(int level, const float* x, ptrdiff_t count)
     int finite = 1;
     DISPATCH(finite = all_finite_avx512_f(x, count), finite = all_finite_avx2_f(x, count));
     return finite;
-}
-
-int fastnet_simd_lanes(int at_level, int single_precision)
-{
-    int bytes = at_level == FASTNET_SIMD_AVX512 ? 64 : at_level == FASTNET_SIMD_AVX2 ? 32 : 0;
-    return bytes / (single_precision ? 4 : 8);
 }
 
 double fastnet_fma_chain(int at_level, int single_precision, long long rounds)

@@ -58,11 +58,9 @@ void fastnet_sigmoid_rows_f(int level, float* z, const float* bias, int m, int n
 int fastnet_all_finite_d(int level, const double* x, ptrdiff_t count);
 int fastnet_all_finite_f(int level, const float* x, ptrdiff_t count);
 
-/* A register-only chain of fused multiply-adds at `level` (for the benchmark's peak):
- * 16 independent accumulators of one vector each, `rounds` times; returns their
- * sum so that nothing is optimised away.  The flops done are
- * rounds * 16 * 2 * (lanes per vector), with fastnet_simd_lanes giving the lanes. */
+/* Register-only chains of fused multiply-adds at `level` (for the benchmark's peak):
+ * as many independent accumulators of one vector each as the registers hold, each
+ * taking `rounds` steps.  Returns the flops done (0 at a level the CPU lacks). */
 double fastnet_fma_chain(int level, int single_precision, long long rounds);
-int fastnet_simd_lanes(int level, int single_precision);
 
 #endif

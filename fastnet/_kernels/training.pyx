@@ -37,7 +37,7 @@ from libc.string cimport memcpy
 
 from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
 from ._tiles cimport (FASTNET_SIMD_NONE, axpy_rows, dot_rows, fastnet_fma_chain,
-                      fastnet_simd_lanes, fastnet_simd_level, fastnet_simd_supported,
+                      fastnet_simd_level, fastnet_simd_supported,
                       fastnet_simd_use, sigmoid_rows, vector_all_finite)
 
 
@@ -965,9 +965,9 @@ def fma_chain(int level, bint single_precision, long long rounds):
     """Run tiles.c's register-only chains of fused multiply-adds at `level` (at most
     simd_supported()), and return the floating-point operations they did: time the call
     to get the machine's peak rate in that precision.  Returns 0 at a level it cannot run."""
-    cdef int lanes = fastnet_simd_lanes(level, single_precision)
+    cdef double flops = 0
     if level < 1 or level > fastnet_simd_supported() or rounds < 1:
         return 0
     with nogil:
-        fastnet_fma_chain(level, single_precision, rounds)
-    return rounds * 16 * 2 * lanes
+        flops = fastnet_fma_chain(level, single_precision, rounds)
+    return int(flops)
