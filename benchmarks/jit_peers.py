@@ -120,12 +120,13 @@ class NumbaTrain(Runner):
 # ---------------------------------------------------------------------------
 # JAX
 
-def jax_available(single_thread):
-    """Import JAX with float64 enabled.  ``single_thread``: ask XLA's CPU backend for one
-    intra-op thread (only if XLA_FLAGS is not set already; read when the backend starts)."""
-    if single_thread and "XLA_FLAGS" not in os.environ:
-        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
-                                   "intra_op_parallelism_threads=1")
+def jax_available():
+    """Import JAX with float64 enabled (jax_enable_x64).
+
+    XLA's CPU backend has its own thread pool, which threadpoolctl cannot limit (nor could
+    XLA_FLAGS' intra-op settings in JAX 0.10, tried here); the report gives every row's CPU
+    time over wall time, which shows how many cores a row kept busy.
+    """
     try:
         import jax
         jax.config.update("jax_enable_x64", True)

@@ -153,8 +153,8 @@ def render(res):
         w("")
         w("| case | implementation | threads | s/epoch | spread | examples/s | × reference | "
           "fastnet × this | time / BLAS kernels | GFLOP/s | % of FMA peak | % of gemm peak | "
-          "val. acc. |")
-        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "CPU / wall | val. acc. |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for c in train:
             s = c["spec"]
             name = "{} {} mb {}".format(c["name"], _sizes(s["sizes"]), s["mini_batch_size"])
@@ -167,12 +167,13 @@ def render(res):
                 fx = r["fastnet_speedup_over_this"] if r["impl"] != "fastnet" else None
                 acc = r.get("validation_accuracy")
                 acc = "–" if acc is None else "{:.2f}%".format(100.0 * acc / r["validation_examples"])
-                w("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                w("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                     name, impl, _th(r["threads"]), _f(r["seconds"]), _pct(r["spread"]),
                     _rate(r["examples_per_s"]),
                     _times(r["speedup_vs_reference"]), _times(fx),
                     _times(r.get("time_over_blas_kernels")), _f(r["gflops"]),
-                    _pct(r.get("fraction_of_fma_peak")), _pct(r["fraction_of_gemm_peak"]), acc))
+                    _pct(r.get("fraction_of_fma_peak")), _pct(r["fraction_of_gemm_peak"]),
+                    _f(r.get("cores_busy"), 2), acc))
         w("")
         w("*(N ex.)*: timed on the first N examples and scaled per example to 50,000 (the "
           "reference always; peers where stated). × reference: the reference's seconds per epoch "
@@ -182,7 +183,9 @@ def render(res):
           "kernels: fastnet's seconds with its default kernels over its seconds with "
           "`fastnet.dispatch.using(\"blas\")`, same run, same precision (below 1: the tile "
           "kernels are faster). % of FMA peak: GFLOP/s over one core's FMA peak in that "
-          "precision (times the case's threads). "
+          "precision (times the case's threads). CPU / wall: the process's CPU time (all "
+          "threads) over wall time during the timed runs, median: about 1 for one busy core, "
+          "up to 2 on this machine. "
           "GFLOP/s counts the GEMM work of an SGD step (forward, weight gradient, error "
           "propagation), the same for every implementation. val. acc.: validation accuracy "
           "after the timed epoch, a sanity check that each implementation trained (fastnet and "

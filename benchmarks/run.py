@@ -65,11 +65,10 @@ def main(argv=None):
     # Peers first: importing torch loads its own thread pools, which the BLAS listing should show.
     peers = {}
     peer_versions = {}
-    # JAX runs XLA's CPU backend with one intra-op thread when every case has one BLAS thread.
     for name, probe in (("scikit-learn", impls.sklearn_available),
                         ("pytorch", impls.torch_available),
                         ("numba", jit_peers.numba_available),
-                        ("jax", lambda: jit_peers.jax_available(args.threads == "1"))):
+                        ("jax", jit_peers.jax_available)):
         if args.no_peers:
             peers[name] = False
             peer_versions[name] = None
@@ -87,8 +86,7 @@ def main(argv=None):
         res["versions"]["torch_default_threads"] = torch.get_num_threads()
         res["versions"]["torch_parallel_info"] = torch.__config__.parallel_info()
     if peers.get("jax"):
-        import os as _os
-        res["versions"]["jax_xla_flags"] = _os.environ.get("XLA_FLAGS")
+        res["versions"]["jax_xla_flags"] = os.environ.get("XLA_FLAGS")
     res["kernels"] = machine.kernels()
     if res["kernels"] is None:
         notes.append("This fastnet has no fastnet.dispatch: only its BLAS kernels exist, so "
@@ -275,7 +273,9 @@ def standard_notes(res, peers):
         notes.append("numba {} (headline only): ".format(v.get("numba")) + jit_peers.NUMBA_MAPPING)
     if peers.get("jax"):
         notes.append("JAX {} on CPU (headline only; XLA_FLAGS={}): ".format(
-            v.get("jax"), v.get("jax_xla_flags") or "unset") + jit_peers.JAX_MAPPING)
+            v.get("jax"), v.get("jax_xla_flags") or "unset") + jit_peers.JAX_MAPPING +
+            " XLA runs its own thread pool, which the BLAS thread limit does not reach; the "
+            "CPU / wall column shows how many cores it kept busy.")
     notes.append("Timings: median of the timed repeats after a warm-up run (raw times in the "
                  "JSON); all implementations of a case are interleaved round-robin so that "
                  "background load on a shared machine hits them alike. Seeding, network "
