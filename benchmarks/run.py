@@ -216,6 +216,10 @@ def _json_default(o):
     return str(o)
 
 
+# Issue 14's criteria for the headline epoch: share of the FMA peak, time over the BLAS kernels'.
+ISSUE_14 = {"fma": 0.75, "blas": 0.70}
+
+
 def headline_summary(res):
     """One line per precision: the tile kernels' time, rate and share of the FMA peak, their
     ratio to the BLAS kernels and every peer, all measured in this run."""
@@ -246,6 +250,20 @@ def headline_summary(res):
         lines.append("Headline [784,30,10] mb 10, fastnet {} ({} kernels): {:.3g} s/epoch, {}; "
                      "{}.".format(dtype, f.get("kernels", "?"), f["seconds"], rate,
                                   ", ".join(parts)))
+    targets = []
+    for dtype in ("float64", "float32"):
+        f = rows.get(("fastnet", dtype))
+        if f.get("fraction_of_fma_peak") is None or f.get("time_over_blas_kernels") is None:
+            continue
+        yes = lambda ok: "met" if ok else "not met"  # noqa: E731
+        targets.append("{} {:.0f}% ({}) and {:.2f}× ({})".format(
+            dtype, 100 * f["fraction_of_fma_peak"],
+            yes(f["fraction_of_fma_peak"] >= ISSUE_14["fma"]), f["time_over_blas_kernels"],
+            yes(f["time_over_blas_kernels"] <= ISSUE_14["blas"])))
+    if targets:
+        lines.append("Issue 14's targets for the headline (at least {:.0f}% of the FMA peak, at "
+                     "most {:.2f}× the BLAS kernels' time), measured here: {}.".format(
+                         100 * ISSUE_14["fma"], ISSUE_14["blas"], "; ".join(targets)))
     if lines:
         lines.append("Ratios are of medians; in brackets, of the fastest repeats (less "
                      "sensitive to other load on a shared machine). \"N× peer\": the peer's "
