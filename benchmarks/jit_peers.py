@@ -11,7 +11,6 @@ A mini-batch is one matrix: its rows are the examples, so each layer is one prod
 only round-off).  They start from network2's initial weights, as the PyTorch peer does.
 Compilation happens in the warm-up run, which trains on the same shapes as the timed ones.
 """
-import os
 
 import numpy as np
 
