@@ -30,24 +30,29 @@
  * end.  The tile's sizes are constants in every call below, so the loops unroll
  * and the accumulators stay in registers.  Rows past the edge repeat the last
  * real row (their sums are computed but not stored).
+ *
+ * A tile covers p in [p0, p1) of a longer sum: it starts from zero (first) or
+ * from the accumulators it saved last time, and ends by saving them, or (last)
+ * by summing them into C.
  */
 static FASTNET_INLINE TARGET void FN(dot_tile)(const int MR, const int NR, const T* const* a,
-                                                const T* const* b, int k, T* c, ptrdiff_t ldc,
-                                                int m_valid, int n_valid)
+                                                const T* const* b, int p0, int p1, int k,
+                                                V* saved, int first, int last,
+                                                T* c, ptrdiff_t ldc, int m_valid, int n_valid)
 {
     V acc[DOT_MR][DOT_NR];
     V av[DOT_MR];
-    int i, j, p = 0;
+    int i, j, p = p0;
     FASTNET_UNROLL for (i = 0; i < MR; i++)
-        FASTNET_UNROLL for (j = 0; j < NR; j++) acc[i][j] = VZERO();
-    for (; p + VL <= k; p += VL) {
+        FASTNET_UNROLL for (j = 0; j < NR; j++) acc[i][j] = first ? VZERO() : saved[i * NR + j];
+    for (; p + VL <= p1; p += VL) {
         FASTNET_UNROLL for (i = 0; i < MR; i++) av[i] = VLOAD(a[i] + p);
         FASTNET_UNROLL for (j = 0; j < NR; j++) {
             V bv = VLOAD(b[j] + p);
             FASTNET_UNROLL for (i = 0; i < MR; i++) acc[i][j] = VFMA(av[i], bv, acc[i][j]);
         }
     }
-    if (p < k) {
+    if (p < p1) {                       /* only in the last chunk: p1 == k */
         M tail = MASK(k - p);
         FASTNET_UNROLL for (i = 0; i < MR; i++) av[i] = VLOADM(a[i] + p, tail);
         FASTNET_UNROLL for (j = 0; j < NR; j++) {
@@ -55,39 +60,73 @@ static FASTNET_INLINE TARGET void FN(dot_tile)(const int MR, const int NR, const
             FASTNET_UNROLL for (i = 0; i < MR; i++) acc[i][j] = VFMA(av[i], bv, acc[i][j]);
         }
     }
-    FASTNET_UNROLL for (i = 0; i < MR; i++)
-        FASTNET_UNROLL for (j = 0; j < NR; j++)
-            if (i < m_valid && j < n_valid) c[i * ldc + j] = VSUM(acc[i][j]);
+    if (last) {
+        FASTNET_UNROLL for (i = 0; i < MR; i++)
+            FASTNET_UNROLL for (j = 0; j < NR; j++)
+                if (i < m_valid && j < n_valid) c[i * ldc + j] = VSUM(acc[i][j]);
+    } else {
+        FASTNET_UNROLL for (i = 0; i < MR; i++)
+            FASTNET_UNROLL for (j = 0; j < NR; j++) saved[i * NR + j] = acc[i][j];
+    }
 }
+
+/* The sum along p is cut into chunks of DOT_CHUNK vectors, and the tiles are
+ * visited DOT_BLOCK columns of tiles at a time: for each chunk, every tile of
+ * the block.  So a chunk of A's rows is read from memory once per block, and
+ * the block's chunk of B once, both then staying in the L1 cache; without the
+ * chunks, the rows of a 784-input layer (6 KB each) overflow it.  Between
+ * chunks each tile's accumulators wait in `saved`. */
+#define DOT_CHUNK 24
+#define DOT_BLOCK 2
+#define DOT_ROW_TILES 8                 /* up to 8 * DOT_MR rows in one pass */
 
 TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const* b, T* c,
                          ptrdiff_t ldc)
 {
+    V saved[DOT_ROW_TILES * DOT_BLOCK * DOT_MR * DOT_NR];
     const T* ap[DOT_MR];
     const T* bp[DOT_NR];
-    int i0, j0, r, m_valid, n_valid;
-    for (i0 = 0; i0 < m; i0 += DOT_MR) {
-        m_valid = m - i0 < DOT_MR ? m - i0 : DOT_MR;
-        for (r = 0; r < DOT_MR; r++) ap[r] = a[i0 + (r < m_valid ? r : m_valid - 1)];
-        for (j0 = 0; j0 < n; j0 += DOT_NR) {
-            n_valid = n - j0 < DOT_NR ? n - j0 : DOT_NR;
-            for (r = 0; r < DOT_NR; r++) bp[r] = b[j0 + (r < n_valid ? r : n_valid - 1)];
-            /* A short last block of rows gets a tile of its own height, so that a
-             * single row (one example) does not pay for DOT_MR. */
-            switch (m_valid) {
-            case 1: FN(dot_tile)(1, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
-            case 2: FN(dot_tile)(2, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+    int i0, j0, jb, r, m_valid, n_valid, p0, p1, first, last, tile;
+    int rows_done, rows_now;
+    V* slot;
+    for (rows_done = 0; rows_done < m; rows_done += rows_now) {
+        rows_now = m - rows_done < DOT_ROW_TILES * DOT_MR ? m - rows_done : DOT_ROW_TILES * DOT_MR;
+        for (jb = 0; jb < n; jb += DOT_BLOCK * DOT_NR) {
+            for (p0 = 0; p0 < k; p0 = p1) {
+                p1 = k - p0 > DOT_CHUNK * VL ? p0 + DOT_CHUNK * VL : k;
+                first = p0 == 0;
+                last = p1 == k;
+                tile = 0;
+                for (i0 = rows_done; i0 < rows_done + rows_now; i0 += DOT_MR) {
+                    m_valid = rows_done + rows_now - i0 < DOT_MR ? rows_done + rows_now - i0 : DOT_MR;
+                    for (r = 0; r < DOT_MR; r++) ap[r] = a[i0 + (r < m_valid ? r : m_valid - 1)];
+                    for (j0 = jb; j0 < n && j0 < jb + DOT_BLOCK * DOT_NR; j0 += DOT_NR, tile++) {
+                        n_valid = n - j0 < DOT_NR ? n - j0 : DOT_NR;
+                        for (r = 0; r < DOT_NR; r++) bp[r] = b[j0 + (r < n_valid ? r : n_valid - 1)];
+                        slot = saved + tile * DOT_MR * DOT_NR;
+                        /* A short last block of rows gets a tile of its own height, so that a
+                         * single row (one example) does not pay for DOT_MR. */
+                        switch (m_valid) {
+                        case 1: FN(dot_tile)(1, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+                        case 2: FN(dot_tile)(2, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
 #if DOT_MR > 3
-            case 3: FN(dot_tile)(3, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+                        case 3: FN(dot_tile)(3, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
 #endif
 #if DOT_MR > 4
-            case 4: FN(dot_tile)(4, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+                        case 4: FN(dot_tile)(4, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
 #endif
-            default: FN(dot_tile)(DOT_MR, DOT_NR, ap, bp, k, c + i0 * ldc + j0, ldc, m_valid, n_valid);
+                        default: FN(dot_tile)(DOT_MR, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid);
+                        }
+                    }
+                }
             }
         }
     }
 }
+
+#undef DOT_CHUNK
+#undef DOT_BLOCK
+#undef DOT_ROW_TILES
 
 /* ---------------------------------------------------------------------------
  * axpy rows: C[r][p] = beta C[r][p] + sum_s S(r, s) B_s[p]
