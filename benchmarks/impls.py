@@ -97,16 +97,41 @@ class Runner:
 # ---------------------------------------------------------------------------
 # Training one epoch
 
+BLAS_KERNELS = "fastnet (BLAS kernels)"
+
+
+def kernels(name):
+    """A context running fastnet with the kernels ``name`` ("blas", "avx2", "avx512"), or
+    doing nothing for None (the kernels fastnet picked at start)."""
+    if name is None:
+        return contextlib.nullcontext()
+    from fastnet import dispatch
+    return dispatch.using(name)
+
+
+def has_dispatch():
+    try:
+        from fastnet import dispatch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class FastnetTrain(Runner):
+    """One-epoch SGD; ``kernels="blas"`` runs it on the all-BLAS kernel path
+    (``fastnet.dispatch.using("blas")``), labelled "fastnet (BLAS kernels)"."""
     impl = "fastnet"
     note = ("one SGD call per timed epoch, including its one pass over the data to check it "
             "(NaN/inf, labels), which a multi-epoch call makes once")
 
-    def __init__(self, spec, X, y, dtype, n_examples, scale_to, **kw):
+    def __init__(self, spec, X, y, dtype, n_examples, scale_to, kernels=None, **kw):
         super().__init__(dtype, n_examples, scale_to, **kw)
         self.spec = spec
         self.X = np.ascontiguousarray(X, dtype=self.dtype)
         self.y = y
+        self.kernels = kernels
+        if kernels == "blas":
+            self.impl = BLAS_KERNELS
 
     def prepare(self, warm):
         n = self.n_warm if warm else self.n_examples
@@ -118,7 +143,8 @@ class FastnetTrain(Runner):
     def run(self, state):
         net, data = state
         s = self.spec
-        net.SGD(data, 1, s.mini_batch_size, s.eta, s.lmbda, dtype=self.dtype, quiet=True)
+        with kernels(self.kernels):
+            net.SGD(data, 1, s.mini_batch_size, s.eta, s.lmbda, dtype=self.dtype, quiet=True)
 
     def finish(self, state):
         net, _ = state

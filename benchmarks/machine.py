@@ -194,3 +194,38 @@ def gemm_peak(n, dtype, repeats, threads):
     return {"routine": "scipy.linalg.blas." + ("dgemm" if np.dtype(dtype) == np.float64 else "sgemm"),
             "n": n, "dtype": np.dtype(dtype).name, "threads": threads, "times_s": times,
             "median_s": median, "gflops": 2.0 * n ** 3 / median / 1e9}
+
+
+def kernels():
+    """fastnet's kernel dispatch: the tile ISA this CPU supports and the one in use, or None
+    for a fastnet without ``fastnet.dispatch`` (all-BLAS kernels only)."""
+    try:
+        from fastnet import dispatch
+    except ImportError:
+        return None
+    return {"supported": dispatch.supported(), "current": dispatch.current(),
+            "levels": list(dispatch.LEVELS), "tile_rows": dispatch.tile_rows(),
+            "environment": os.environ.get("FASTNET_KERNEL")}
+
+
+def fma_peak(dtype, isa, rounds, repeats):
+    """GFLOP/s of one core doing nothing but fused multiply-adds with ``isa``'s vectors.
+
+    ``fastnet.dispatch.fma_flops`` runs 16 independent FMA chains that never leave the
+    registers, so loads, stores and dependencies cannot hold it back: its rate is the most
+    one core can compute in ``dtype``.  Returns the median of ``repeats`` timed calls after
+    one warm-up (and the best), or None when the CPU lacks ``isa``.
+    """
+    from fastnet import dispatch
+    dispatch.fma_flops(isa, dtype, max(1, rounds // 10))        # warm-up: clocks, pages
+    times, flops = [], 0
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        flops = dispatch.fma_flops(isa, dtype, rounds)
+        times.append(time.perf_counter() - t0)
+    if not flops:
+        return None
+    median = float(np.median(times))
+    return {"isa": isa, "dtype": np.dtype(dtype).name, "rounds": int(rounds),
+            "flops_per_call": int(flops), "times_s": times, "median_s": median,
+            "gflops": flops / median / 1e9, "best_gflops": flops / min(times) / 1e9}

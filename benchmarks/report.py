@@ -51,6 +51,60 @@ def machine_line(res):
         dirty=" (uncommitted changes)" if res["git"]["dirty"] else "", date=res["started_utc"])
 
 
+def kernels_section(res, w):
+    """Which kernels ran, the FMA peak, and the tile kernels against the BLAS kernels in
+    every case that has both."""
+    k = res.get("kernels")
+    w("### Kernels and FMA peak")
+    w("")
+    if k is None:
+        w("This fastnet has no `fastnet.dispatch`: it computes every product with BLAS.")
+        w("")
+        return
+    w("fastnet's default kernels in this run: **{}** (best this CPU supports: {}; "
+      "FASTNET_KERNEL={}). Blocks of more than {} rows go to BLAS whatever the kernels. "
+      "The rows labelled *fastnet (BLAS kernels)* run the same calls under "
+      "`fastnet.dispatch.using(\"blas\")`, interleaved with the default rows.".format(
+          k["current"], k["supported"], k["environment"] or "unset", k["tile_rows"]))
+    w("")
+    if res.get("fma_peaks"):
+        w("FMA peak of one core, measured in this run by `fastnet.dispatch.fma_flops` (16 "
+          "independent register-only FMA chains; median of {} calls after a warm-up, and the "
+          "best); the **bold** rows are the peaks that \"% of FMA peak\" divides by:".format(
+              len(res["fma_peaks"][0]["times_s"])))
+        w("")
+        w("| vectors | precision | GFLOP/s (median) | best |")
+        w("|---|---|---:|---:|")
+        for p in res["fma_peaks"]:
+            b = "**" if p["used_for_fraction"] else ""
+            w("| {b}{}{b} | {} | {b}{}{b} | {} |".format(p["isa"], p["dtype"], _f(p["gflops"]),
+                                                   _f(p["best_gflops"]), b=b))
+        w("")
+    else:
+        w("No FMA peak: the CPU has neither AVX2 nor AVX-512 (fastnet runs BLAS kernels only).")
+        w("")
+    lines = []
+    for c in res["cases"]:
+        for r in c.get("results", []):
+            if r.get("time_over_blas_kernels") is None:
+                continue
+            what = c["name"] + (" " + r["op"] if r.get("op") else "")
+            fastest = r.get("time_over_blas_kernels_from_min")
+            lines.append("| {} | {} | {} | {} |".format(
+                what, r["dtype"], _times(r["time_over_blas_kernels"]), _times(fastest)))
+    if lines:
+        w("| case | precision | time with {} kernels / time with BLAS kernels | "
+          "of the fastest repeats |".format(k["current"]))
+        w("|---|---|---:|---:|")
+        for line in lines:
+            w(line)
+        w("")
+        w("Below 1×: the default kernels are faster than the all-BLAS path; 1× or a little "
+          "more where every block goes to BLAS anyway (mini-batches over {} rows, inference "
+          "over many rows).".format(k["tile_rows"]))
+        w("")
+
+
 def render(res):
     out = []
     w = out.append
@@ -91,34 +145,47 @@ def render(res):
             w("| {} | {} | {} | {} |".format(p["routine"], p["n"], _th(p["threads"]), _f(p["gflops"])))
         w("")
 
+    kernels_section(res, w)
+
     train = [c for c in res["cases"] if "epoch_examples" in c]
     if train:
         w("### Training: seconds per epoch of 50,000 MNIST images (median of repeats after a warm-up)")
         w("")
         w("| case | implementation | threads | s/epoch | spread | examples/s | × reference | "
-          "fastnet × this | GFLOP/s | % of gemm peak | val. acc. |")
-        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "fastnet × this | time / BLAS kernels | GFLOP/s | % of FMA peak | % of gemm peak | "
+          "CPU / wall | val. acc. |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for c in train:
             s = c["spec"]
             name = "{} {} mb {}".format(c["name"], _sizes(s["sizes"]), s["mini_batch_size"])
             for r in c["results"]:
                 impl = "{} {}".format(r["impl"], r["dtype"])
+                if r["impl"] == "fastnet" and r.get("kernels"):
+                    impl = "fastnet {} ({} kernels)".format(r["dtype"], r["kernels"])
                 if r["scaled"]:
                     impl += " *({:,} ex.)*".format(r["examples_timed"])
                 fx = r["fastnet_speedup_over_this"] if r["impl"] != "fastnet" else None
                 acc = r.get("validation_accuracy")
                 acc = "–" if acc is None else "{:.2f}%".format(100.0 * acc / r["validation_examples"])
-                w("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                w("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                     name, impl, _th(r["threads"]), _f(r["seconds"]), _pct(r["spread"]),
                     _rate(r["examples_per_s"]),
-                    _times(r["speedup_vs_reference"]), _times(fx), _f(r["gflops"]),
-                    _pct(r["fraction_of_gemm_peak"]), acc))
+                    _times(r["speedup_vs_reference"]), _times(fx),
+                    _times(r.get("time_over_blas_kernels")), _f(r["gflops"]),
+                    _pct(r.get("fraction_of_fma_peak")), _pct(r["fraction_of_gemm_peak"]),
+                    _f(r.get("cores_busy"), 2), acc))
         w("")
         w("*(N ex.)*: timed on the first N examples and scaled per example to 50,000 (the "
           "reference always; peers where stated). × reference: the reference's seconds per epoch "
           "over this row's (the reference is float64 only, so float32 rows are compared with it "
           "too). spread: (slowest - fastest repeat) / median. fastnet × this: this row's "
-          "seconds over fastnet's in the same precision. "
+          "seconds over fastnet's (default kernels) in the same precision. time / BLAS "
+          "kernels: fastnet's seconds with its default kernels over its seconds with "
+          "`fastnet.dispatch.using(\"blas\")`, same run, same precision (below 1: the tile "
+          "kernels are faster). % of FMA peak: GFLOP/s over one core's FMA peak in that "
+          "precision (times the case's threads). CPU / wall: the process's CPU time (all "
+          "threads) over wall time during the timed runs, median: about 1 for one busy core, "
+          "up to 2 on this machine. "
           "GFLOP/s counts the GEMM work of an SGD step (forward, weight gradient, error "
           "propagation), the same for every implementation. val. acc.: validation accuracy "
           "after the timed epoch, a sanity check that each implementation trained (fastnet and "
@@ -133,13 +200,17 @@ def render(res):
     if agreement:
         w("### Numerical agreement (same seeds, same training)")
         w("")
-        w("| case | precision | against | examples × epochs | max abs diff weights | "
+        w("| case | implementation | against | examples × epochs | max abs diff weights | "
           "max abs diff biases | tolerance | within |")
         w("|---|---|---|---:|---:|---:|---:|---|")
         for a in agreement:
-            w("| {} | fastnet {} | {} | {:,} × {} | {} | {} | {} | {} |".format(
-                a["case"], a["dtype"], a["against"] + (" float64" if a["against"] == "reference"
-                                                       else " " + a["dtype"]),
+            impl = a.get("impl", "fastnet")
+            if a.get("kernels"):
+                impl = "fastnet ({} kernels)".format(
+                    "BLAS" if a["kernels"] == "blas" else a["kernels"])
+            w("| {} | {} {} | {} | {:,} × {} | {} | {} | {} | {} |".format(
+                a["case"], impl, a["dtype"], a["against"] + (
+                    " float64" if a["against"] == "reference" else " " + a["dtype"]),
                 a["examples"], a["epochs"], _e(a["max_abs_diff_weights"]),
                 _e(a["max_abs_diff_biases"]), _e(a["tolerance"]), "yes" if a["within"] else "**NO**"))
         w("")
@@ -149,12 +220,14 @@ def render(res):
         w("### Inference: {} over {:,} validation images".format(_sizes(infer["sizes"]),
                                                                infer["examples"]))
         w("")
-        w("| call | threads | seconds | images/s | × reference | correct | max abs diff of outputs |")
-        w("|---|---:|---:|---:|---:|---:|---:|")
+        w("| call | threads | seconds | images/s | × reference | time / BLAS kernels | correct | "
+          "max abs diff of outputs |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
         for r in infer["results"]:
-            w("| {} | {} | {} | {} | {} | {:,} | {} |".format(
+            w("| {} | {} | {} | {} | {} | {} | {:,} | {} |".format(
                 r["label"], _th(r["threads"]), _f(r["median_s"]), _rate(r["examples_per_s"]),
-                _times(r["speedup_vs_reference"]), r["accuracy"],
+                _times(r["speedup_vs_reference"]), _times(r.get("time_over_blas_kernels")),
+                r["accuracy"],
                 _e(r.get("max_abs_diff_vs_reference_outputs"))))
         w("")
         w("fastnet: `net.accuracy((X, y))`, `net.outputs(X)`; reference: network2's "
@@ -203,12 +276,14 @@ def render(res):
         w("### Per-call: network2's methods on {}, one example at a time ({:,} calls)".format(
             _sizes(per_call["sizes"]), per_call["examples"]))
         w("")
-        w("| call | threads | µs per call | × reference | max abs diff vs reference |")
-        w("|---|---:|---:|---:|---:|")
+        w("| call | threads | µs per call | × reference | time / BLAS kernels | "
+          "max abs diff vs reference |")
+        w("|---|---:|---:|---:|---:|---:|")
         for r in per_call["results"]:
-            w("| {} | {} | {} | {} | {} |".format(
+            w("| {} | {} | {} | {} | {} | {} |".format(
                 r["label"], _th(r["threads"]), _f(r["microseconds_per_call"]),
-                _times(r["speedup_vs_reference"]), _e(r["max_abs_diff_vs_reference"])))
+                _times(r["speedup_vs_reference"]), _times(r.get("time_over_blas_kernels")),
+                _e(r["max_abs_diff_vs_reference"])))
         w("")
         w("`backprop(x, y)` returns fresh gradient arrays for every call, as network2's does "
           "(for [784,30,30,10] the first is 30 × 784); the timed loop keeps every call's "

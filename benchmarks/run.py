@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from benchmarks import SCHEMA, cases, impls, machine, report, sweep_case
+from benchmarks import SCHEMA, cases, impls, jit_peers, machine, report, sweep_case
 from benchmarks import data as data_mod
 
 CASE_NAMES = [c["name"] for c in cases.TRAIN_CASES] + ["inference", "learning-speed",
@@ -29,7 +29,7 @@ def parse_args(argv):
     p.add_argument("--threads", default="1", choices=["1", "2", "auto"],
                    help="BLAS threads for every case (default 1); auto: per case, from the "
                         "1-vs-2 probe that full mode always runs and reports")
-    p.add_argument("--no-peers", action="store_true", help="skip scikit-learn and PyTorch")
+    p.add_argument("--no-peers", action="store_true", help="skip scikit-learn, PyTorch, numba and JAX")
     p.add_argument("--cases", default=",".join(CASE_NAMES),
                    help="comma-separated subset of: " + ", ".join(CASE_NAMES))
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -66,7 +66,9 @@ def main(argv=None):
     peers = {}
     peer_versions = {}
     for name, probe in (("scikit-learn", impls.sklearn_available),
-                        ("pytorch", impls.torch_available)):
+                        ("pytorch", impls.torch_available),
+                        ("numba", jit_peers.numba_available),
+                        ("jax", jit_peers.jax_available)):
         if args.no_peers:
             peers[name] = False
             peer_versions[name] = None
@@ -83,6 +85,12 @@ def main(argv=None):
         import torch
         res["versions"]["torch_default_threads"] = torch.get_num_threads()
         res["versions"]["torch_parallel_info"] = torch.__config__.parallel_info()
+    if peers.get("jax"):
+        res["versions"]["jax_xla_flags"] = os.environ.get("XLA_FLAGS")
+    res["kernels"] = machine.kernels()
+    if res["kernels"] is None:
+        notes.append("This fastnet has no fastnet.dispatch: only its BLAS kernels exist, so "
+                     "there are no BLAS-kernel rows and no FMA peak.")
     res["git"] = machine.git_revision()
     res["blas"] = machine.blas_libraries()
     res["numpy_blas"] = machine.numpy_blas_name()
@@ -158,12 +166,15 @@ def main(argv=None):
                           | ({1, 2} if probe is not None else set())) or [None]
     log("gemm peak ...")
     res["peaks"] = cases.measure_peaks(cfg["peak"], peak_threads, log)
+    log("FMA peak ...")
+    res["fma_peaks"] = cases.measure_fma_peaks(cfg["fma"], log)
+    fma = cases.fma_by_dtype(res["fma_peaks"])
 
     # Cases.
     for case in cases.TRAIN_CASES:
         if case["name"] in args.cases:
             res["cases"].append(cases.run_training_case(
-                case, mode, data, choice[case["probe"]], res["peaks"], peers, log))
+                case, mode, data, choice[case["probe"]], res["peaks"], peers, log, fma=fma))
     if "inference" in args.cases:
         res["cases"].append(cases.run_inference_case(mode, data, choice["width-1000"], peers, log))
     if "learning-speed" in args.cases:
@@ -205,7 +216,13 @@ def _json_default(o):
     return str(o)
 
 
+# Issue 14's criteria for the headline epoch: share of the FMA peak, time over the BLAS kernels'.
+ISSUE_14 = {"fma": 0.75, "blas": 0.70}
+
+
 def headline_summary(res):
+    """One line per precision: the tile kernels' time, rate and share of the FMA peak, their
+    ratio to the BLAS kernels and every peer, all measured in this run."""
     case = next((c for c in res["cases"] if c["name"] == "headline"), None)
     if case is None:
         return []
@@ -213,18 +230,44 @@ def headline_summary(res):
     lines = []
     for dtype in ("float64", "float32"):
         f = rows.get(("fastnet", dtype))
-        parts = ["{:.1f}× the NumPy reference ({:.1f}×)".format(
-            f["speedup_vs_reference"], f["speedup_vs_reference_from_min"])]
-        for peer in ("scikit-learn", "pytorch"):
+        rate = "{:.1f} GFLOP/s".format(f["gflops"])
+        if f.get("fraction_of_fma_peak") is not None:
+            rate += " = {:.0f}% of the FMA peak".format(100 * f["fraction_of_fma_peak"])
+        parts = []
+        b = rows.get((impls.BLAS_KERNELS, dtype))
+        if b:
+            parts.append("{:.2f}× the time of its BLAS kernels ({:.3g} s; {:.2f}× of the "
+                         "fastest repeats)".format(f["time_over_blas_kernels"], b["seconds"],
+                                                   f["time_over_blas_kernels_from_min"]))
+        parts.append("{:.1f}× faster than the NumPy reference ({:.1f}×)".format(
+            f["speedup_vs_reference"], f["speedup_vs_reference_from_min"]))
+        for peer in ("numba", "jax", "pytorch", "scikit-learn"):
             p = rows.get((peer, dtype))
             if p:
-                parts.append("{:.1f}× {} ({:.1f}×)".format(
-                    p["fastnet_speedup_over_this"], peer, p["fastnet_speedup_over_this_from_min"]))
-        lines.append("Headline [784,30,10] mb 10, fastnet {}: {:.3g} s/epoch, {}.".format(
-            dtype, f["seconds"], ", ".join(parts)))
+                parts.append("{:.1f}× {} ({:.3g} s; {:.1f}×)".format(
+                    p["fastnet_speedup_over_this"], peer, p["seconds"],
+                    p["fastnet_speedup_over_this_from_min"]))
+        lines.append("Headline [784,30,10] mb 10, fastnet {} ({} kernels): {:.3g} s/epoch, {}; "
+                     "{}.".format(dtype, f.get("kernels", "?"), f["seconds"], rate,
+                                  ", ".join(parts)))
+    targets = []
+    for dtype in ("float64", "float32"):
+        f = rows.get(("fastnet", dtype))
+        if f.get("fraction_of_fma_peak") is None or f.get("time_over_blas_kernels") is None:
+            continue
+        yes = lambda ok: "met" if ok else "not met"  # noqa: E731
+        targets.append("{} {:.0f}% ({}) and {:.2f}× ({})".format(
+            dtype, 100 * f["fraction_of_fma_peak"],
+            yes(f["fraction_of_fma_peak"] >= ISSUE_14["fma"]), f["time_over_blas_kernels"],
+            yes(f["time_over_blas_kernels"] <= ISSUE_14["blas"])))
+    if targets:
+        lines.append("Issue 14's targets for the headline (at least {:.0f}% of the FMA peak, at "
+                     "most {:.2f}× the BLAS kernels' time), measured here: {}.".format(
+                         100 * ISSUE_14["fma"], ISSUE_14["blas"], "; ".join(targets)))
     if lines:
-        lines.append("Speed-ups are ratios of medians; in brackets, of the fastest repeats "
-                     "(less sensitive to other load on a shared machine).")
+        lines.append("Ratios are of medians; in brackets, of the fastest repeats (less "
+                     "sensitive to other load on a shared machine). \"N× peer\": the peer's "
+                     "time over fastnet's.")
     return lines
 
 
@@ -244,6 +287,13 @@ def standard_notes(res, peers):
     if peers.get("pytorch"):
         notes.append("PyTorch {} mapping: ".format(v.get("pytorch")) + impls.TORCH_MAPPING +
                      " torch.set_num_threads is set to each case's BLAS thread count.")
+    if peers.get("numba"):
+        notes.append("numba {} (headline only): ".format(v.get("numba")) + jit_peers.NUMBA_MAPPING)
+    if peers.get("jax"):
+        notes.append("JAX {} on CPU (headline only; XLA_FLAGS={}): ".format(
+            v.get("jax"), v.get("jax_xla_flags") or "unset") + jit_peers.JAX_MAPPING +
+            " XLA runs its own thread pool, which the BLAS thread limit does not reach; the "
+            "CPU / wall column shows how many cores it kept busy.")
     notes.append("Timings: median of the timed repeats after a warm-up run (raw times in the "
                  "JSON); all implementations of a case are interleaved round-robin so that "
                  "background load on a shared machine hits them alike. Seeding, network "

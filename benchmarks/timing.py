@@ -3,6 +3,11 @@ import time
 
 import numpy as np
 
+try:
+    import resource
+except ImportError:         # Windows: no getrusage
+    resource = None
+
 from benchmarks.machine import blas_threads
 
 
@@ -13,7 +18,7 @@ def time_runners(runners, repeats, warmup, log=None):
     Only ``run`` is timed; ``prepare`` (seeding, building the network) is not.
     """
     for r in runners:
-        r.times, r.warm_times, r.last_state = [], [], None
+        r.times, r.warm_times, r.cpu_times, r.last_state = [], [], [], None
     rounds = max([r.repeats or repeats for r in runners] + [0])
     for phase, count in (("warm-up", warmup), ("timed", rounds)):
         for i in range(count):
@@ -22,16 +27,27 @@ def time_runners(runners, repeats, warmup, log=None):
                     continue
                 with blas_threads(r.threads):
                     state = r.prepare(warm=(phase == "warm-up"))
+                    c0 = cpu_seconds()
                     t0 = time.perf_counter()
                     r.run(state)
                     elapsed = time.perf_counter() - t0
+                    cpu = cpu_seconds() - c0
                 if phase == "warm-up":
                     r.warm_times.append(elapsed)
                 else:
                     r.times.append(elapsed)
+                    r.cpu_times.append(cpu)
                     r.last_state = state
                 if log:
                     log("  {:<9} {:<40} {:9.4f} s".format(phase, r.label, elapsed))
+
+
+def cpu_seconds():
+    """CPU time of this process so far, all its threads (user + system)."""
+    if resource is None:
+        return float("nan")
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def summary(r):
@@ -56,6 +72,9 @@ def summary(r):
         "seconds": per_example * r.scale_to,
         "seconds_from_min": float(times.min()) / r.n_examples * r.scale_to,
         "spread": float((times.max() - times.min()) / median),
+        "cpu_s": [float(c) for c in r.cpu_times],
+        # CPU time over wall time: about 1 for one busy thread, up to the cores used.
+        "cores_busy": float(np.median(np.asarray(r.cpu_times) / times)) if r.cpu_times else None,
         "examples_per_s": 1.0 / per_example,
         "note": r.note,
     }
