@@ -211,8 +211,8 @@ def kernels():
 def fma_peak(dtype, isa, rounds, repeats):
     """GFLOP/s of one core doing nothing but fused multiply-adds with ``isa``'s vectors.
 
-    ``fastnet.dispatch.fma_flops`` runs 16 independent FMA chains that never leave the
-    registers, so loads, stores and dependencies cannot hold it back: its rate is the most
+    ``fastnet.dispatch.fma_flops`` runs independent FMA chains (as many as the vector
+    registers hold: 16 with AVX-512, 12 with AVX2) that never leave the registers, so loads, stores and dependencies cannot hold it back: its rate is the most
     one core can compute in ``dtype``.  Returns the median of ``repeats`` timed calls after
     one warm-up (and the best), or None when the CPU lacks ``isa``.
     """
