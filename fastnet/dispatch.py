@@ -10,8 +10,8 @@ for two instruction sets and picked at run time from what the CPU has:
     "avx2"     x86-64-v3: AVX2 and FMA
     "blas"     neither (older x86-64, ARM) or asked for: every product goes to BLAS
 
-Blocks of more than ``tile_rows()`` rows (big mini-batches, the full-batch
-steps, inference over many rows) always go to BLAS, which is faster there.
+Blocks of more than ``tile_rows()`` rows (256: mini-batches of more, such as
+the chapter's 1,000-image batches) go to BLAS, which wins there for wide layers.
 
 The environment variable ``FASTNET_KERNEL`` (one of the names above) picks the
 kernels when fastnet starts; ``use`` and ``using`` change them afterwards, for

@@ -71,10 +71,10 @@ def reference_run(sizes, X, y, mini_batch_size, activation="sigmoid", output="si
     ([784, 30, 10], 10),              # the book's network
     ([784, 13, 7, 10], 7),            # widths off every vector and tile size
     ([784, 30, 10], 1),               # one row per step
-    ([784, 9, 10], 33),               # over tile_rows(): BLAS
-    ([784, 21, 10], 32),              # at tile_rows()
-], ids=["784-30-10/mb10", "784-13-7-10/mb7", "784-30-10/mb1", "784-9-10/mb33",
-        "784-21-10/mb32"])
+    ([784, 21, 10], 41),              # row tiles past the first pass of 8 tiles
+    ([784, 9, 10], 257),              # over tile_rows() (256): BLAS, then a short tail batch
+], ids=["784-30-10/mb10", "784-13-7-10/mb7", "784-30-10/mb1", "784-21-10/mb41",
+        "784-9-10/mb257"])
 def test_an_epoch_matches_the_reference(slice_300, level, sizes, mini_batch_size):
     X, y = slice_300
     ref = reference_run(sizes, X, y, mini_batch_size)
@@ -209,6 +209,15 @@ def test_the_vector_sigmoid_matches_the_scalar_one():
         with dispatch.using(level):
             got = net.feedforward(np.ones((1, 1))).ravel()
         assert np.isnan(got[3]) and np.isfinite(np.delete(got, 3)).all()
+
+
+def test_tile_rows_can_be_set_for_measurement():
+    assert kernels.tile_rows() == 256
+    old = kernels.set_tile_rows(0)       # every block to BLAS, whatever the level
+    try:
+        assert old == 256 and kernels.tile_rows() == 0
+    finally:
+        kernels.set_tile_rows(old)
 
 
 def test_dispatch_names_levels_and_clamps_to_the_cpu():

@@ -151,6 +151,9 @@ static FASTNET_INLINE TARGET void FN(axpy_tile)(const int KV_, const int masked,
     if (beta == 0) {
         FASTNET_UNROLL for (r = 0; r < AXPY_RR; r++)
             FASTNET_UNROLL for (v = 0; v < KV_; v++) acc[r][v] = VZERO();
+    } else if (beta == 1) {
+        FASTNET_UNROLL for (r = 0; r < AXPY_RR; r++)
+            FASTNET_UNROLL for (v = 0; v < KV_; v++) acc[r][v] = AXPY_LOAD(c_rows[r], v);
     } else {
         V vbeta = VSET1(beta);
         FASTNET_UNROLL for (r = 0; r < AXPY_RR; r++)
