@@ -95,8 +95,9 @@ class Network:
         """
         params = self._parameters(check_finite=False)
         n0 = params.sizes[0]
-        ndim = a.ndim if type(a) is np.ndarray else np.ndim(a)
-        if ndim == 2 and np.shape(a)[0] == n0 and np.shape(a)[1] != 1:
+        shape = a.shape if type(a) is np.ndarray else np.shape(a)
+        ndim = len(shape)
+        if ndim == 2 and shape[0] == n0 and shape[1] != 1:
             rows = examples.input_rows(np.transpose(a), n0, np.float64, "feedforward's input")
             return engine.outputs(params, rows, self._layers()).T
         x = examples.one_input(a, n0, "feedforward's input")

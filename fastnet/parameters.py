@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 
+from fastnet._kernels.training import same_items
 from fastnet.checks import real_array
 
 
@@ -93,8 +94,6 @@ class Parameters:
         self.flat = flat
         self.weights, self.biases = unpack(flat, self.sizes)
         self._weight_shapes, self._bias_shapes = layer_shapes(self.sizes)
-        self._weight_ids = list(map(id, self.weights))
-        self._bias_ids = list(map(id, self.biases))
 
     @classmethod
     def pack(cls, sizes, weights, biases, dtype=np.float64):
@@ -137,9 +136,13 @@ class Parameters:
         Identity checks only: our views stay alive here, so their ids are
         theirs alone, and values changed in place are in ``flat`` already.
         """
-        return (isinstance(weights, (list, tuple)) and isinstance(biases, (list, tuple))
-                and list(map(id, weights)) == self._weight_ids
-                and list(map(id, biases)) == self._bias_ids and sizes == self.sizes)
+        if type(weights) is not list or type(biases) is not list:     # rare: tuples, others
+            if not isinstance(weights, (list, tuple)) or not isinstance(biases, (list, tuple)):
+                return False
+            weights, biases = list(weights), list(biases)
+        # This runs before every per-example call: the identity test is compiled.
+        return (same_items(weights, self.weights) and same_items(biases, self.biases)
+                and sizes == self.sizes)
 
     def copy(self, dtype=None):
         """A new Parameters with its own flat array (in ``dtype``, default the same)."""

@@ -70,6 +70,38 @@ static FASTNET_INLINE TARGET void FN(dot_tile)(const int MR, const int NR, const
     }
 }
 
+/* One row of A (one example: a matrix-vector product).  Eight rows of B at a
+ * time keep eight sums in flight, enough to hide the latency of the fused
+ * multiply-adds, which a tile's one row of sums would wait on; the row of A
+ * stays in L1, and B streams through once. */
+#define DOT_ONE_NR 8
+
+TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, T* c)
+{
+    V acc[DOT_ONE_NR];
+    const T* bp[DOT_ONE_NR];
+    int j0, j, r, n_valid, p;
+    for (j0 = 0; j0 < n; j0 += DOT_ONE_NR) {
+        n_valid = n - j0 < DOT_ONE_NR ? n - j0 : DOT_ONE_NR;
+        for (r = 0; r < DOT_ONE_NR; r++) bp[r] = b[j0 + (r < n_valid ? r : n_valid - 1)];
+        FASTNET_UNROLL for (j = 0; j < DOT_ONE_NR; j++) acc[j] = VZERO();
+        for (p = 0; p + VL <= k; p += VL) {
+            V av = VLOAD(a + p);
+            FASTNET_UNROLL for (j = 0; j < DOT_ONE_NR; j++) acc[j] = VFMA(av, VLOAD(bp[j] + p), acc[j]);
+        }
+        if (p < k) {
+            M tail = MASK(k - p);
+            V av = VLOADM(a + p, tail);
+            FASTNET_UNROLL for (j = 0; j < DOT_ONE_NR; j++)
+                acc[j] = VFMA(av, VLOADM(bp[j] + p, tail), acc[j]);
+        }
+        FASTNET_UNROLL for (j = 0; j < DOT_ONE_NR; j++)
+            if (j < n_valid) c[j0 + j] = VSUM(acc[j]);
+    }
+}
+
+#undef DOT_ONE_NR
+
 /* The sum along p is cut into chunks of DOT_CHUNK vectors, and the tiles are
  * visited DOT_BLOCK columns of tiles at a time: for each chunk, every tile of
  * the block.  So a chunk of A's rows is read from memory once per block, and
@@ -89,6 +121,10 @@ TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const*
     int i0, j0, jb, r, m_valid, n_valid, p0, p1, first, last, tile;
     int rows_done, rows_now;
     V* slot;
+    if (m == 1) {
+        FN(dot_one_row)(n, k, a[0], b, c);
+        return;
+    }
     for (rows_done = 0; rows_done < m; rows_done += rows_now) {
         rows_now = m - rows_done < DOT_ROW_TILES * DOT_MR ? m - rows_done : DOT_ROW_TILES * DOT_MR;
         for (jb = 0; jb < n; jb += DOT_BLOCK * DOT_NR) {

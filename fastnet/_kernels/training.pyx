@@ -931,6 +931,25 @@ def blas_gemv(bint transpose_a, double alpha, const floating[:, ::1] a,
 
 
 # ---------------------------------------------------------------------------
+# Identity of the parameter lists, checked before every per-example call
+
+def same_items(list a, list b):
+    """Whether lists a and b hold the same objects in the same order (by identity).
+
+    fastnet.parameters asks this before every per-example call, to know that
+    net.weights/net.biases still hold its views; at a few items, a Python
+    expression for it costs about as much as the call's arithmetic.
+    """
+    cdef Py_ssize_t i, n = len(a)
+    if len(b) != n:
+        return False
+    for i in range(n):
+        if <object> a[i] is not <object> b[i]:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------
 # Which kernels run: the tile kernels of tiles.c at an instruction-set level, or BLAS
 
 def simd_supported():
