@@ -19,9 +19,9 @@ cdef extern from "tiles.h" nogil:
     int fastnet_all_finite_d(int level, const double* x, Py_ssize_t count)
     int fastnet_all_finite_f(int level, const float* x, Py_ssize_t count)
     void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
-                            double* c, Py_ssize_t ldc)
+                            double* c, Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows, Py_ssize_t prefetch_bytes)
     void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
-                            float* c, Py_ssize_t ldc)
+                            float* c, Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows, Py_ssize_t prefetch_bytes)
     void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,
                              Py_ssize_t s_row_step, Py_ssize_t s_col_step, const double* const* b,
                              double beta, double* c, Py_ssize_t ldc,
@@ -37,12 +37,13 @@ cdef extern from "tiles.h" nogil:
 
 
 cdef inline void dot_rows(int level, int m, int n, int k, const floating** a, const floating** b,
-                          floating* c, Py_ssize_t ldc) noexcept nogil:
+                          floating* c, Py_ssize_t ldc, const char** prefetch=NULL,
+                          int prefetch_rows=0, Py_ssize_t prefetch_bytes=0) noexcept nogil:
     """c[i, j] = sum_p a[i][p] * b[j][p] for i < m, j < n (row stride ldc)."""
     if floating is float:
-        fastnet_dot_rows_f(level, m, n, k, a, b, c, ldc)
+        fastnet_dot_rows_f(level, m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
     else:
-        fastnet_dot_rows_d(level, m, n, k, a, b, c, ldc)
+        fastnet_dot_rows_d(level, m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
 
 
 cdef inline void axpy_rows(int level, int rows, int k, int terms, const floating* s_values,

@@ -376,15 +376,15 @@ int fastnet_simd_use(int wanted)
 #endif
 
 void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
-                        double* c, ptrdiff_t ldc)
+                        double* c, ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
-    DISPATCH(dot_rows_avx512_d(m, n, k, a, b, c, ldc), dot_rows_avx2_d(m, n, k, a, b, c, ldc));
+    DISPATCH(dot_rows_avx512_d(m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes), dot_rows_avx2_d(m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
-                        float* c, ptrdiff_t ldc)
+                        float* c, ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
-    DISPATCH(dot_rows_avx512_f(m, n, k, a, b, c, ldc), dot_rows_avx2_f(m, n, k, a, b, c, ldc));
+    DISPATCH(dot_rows_avx512_f(m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes), dot_rows_avx2_f(m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,

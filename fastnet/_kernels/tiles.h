@@ -37,9 +37,9 @@ int fastnet_simd_level(void);
 int fastnet_simd_use(int level);
 
 void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
-                        double* c, ptrdiff_t ldc);
+                        double* c, ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
 void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
-                        float* c, ptrdiff_t ldc);
+                        float* c, ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
 
 void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,
                          ptrdiff_t s_row_step, ptrdiff_t s_col_step, const double* const* b,

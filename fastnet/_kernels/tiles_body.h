@@ -113,8 +113,11 @@ TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, 
 #define DOT_ROW_TILES 8                 /* up to 8 * DOT_MR rows in one pass */
 
 TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const* b, T* c,
-                         ptrdiff_t ldc)
+                         ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
+                         ptrdiff_t prefetch_bytes)
 {
+    int chunks = (k + DOT_CHUNK * VL - 1) / (DOT_CHUNK * VL), chunk_index = 0, pf_i;
+    ptrdiff_t from, to, offset;
     V saved[DOT_ROW_TILES * DOT_BLOCK * DOT_MR * DOT_NR];
     const T* ap[DOT_MR];
     const T* bp[DOT_NR];
@@ -130,6 +133,14 @@ TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const*
         for (jb = 0; jb < n; jb += DOT_BLOCK * DOT_NR) {
             for (p0 = 0; p0 < k; p0 = p1) {
                 p1 = k - p0 > DOT_CHUNK * VL ? p0 + DOT_CHUNK * VL : k;
+                if (prefetch != NULL && jb == 0 && rows_done == 0) {
+                    from = prefetch_bytes * chunk_index / chunks;
+                    to = prefetch_bytes * (chunk_index + 1) / chunks;
+                    chunk_index++;
+                    for (pf_i = 0; pf_i < prefetch_rows; pf_i++)
+                        for (offset = from - from % 64; offset < to; offset += 64)
+                            FASTNET_PREFETCH(prefetch[pf_i] + offset);
+                }
                 first = p0 == 0;
                 last = p1 == k;
                 tile = 0;

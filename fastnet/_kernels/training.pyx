@@ -386,7 +386,8 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
         if work.simd != FASTNET_SIMD_NONE:
             dot_rows(work.simd, m, n_out, n_in,
                      layer_inputs(work, l, <const floating*> work.activations[l], m, n_in),
-                     weight_rows(work, weights, n_out, n_in), a_out, n_out)
+                     weight_rows(work, weights, n_out, n_in), a_out, n_out,
+                     work.prefetch if l == 0 else NULL, work.prefetch_rows, work.prefetch_bytes)
             if kind == SIGMOID:
                 sigmoid_rows(work.simd, a_out, biases, m, n_out)
             else:
