@@ -37,6 +37,8 @@
 
 #define FASTNET_PREFETCH(p) _mm_prefetch((const char*) (p), _MM_HINT_T0)
 
+static volatile double fma_sink;      /* where fma_chain leaves its sums */
+
 /* --- AVX-512, double ---------------------------------------------------- */
 #define T double
 #define V __m512d
