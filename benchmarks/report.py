@@ -68,8 +68,9 @@ def kernels_section(res, w):
           k["current"], k["supported"], k["environment"] or "unset", k["tile_rows"]))
     w("")
     if res.get("fma_peaks"):
-        w("FMA peak of one core, measured in this run by `fastnet.dispatch.fma_flops` (16 "
-          "independent register-only FMA chains; median of {} calls after a warm-up, and the "
+        w("FMA peak of one core, measured in this run by `fastnet.dispatch.fma_flops` "
+          "(independent register-only FMA chains, as many as the vector registers hold: 16 "
+          "with AVX-512, 12 with AVX2; median of {} calls after a warm-up, and the "
           "best); the **bold** rows are the peaks that \"% of FMA peak\" divides by:".format(
               len(res["fma_peaks"][0]["times_s"])))
         w("")
@@ -99,9 +100,8 @@ def kernels_section(res, w):
         for line in lines:
             w(line)
         w("")
-        w("Below 1×: the default kernels are faster than the all-BLAS path; 1× or a little "
-          "more where every block goes to BLAS anyway (mini-batches over {} rows, inference "
-          "over many rows).".format(k["tile_rows"]))
+        w("Below 1×: the default kernels are faster than the all-BLAS path; about 1× where "
+          "every block goes to BLAS anyway (mini-batches over {} rows).".format(k["tile_rows"]))
         w("")
 
 
