@@ -22,6 +22,8 @@ import contextlib
 import os
 import warnings
 
+import numpy as np
+
 from fastnet._kernels import training as _training
 
 LEVELS = ("blas", "avx2", "avx512")
@@ -67,8 +69,6 @@ def fma_flops(name, dtype, rounds):
     vectors of `name` ("avx512" or "avx2") in `dtype` (float64 or float32), and return the
     floating-point operations done; time the call for the machine's peak rate.  0 when the
     CPU lacks that instruction set."""
-    import numpy as np
-
     if name not in LEVELS[1:]:
         raise ValueError("fma_flops needs 'avx512' or 'avx2', not {!r}".format(name))
     single = np.dtype(dtype) == np.float32

@@ -39,7 +39,11 @@ cdef extern from "tiles.h" nogil:
 cdef inline void dot_rows(int level, int m, int n, int k, const floating** a, const floating** b,
                           floating* c, Py_ssize_t ldc, const char** prefetch=NULL,
                           int prefetch_rows=0, Py_ssize_t prefetch_bytes=0) noexcept nogil:
-    """c[i, j] = sum_p a[i][p] * b[j][p] for i < m, j < n (row stride ldc)."""
+    """c[i, j] = sum_p a[i][p] * b[j][p] for i < m, j < n (row stride ldc).
+
+    If `prefetch` is not NULL, its rows (prefetch_bytes each) are fetched into
+    the cache along the way.
+    """
     if floating is float:
         fastnet_dot_rows_f(level, m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
     else:

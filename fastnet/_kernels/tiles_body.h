@@ -8,8 +8,12 @@
  *   VLOADM(p, m) VSTOREM(p, m, v)   masked: lanes outside m are read as 0 / not written
  *   VABS(v) VROUND(v) VSCALE2(p, n) = p * 2^n for integral n   VSELECT_GE0(z, a, b) = z >= 0 ? a : b
  *   VKEEP_NAN(z, v)  v, with z's NaN lanes passed through
+ *   VSUB(a, b)   a - b
  *   DOT_MR x DOT_NR      the register tile of dot rows (rows of A x rows of B)
  *   AXPY_RR x AXPY_KV    the register tile of axpy rows (rows of C x vectors along a row)
+ *   FMA_CHAINS           how many independent accumulators fma_chain keeps in registers
+ * and, from tiles.c for every variant: FASTNET_INLINE (forced inlining) and
+ * FASTNET_PREFETCH(p) (ask for p's cache line).
  */
 
 /* Unrolled loops keep a tile's accumulators in registers (GCC and Clang: the
@@ -111,7 +115,9 @@ TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, 
  * the block.  So a chunk of A's rows is read from memory once per block, and
  * the block's chunk of B once, both then staying in the L1 cache; without the
  * chunks, the rows of a 784-input layer (6 KB each) overflow it.  Between
- * chunks each tile's accumulators wait in `saved`. */
+ * chunks each tile's accumulators wait in `saved`.  If `prefetch` is given,
+ * the first block's chunks ask for their shares of those rows (the next
+ * mini-batch's inputs), as axpy rows does below. */
 #define DOT_CHUNK 24
 #define DOT_BLOCK 2
 #define DOT_ROW_TILES 8                 /* up to 8 * DOT_MR rows in one pass */

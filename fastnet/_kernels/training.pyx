@@ -27,6 +27,13 @@ so no gradient buffer is needed and W is passed over once for the update.
 
 Each call sizes its workspace once (``workspace_allocate``), in one block,
 and releases the GIL for all of its arithmetic.
+
+Where the CPU has AVX2 or AVX-512 and a block has at most tile_max_rows rows,
+the products go to the hand-written tile kernels of tiles.c (``_tiles.pxd``)
+instead of BLAS: the same sums in another order, with the mini-batch's rows
+read where they lie (by pointer), the update's -eta/m folded into the deltas
+and the next mini-batch's rows fetched while this one computes.  Which one
+runs is taken once per call (``fastnet_simd_level``); fastnet.dispatch sets it.
 """
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cython cimport floating
@@ -270,7 +277,7 @@ cdef struct Workspace:
     void** row_pointers    # rows: rows of one layer's activations
     void** weight_pointers # widest: rows of one weight matrix
     void* scaled           # (rows, widest): deltas times the step's -eta/m
-    const char** prefetch  # rows: the next block's input rows, fetched during this one's update
+    const char** prefetch  # rows: the next block's input rows, fetched while this one computes
     int prefetch_rows
     Py_ssize_t prefetch_bytes
 
@@ -469,7 +476,7 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
     Unless `bias_sums` is NULL, its bias slots (same layout) also get
     += sum_x dC_x/db, the gradient before the step.  With the tile kernels,
     the first layer's update also fetches work.prefetch's rows (the next
-    block's inputs) into the cache.
+    block's inputs) into the cache, as the forward pass does.
     """
     cdef int L = num_layers - 1
     cdef int l, n_in, n_out, i
@@ -590,7 +597,7 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
         mini_batch_size >= rows_in_order and rows_in_order == inputs.shape[0]
         and same_precision(<input_t*> NULL, <floating*> NULL))
     # The tile kernels read the rows where they lie (when no conversion is needed), and
-    # fetch the next mini-batch's rows into the cache while this one updates the weights.
+    # fetch the next mini-batch's rows into the cache while this one computes.
     cdef bint rows_in_place = (work.simd != FASTNET_SIMD_NONE and not whole_set_in_place
                                and same_precision(<input_t*> NULL, <floating*> NULL))
     cdef bint finite
