@@ -62,3 +62,9 @@ def seed(s):
     """Seed both generators, as network2 scripts do."""
     random.seed(s)
     np.random.seed(s)
+
+
+def max_abs_diff(a_list, b_list):
+    """The largest |a - b| over pairs of arrays (weights, biases, gradients) as a float."""
+    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+               for a, b in zip(a_list, b_list))

@@ -19,7 +19,7 @@ import pytest
 from fastnet import dispatch, network2, reference
 
 from . import sigmoid_expectation
-from .helpers import as_network2_list, seed
+from .helpers import as_network2_list, max_abs_diff, seed
 
 ROUND_OFF = 1e-10
 
@@ -31,11 +31,6 @@ COMBINATIONS = [
                          ("sigmoid", network2.QuadraticCost),
                          ("softmax", network2.LogLikelihoodCost))]
 IDS = ["{}-{}-{}".format(a, o, c.__name__) for a, o, c, _ in COMBINATIONS]
-
-
-def max_abs_diff(a_list, b_list):
-    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-               for a, b in zip(a_list, b_list))
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,9 @@ from fastnet import network2, reference, speed
 from fastnet._kernels import training as kernels
 from fastnet.shuffling import shuffled_positions
 
+from .helpers import max_abs_diff
+
 ROUND_OFF = 1e-10
-
-
-def max_abs_diff(a_list, b_list):
-    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-               for a, b in zip(a_list, b_list))
 
 
 def same_start(sizes, seed=0, cost=network2.CrossEntropyCost):

@@ -15,14 +15,9 @@ import pytest
 import fastnet
 from fastnet import network2, reference
 
-from .helpers import as_network2_list, seed
+from .helpers import as_network2_list, max_abs_diff, seed
 
 ROUND_OFF = 1e-10
-
-
-def max_abs_diff(a_list, b_list):
-    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-               for a, b in zip(a_list, b_list))
 
 
 def run_quietly(fn, *args, **kwargs):

@@ -21,7 +21,7 @@ import pytest
 from fastnet import dispatch, network2, reference
 from fastnet._kernels import training as kernels
 
-from .helpers import as_network2_list, seed
+from .helpers import as_network2_list, max_abs_diff, seed
 
 ROUND_OFF = 1e-10
 
@@ -35,11 +35,6 @@ def runnable(level):
 
 
 LEVELS = [runnable(level) for level in dispatch.LEVELS]
-
-
-def max_abs_diff(a_list, b_list):
-    return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
-               for a, b in zip(a_list, b_list))
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 /* tiles.h's kernels for each instruction set, and the choice among them at run time.
  *
  * tiles_body.h is compiled four times here: AVX-512 and AVX2 (+FMA), each in
- * double and float.  Every function carries its instruction set as a target
+ * double and float, each time with the macros it needs defined just before
+ * (it undefines them when done).  Every function carries its instruction set as a target
  * attribute (GCC, Clang), so this file needs no -march flag and the module
  * still loads on any x86-64; MSVC compiles the intrinsics without one.  Which
  * variant runs is decided once, from what the CPU reports (CPUID) and what the
@@ -69,39 +70,9 @@ static volatile double fma_sink;      /* where fma_chain leaves its sums */
 #define FMA_CHAINS 16
 #define DOT_MR 5
 #define DOT_NR 5
-#ifndef AXPY_RR512
-#define AXPY_RR512 5
-#define AXPY_KV512 5
-#endif
-#define AXPY_RR AXPY_RR512
-#define AXPY_KV AXPY_KV512
+#define AXPY_RR 5
+#define AXPY_KV 5
 #include "tiles_body.h"
-#undef T
-#undef V
-#undef M
-#undef VL
-#undef SINGLE
-#undef FN
-#undef TARGET
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VLOADM
-#undef VSTOREM
-#undef MASK
-#undef VFMA
-#undef VMUL
-#undef VADD
-#undef VSUB
-#undef VDIV
-#undef VMAX
-#undef VSUM
-#undef VABS
-#undef VROUND
-#undef VSCALE2
-#undef VSELECT_GE0
-#undef VKEEP_NAN
 
 /* --- AVX-512, float ----------------------------------------------------- */
 #define T float
@@ -130,38 +101,12 @@ static volatile double fma_sink;      /* where fma_chain leaves its sums */
 #define VSCALE2(p, n) _mm512_scalef_ps(p, n)
 #define VSELECT_GE0(z, a, b) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GE_OQ), b, a)
 #define VKEEP_NAN(z, v) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, z, _CMP_UNORD_Q), v, z)
+#define FMA_CHAINS 16
+#define DOT_MR 5
+#define DOT_NR 5
+#define AXPY_RR 5
+#define AXPY_KV 5
 #include "tiles_body.h"
-#undef T
-#undef V
-#undef M
-#undef VL
-#undef SINGLE
-#undef FN
-#undef TARGET
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VLOADM
-#undef VSTOREM
-#undef MASK
-#undef VFMA
-#undef VMUL
-#undef VADD
-#undef VSUB
-#undef VDIV
-#undef VMAX
-#undef VSUM
-#undef VABS
-#undef VROUND
-#undef VSCALE2
-#undef VSELECT_GE0
-#undef VKEEP_NAN
-#undef FMA_CHAINS
-#undef DOT_MR
-#undef DOT_NR
-#undef AXPY_RR
-#undef AXPY_KV
 
 /* --- AVX2 helpers: lane masks as vectors, horizontal sums, 2^n ----------- */
 TARGET_AVX2 static FASTNET_INLINE __m256i mask_avx2_d(int n)
@@ -234,32 +179,6 @@ TARGET_AVX2 static FASTNET_INLINE __m256 scale2_avx2_f(__m256 p, __m256 n)
 #define AXPY_RR 4
 #define AXPY_KV 2
 #include "tiles_body.h"
-#undef T
-#undef V
-#undef M
-#undef VL
-#undef SINGLE
-#undef FN
-#undef TARGET
-#undef VZERO
-#undef VSET1
-#undef VLOAD
-#undef VSTORE
-#undef VLOADM
-#undef VSTOREM
-#undef MASK
-#undef VFMA
-#undef VMUL
-#undef VADD
-#undef VSUB
-#undef VDIV
-#undef VMAX
-#undef VSUM
-#undef VABS
-#undef VROUND
-#undef VSCALE2
-#undef VSELECT_GE0
-#undef VKEEP_NAN
 
 /* --- AVX2, float -------------------------------------------------------- */
 #define T float
@@ -288,6 +207,11 @@ TARGET_AVX2 static FASTNET_INLINE __m256 scale2_avx2_f(__m256 p, __m256 n)
 #define VSCALE2(p, n) scale2_avx2_f(p, n)
 #define VSELECT_GE0(z, a, b) _mm256_blendv_ps(b, a, _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GE_OQ))
 #define VKEEP_NAN(z, v) _mm256_blendv_ps(v, z, _mm256_cmp_ps(z, z, _CMP_UNORD_Q))
+#define FMA_CHAINS 12
+#define DOT_MR 3
+#define DOT_NR 4
+#define AXPY_RR 4
+#define AXPY_KV 2
 #include "tiles_body.h"
 
 /* --- What the CPU and OS support ------------------------------------------ */

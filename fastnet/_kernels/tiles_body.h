@@ -13,7 +13,8 @@
  *   AXPY_RR x AXPY_KV    the register tile of axpy rows (rows of C x vectors along a row)
  *   FMA_CHAINS           how many independent accumulators fma_chain keeps in registers
  * and, from tiles.c for every variant: FASTNET_INLINE (forced inlining) and
- * FASTNET_PREFETCH(p) (ask for p's cache line).
+ * FASTNET_PREFETCH(p) (ask for p's cache line).  The variant's macros are
+ * undefined at the end of this file.
  */
 
 /* Unrolled loops keep a tile's accumulators in registers (GCC and Clang: the
@@ -431,3 +432,36 @@ TARGET double FN(fma_chain)(long long rounds)
 #undef LN2_LO
 #undef LOG2E
 #undef AXPY_CHUNK
+
+/* The variant's macros, so that the next variant can define its own. */
+#undef T
+#undef V
+#undef M
+#undef VL
+#undef SINGLE
+#undef FN
+#undef TARGET
+#undef VZERO
+#undef VSET1
+#undef VLOAD
+#undef VSTORE
+#undef VLOADM
+#undef VSTOREM
+#undef MASK
+#undef VFMA
+#undef VMUL
+#undef VADD
+#undef VSUB
+#undef VDIV
+#undef VMAX
+#undef VSUM
+#undef VABS
+#undef VROUND
+#undef VSCALE2
+#undef VSELECT_GE0
+#undef VKEEP_NAN
+#undef FMA_CHAINS
+#undef DOT_MR
+#undef DOT_NR
+#undef AXPY_RR
+#undef AXPY_KV
