@@ -47,6 +47,61 @@ def int_in(minimum, maximum):
     return parse
 
 
+# The bounds of the commands' arguments (described in fastnet.cli's docstring).
+LIMITS = {"layers": 100, "parameters": 20_000_000, "batch_neurons": 50_000_000,
+          "mini_batch_size": 50_000, "epochs": 1_000_000, "eta": 1000.0, "seed": 2 ** 32 - 1}
+
+
+def _short(text, length=40):
+    return text if len(text) <= length else text[:length] + "..."
+
+
+def float_in(minimum, positive, maximum=None):
+    """An argument type: a finite number above `minimum` (or at least it, unless
+    `positive`) and at most `maximum`."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("expected a number, got {!r}".format(_short(text)))
+        if value != value or value in (float("inf"), float("-inf")):
+            raise argparse.ArgumentTypeError("must be a finite number, got {}".format(
+                _short(text)))
+        if value < minimum or (positive and value == minimum):
+            raise argparse.ArgumentTypeError("must be {} {}, got {}".format(
+                "greater than" if positive else "at least", minimum, _short(text)))
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError("must be at most {:g}, got {}".format(
+                maximum, _short(text)))
+        return value
+    return parse
+
+
+def layer_sizes(text):
+    """An argument type: layer widths like 784,30,10, within LIMITS."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "expected layer widths separated by commas, like 784,30,10; got {!r}".format(
+                _short(text)))
+    if len(sizes) < 2:
+        raise argparse.ArgumentTypeError("needs at least an input and an output layer, got {!r}"
+                                         .format(_short(text)))
+    if len(sizes) > LIMITS["layers"]:
+        raise argparse.ArgumentTypeError("at most {} layers, got {}".format(
+            LIMITS["layers"], len(sizes)))
+    if min(sizes) < 1:
+        raise argparse.ArgumentTypeError("every layer needs at least one neuron, got {!r}"
+                                         .format(_short(text)))
+    parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    if parameters > LIMITS["parameters"]:
+        raise argparse.ArgumentTypeError(
+            "{} would have {:,} weights and biases; at most {:,} are allowed".format(
+                _short(text), parameters, LIMITS["parameters"]))
+    return sizes
+
+
 def output_folder(out, data=None):
     """The absolute path of the ``--out`` folder, created and checked to be writable.
 

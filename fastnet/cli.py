@@ -30,67 +30,12 @@ import signal
 import sys
 import time
 
-from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_at_least, int_in,
-                                 one_line)
+from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, LIMITS,
+                                 Failure, Parser, UsageError, float_in, int_at_least, int_in,
+                                 layer_sizes, one_line)
 from fastnet.speed_cli import add_parser as add_speed_command
 from fastnet.remedies_cli import add_parser as add_remedies_command
 from fastnet.sweep_cli import add_parser as add_sweep_command
-
-# ---------------------------------------------------------------------------
-# Argument types: each turns a string into a value or says what is wrong.
-
-# The bounds described in the module's docstring.
-LIMITS = {"layers": 100, "parameters": 20_000_000, "batch_neurons": 50_000_000,
-          "mini_batch_size": 50_000, "epochs": 1_000_000, "eta": 1000.0, "seed": 2 ** 32 - 1}
-
-
-def _short(text, length=40):
-    return text if len(text) <= length else text[:length] + "..."
-
-
-def _float_in(minimum, positive, maximum=None):
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError("expected a number, got {!r}".format(_short(text)))
-        if value != value or value in (float("inf"), float("-inf")):
-            raise argparse.ArgumentTypeError("must be a finite number, got {}".format(
-                _short(text)))
-        if value < minimum or (positive and value == minimum):
-            raise argparse.ArgumentTypeError("must be {} {}, got {}".format(
-                "greater than" if positive else "at least", minimum, _short(text)))
-        if maximum is not None and value > maximum:
-            raise argparse.ArgumentTypeError("must be at most {:g}, got {}".format(
-                maximum, _short(text)))
-        return value
-    return parse
-
-
-def _sizes(text):
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            "expected layer widths separated by commas, like 784,30,10; got {!r}".format(
-                _short(text)))
-    if len(sizes) < 2:
-        raise argparse.ArgumentTypeError("needs at least an input and an output layer, got {!r}"
-                                         .format(_short(text)))
-    if len(sizes) > LIMITS["layers"]:
-        raise argparse.ArgumentTypeError("at most {} layers, got {}".format(
-            LIMITS["layers"], len(sizes)))
-    if min(sizes) < 1:
-        raise argparse.ArgumentTypeError("every layer needs at least one neuron, got {!r}"
-                                         .format(_short(text)))
-    parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-    if parameters > LIMITS["parameters"]:
-        raise argparse.ArgumentTypeError(
-            "{} would have {:,} weights and biases; at most {:,} are allowed".format(
-                _short(text), parameters, LIMITS["parameters"]))
-    return sizes
-
 
 # ---------------------------------------------------------------------------
 # train
@@ -121,7 +66,7 @@ def add_train_command(subparsers):
         "train", help=TRAIN_HELP, description=TRAIN_HELP[0].upper() + TRAIN_HELP[1:] + ".",
         epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     net = p.add_argument_group("network and training (network2's SGD; defaults from the book)")
-    net.add_argument("--sizes", type=_sizes, default=[784, 30, 10], metavar="N,N,...",
+    net.add_argument("--sizes", type=layer_sizes, default=[784, 30, 10], metavar="N,N,...",
                      help="neurons per layer, input first; the input must be 784 (28x28 pixels) "
                           "and the output 10 (one per class) (default: 784,30,10)")
     net.add_argument("--epochs", type=int_in(1, LIMITS["epochs"]), default=30, metavar="N",
@@ -129,10 +74,10 @@ def add_train_command(subparsers):
     net.add_argument("--mini-batch-size", type=int_in(1, LIMITS["mini_batch_size"]),
                      default=10, metavar="N",
                      help="examples per gradient step, at most 50000 (default: 10)")
-    net.add_argument("--eta", type=_float_in(0.0, positive=True, maximum=LIMITS["eta"]),
+    net.add_argument("--eta", type=float_in(0.0, positive=True, maximum=LIMITS["eta"]),
                      default=0.1, metavar="RATE",
                      help="learning rate, at most 1000 (default: 0.1)")
-    net.add_argument("--lmbda", type=_float_in(0.0, positive=False), default=5.0,
+    net.add_argument("--lmbda", type=float_in(0.0, positive=False), default=5.0,
                      metavar="LAMBDA", help="L2 regularisation parameter; eta*lmbda/n must "
                                             "stay below 1, n the training images (default: 5.0)")
     net.add_argument("--dtype", choices=("float64", "float32"), default="float64",

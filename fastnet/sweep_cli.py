@@ -24,7 +24,8 @@ import sys
 import time
 
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_at_least, write_figures)
+                                 Parser, UsageError, float_in, int_at_least, layer_sizes,
+                                 write_figures)
 from fastnet.files import write_atomically
 
 HELP = "train a grid of hyperparameters over several seeds, on threads or on Dask distributed"
@@ -62,17 +63,15 @@ ADDRESS = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
 # Arguments
 
 def _add_arguments(p):
-    # The argument types of 'fastnet train', so both commands read values alike.
-    # Imported here: fastnet.cli imports this module to register the command.
-    from fastnet.cli import _float_in, _sizes
-
+    # The argument types of 'fastnet train' (fastnet._cli_common), so both commands read
+    # values alike.
     grid = p.add_argument_group("the grid (each takes one or more values; defaults: the book's)")
-    grid.add_argument("--sizes", type=_sizes, nargs="+", default=[[784, 30, 10]],
+    grid.add_argument("--sizes", type=layer_sizes, nargs="+", default=[[784, 30, 10]],
                       metavar="N,N,...", help="networks, input layer first; each must start "
                                                "with 784 and end with 10 (default: 784,30,10)")
-    grid.add_argument("--eta", type=_float_in(0.0, positive=True), nargs="+", default=[0.1],
+    grid.add_argument("--eta", type=float_in(0.0, positive=True), nargs="+", default=[0.1],
                       metavar="RATE", help="learning rates (default: 0.1)")
-    grid.add_argument("--lmbda", type=_float_in(0.0, positive=False), nargs="+",
+    grid.add_argument("--lmbda", type=float_in(0.0, positive=False), nargs="+",
                       default=[5.0], metavar="LAMBDA",
                       help="L2 regularisation parameters (default: 5.0)")
     grid.add_argument("--mini-batch-size", type=int_at_least(1), nargs="+", default=[10],
