@@ -40,6 +40,31 @@
 
 static volatile double fma_sink;      /* where fma_chain leaves its sums */
 
+/* --- Sums across a vector's lanes (written out: not every compiler has the
+ * _mm512_reduce_add_* sequences) ------------------------------------------ */
+TARGET_AVX2 static FASTNET_INLINE double sum_avx2_d(__m256d v)
+{
+    __m128d half = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(half, _mm_unpackhi_pd(half, half)));
+}
+
+TARGET_AVX2 static FASTNET_INLINE float sum_avx2_f(__m256 v)
+{
+    __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    return _mm_cvtss_f32(_mm_add_ss(half, _mm_movehdup_ps(half)));
+}
+
+TARGET_AVX512 static FASTNET_INLINE double sum_avx512_d(__m512d v)
+{
+    return sum_avx2_d(_mm256_add_pd(_mm512_castpd512_pd256(v), _mm512_extractf64x4_pd(v, 1)));
+}
+
+TARGET_AVX512 static FASTNET_INLINE float sum_avx512_f(__m512 v)
+{
+    return sum_avx2_f(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+
 /* --- AVX-512, double ---------------------------------------------------- */
 #define T double
 #define V __m512d
@@ -61,8 +86,8 @@ static volatile double fma_sink;      /* where fma_chain leaves its sums */
 #define VSUB(a, b) _mm512_sub_pd(a, b)
 #define VDIV(a, b) _mm512_div_pd(a, b)
 #define VMAX(a, b) _mm512_max_pd(a, b)
-#define VSUM(v) _mm512_reduce_add_pd(v)
-#define VABS(v) _mm512_abs_pd(v)
+#define VSUM(v) sum_avx512_d(v)
+#define VABS(v) _mm512_andnot_pd(_mm512_set1_pd(-0.0), v)
 #define VROUND(v) _mm512_roundscale_pd(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VSCALE2(p, n) _mm512_scalef_pd(p, n)
 #define VSELECT_GE0(z, a, b) _mm512_mask_blend_pd(_mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_GE_OQ), b, a)
@@ -95,8 +120,8 @@ static volatile double fma_sink;      /* where fma_chain leaves its sums */
 #define VSUB(a, b) _mm512_sub_ps(a, b)
 #define VDIV(a, b) _mm512_div_ps(a, b)
 #define VMAX(a, b) _mm512_max_ps(a, b)
-#define VSUM(v) _mm512_reduce_add_ps(v)
-#define VABS(v) _mm512_abs_ps(v)
+#define VSUM(v) sum_avx512_f(v)
+#define VABS(v) _mm512_andnot_ps(_mm512_set1_ps(-0.0f), v)
 #define VROUND(v) _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VSCALE2(p, n) _mm512_scalef_ps(p, n)
 #define VSELECT_GE0(z, a, b) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GE_OQ), b, a)
@@ -108,7 +133,7 @@ static volatile double fma_sink;      /* where fma_chain leaves its sums */
 #define AXPY_KV 5
 #include "tiles_body.h"
 
-/* --- AVX2 helpers: lane masks as vectors, horizontal sums, 2^n ----------- */
+/* --- AVX2 helpers: lane masks as vectors, 2^n ----------------------------- */
 TARGET_AVX2 static FASTNET_INLINE __m256i mask_avx2_d(int n)
 {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
@@ -117,19 +142,6 @@ TARGET_AVX2 static FASTNET_INLINE __m256i mask_avx2_d(int n)
 TARGET_AVX2 static FASTNET_INLINE __m256i mask_avx2_f(int n)
 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-TARGET_AVX2 static FASTNET_INLINE double sum_avx2_d(__m256d v)
-{
-    __m128d half = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
-    return _mm_cvtsd_f64(_mm_add_sd(half, _mm_unpackhi_pd(half, half)));
-}
-
-TARGET_AVX2 static FASTNET_INLINE float sum_avx2_f(__m256 v)
-{
-    __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
-    return _mm_cvtss_f32(_mm_add_ss(half, _mm_movehdup_ps(half)));
 }
 
 /* p * 2^n for integral n whose 2^n is a normal number: n added to p's exponent field.
