@@ -111,7 +111,9 @@ TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, 
 
 #undef DOT_ONE_NR
 
-/* The sum along p is cut into chunks of DOT_CHUNK vectors, and the tiles are
+/* The sum along p is cut into chunks of at most DOT_CHUNK vectors (as equal as
+ * can be: a last chunk of one or two vectors would cost a tile's saving and
+ * summing for almost no work), and the tiles are
  * visited DOT_BLOCK columns of tiles at a time: for each chunk, every tile of
  * the block.  So a chunk of A's rows is read from memory once per block, and
  * the block's chunk of B once, both then staying in the L1 cache; without the
@@ -127,7 +129,9 @@ TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const*
                          ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
                          ptrdiff_t prefetch_bytes)
 {
-    int chunks = (k + DOT_CHUNK * VL - 1) / (DOT_CHUNK * VL), chunk_index = 0, pf_i;
+    int vectors = (k + VL - 1) / VL;
+    int chunks = vectors > 0 ? (vectors + DOT_CHUNK - 1) / DOT_CHUNK : 1, chunk_index = 0, pf_i;
+    int chunk_length = (vectors + chunks - 1) / chunks * VL;     /* in elements */
     ptrdiff_t from, to, offset;
     V saved[DOT_ROW_TILES * DOT_BLOCK * DOT_MR * DOT_NR];
     const T* ap[DOT_MR];
@@ -143,7 +147,7 @@ TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const*
         rows_now = m - rows_done < DOT_ROW_TILES * DOT_MR ? m - rows_done : DOT_ROW_TILES * DOT_MR;
         for (jb = 0; jb < n; jb += DOT_BLOCK * DOT_NR) {
             for (p0 = 0; p0 < k; p0 = p1) {
-                p1 = k - p0 > DOT_CHUNK * VL ? p0 + DOT_CHUNK * VL : k;
+                p1 = k - p0 > chunk_length ? p0 + chunk_length : k;
                 if (prefetch != NULL && jb == 0 && rows_done == 0) {
                     from = prefetch_bytes * chunk_index / chunks;
                     to = prefetch_bytes * (chunk_index + 1) / chunks;
