@@ -188,7 +188,7 @@ TARGET_AVX2 static FASTNET_INLINE __m256 scale2_avx2_f(__m256 p, __m256 n)
 #define FMA_CHAINS 12
 #define DOT_MR 3
 #define DOT_NR 4
-#define AXPY_RR 4
+#define AXPY_RR 5
 #define AXPY_KV 2
 #include "tiles_body.h"
 
@@ -222,7 +222,7 @@ TARGET_AVX2 static FASTNET_INLINE __m256 scale2_avx2_f(__m256 p, __m256 n)
 #define FMA_CHAINS 12
 #define DOT_MR 3
 #define DOT_NR 4
-#define AXPY_RR 4
+#define AXPY_RR 5
 #define AXPY_KV 2
 #include "tiles_body.h"
 
