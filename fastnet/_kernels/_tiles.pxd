@@ -18,10 +18,14 @@ cdef extern from "tiles.h" nogil:
     double fastnet_fma_chain(int level, int single_precision, long long rounds)
     int fastnet_all_finite_d(int level, const double* x, Py_ssize_t count)
     int fastnet_all_finite_f(int level, const float* x, Py_ssize_t count)
-    void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
-                            double* c, Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows, Py_ssize_t prefetch_bytes)
-    void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
-                            float* c, Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows, Py_ssize_t prefetch_bytes)
+    void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a,
+                            const double* const* b, const double* bias, double* c, Py_ssize_t ldc,
+                            const char* const* prefetch, int prefetch_rows,
+                            Py_ssize_t prefetch_bytes)
+    void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a,
+                            const float* const* b, const float* bias, float* c, Py_ssize_t ldc,
+                            const char* const* prefetch, int prefetch_rows,
+                            Py_ssize_t prefetch_bytes)
     void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,
                              Py_ssize_t s_row_step, Py_ssize_t s_col_step, const double* const* b,
                              double beta, double* c, Py_ssize_t ldc,
@@ -32,22 +36,24 @@ cdef extern from "tiles.h" nogil:
                              float beta, float* c, Py_ssize_t ldc,
                              const char* const* prefetch, int prefetch_rows,
                              Py_ssize_t prefetch_bytes)
-    void fastnet_sigmoid_rows_d(int level, double* z, const double* bias, int m, int n)
-    void fastnet_sigmoid_rows_f(int level, float* z, const float* bias, int m, int n)
+    void fastnet_sigmoid_d(int level, double* z, Py_ssize_t count)
+    void fastnet_sigmoid_f(int level, float* z, Py_ssize_t count)
 
 
 cdef inline void dot_rows(int level, int m, int n, int k, const floating** a, const floating** b,
-                          floating* c, Py_ssize_t ldc, const char** prefetch=NULL,
-                          int prefetch_rows=0, Py_ssize_t prefetch_bytes=0) noexcept nogil:
-    """c[i, j] = sum_p a[i][p] * b[j][p] for i < m, j < n (row stride ldc).
+                          const floating* bias, floating* c, Py_ssize_t ldc,
+                          const char** prefetch=NULL, int prefetch_rows=0,
+                          Py_ssize_t prefetch_bytes=0) noexcept nogil:
+    """c[i, j] = sum_p a[i][p] * b[j][p] (+ bias[j] unless bias is NULL) for i < m, j < n
+    (row stride ldc).
 
     If `prefetch` is not NULL, its rows (prefetch_bytes each) are fetched into
     the cache along the way.
     """
     if floating is float:
-        fastnet_dot_rows_f(level, m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
+        fastnet_dot_rows_f(level, m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
     else:
-        fastnet_dot_rows_d(level, m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
+        fastnet_dot_rows_d(level, m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
 
 
 cdef inline void axpy_rows(int level, int rows, int k, int terms, const floating* s_values,
@@ -68,12 +74,12 @@ cdef inline void axpy_rows(int level, int rows, int k, int terms, const floating
                             prefetch, prefetch_rows, prefetch_bytes)
 
 
-cdef inline void sigmoid_rows(int level, floating* z, const floating* biases, int m, int n) noexcept nogil:
-    """z[i, j] <- sigmoid(z[i, j] + biases[j]) over m rows of n, vectorised."""
+cdef inline void sigmoid_all(int level, floating* z, Py_ssize_t count) noexcept nogil:
+    """z[i] <- sigmoid(z[i]) for i < count, vectorised."""
     if floating is float:
-        fastnet_sigmoid_rows_f(level, z, biases, m, n)
+        fastnet_sigmoid_f(level, z, count)
     else:
-        fastnet_sigmoid_rows_d(level, z, biases, m, n)
+        fastnet_sigmoid_d(level, z, count)
 
 
 cdef inline bint vector_all_finite(int level, const floating* x, Py_ssize_t count) noexcept nogil:

@@ -314,15 +314,17 @@ int fastnet_simd_use(int wanted)
 #endif
 
 void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
-                        double* c, ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
+                        const double* bias, double* c, ptrdiff_t ldc, const char* const* prefetch,
+                        int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
-    DISPATCH(dot_rows_avx512_d(m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes), dot_rows_avx2_d(m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+    DISPATCH(dot_rows_avx512_d(m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes), dot_rows_avx2_d(m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
-                        float* c, ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
+                        const float* bias, float* c, ptrdiff_t ldc, const char* const* prefetch,
+                        int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
-    DISPATCH(dot_rows_avx512_f(m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes), dot_rows_avx2_f(m, n, k, a, b, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+    DISPATCH(dot_rows_avx512_f(m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes), dot_rows_avx2_f(m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,
@@ -347,14 +349,14 @@ void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_v
                               prefetch, prefetch_rows, prefetch_bytes));
 }
 
-void fastnet_sigmoid_rows_d(int level, double* z, const double* bias, int m, int n)
+void fastnet_sigmoid_d(int level, double* z, ptrdiff_t count)
 {
-    DISPATCH(sigmoid_rows_avx512_d(z, bias, m, n), sigmoid_rows_avx2_d(z, bias, m, n));
+    DISPATCH(sigmoid_all_avx512_d(z, count), sigmoid_all_avx2_d(z, count));
 }
 
-void fastnet_sigmoid_rows_f(int level, float* z, const float* bias, int m, int n)
+void fastnet_sigmoid_f(int level, float* z, ptrdiff_t count)
 {
-    DISPATCH(sigmoid_rows_avx512_f(z, bias, m, n), sigmoid_rows_avx2_f(z, bias, m, n));
+    DISPATCH(sigmoid_all_avx512_f(z, count), sigmoid_all_avx2_f(z, count));
 }
 
 int fastnet_all_finite_d(int level, const double* x, ptrdiff_t count)

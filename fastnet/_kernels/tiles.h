@@ -8,7 +8,7 @@
  *
  * Two forms cover every product of training, all row-major:
  *
- *   dot rows   C[i][j] = sum_p A_i[p] * B_j[p]              (Z = A W^T: forward)
+ *   dot rows   C[i][j] = sum_p A_i[p] * B_j[p] (+ bias[j])  (Z = A W^T + b: forward)
  *   axpy rows  C[r][p] = beta C[r][p] + sum_s S(r, s) B_s[p] (D W: deltas; s D^T A: update)
  *
  * with S(r, s) = s_values[r * s_row_step + s * s_col_step].  A beta of 0
@@ -37,9 +37,11 @@ int fastnet_simd_level(void);
 int fastnet_simd_use(int level);
 
 void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a, const double* const* b,
-                        double* c, ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
+                        const double* bias, double* c, ptrdiff_t ldc, const char* const* prefetch,
+                        int prefetch_rows, ptrdiff_t prefetch_bytes);
 void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a, const float* const* b,
-                        float* c, ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
+                        const float* bias, float* c, ptrdiff_t ldc, const char* const* prefetch,
+                        int prefetch_rows, ptrdiff_t prefetch_bytes);
 
 void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,
                          ptrdiff_t s_row_step, ptrdiff_t s_col_step, const double* const* b,
@@ -50,9 +52,9 @@ void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_v
                          float beta, float* c, ptrdiff_t ldc,
                          const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
 
-/* z[i][j] <- sigmoid(z[i][j] + bias[j]) over m rows of n. */
-void fastnet_sigmoid_rows_d(int level, double* z, const double* bias, int m, int n);
-void fastnet_sigmoid_rows_f(int level, float* z, const float* bias, int m, int n);
+/* z[i] <- sigmoid(z[i]) for i < count. */
+void fastnet_sigmoid_d(int level, double* z, ptrdiff_t count);
+void fastnet_sigmoid_f(int level, float* z, ptrdiff_t count);
 
 /* Whether none of x[0 .. count) is NaN or infinite. */
 int fastnet_all_finite_d(int level, const double* x, ptrdiff_t count);

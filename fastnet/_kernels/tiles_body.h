@@ -42,11 +42,11 @@
  *
  * A tile covers p in [p0, p1) of a longer sum: it starts from zero (first) or
  * from the accumulators it saved last time, and ends by saving them, or (last)
- * by summing them into C.
+ * by summing them into C, plus bias[j] unless bias is NULL.
  */
 static FASTNET_INLINE TARGET void FN(dot_tile)(const int MR, const int NR, const T* const* a,
                                                 const T* const* b, int p0, int p1, int k,
-                                                V* saved, int first, int last,
+                                                V* saved, int first, int last, const T* bias,
                                                 T* c, ptrdiff_t ldc, int m_valid, int n_valid)
 {
     V acc[DOT_MR][DOT_NR];
@@ -72,7 +72,8 @@ static FASTNET_INLINE TARGET void FN(dot_tile)(const int MR, const int NR, const
     if (last) {
         FASTNET_UNROLL for (i = 0; i < MR; i++)
             FASTNET_UNROLL for (j = 0; j < NR; j++)
-                if (i < m_valid && j < n_valid) c[i * ldc + j] = VSUM(acc[i][j]);
+                if (i < m_valid && j < n_valid)
+                    c[i * ldc + j] = bias != NULL ? VSUM(acc[i][j]) + bias[j] : VSUM(acc[i][j]);
     } else {
         FASTNET_UNROLL for (i = 0; i < MR; i++)
             FASTNET_UNROLL for (j = 0; j < NR; j++) saved[i * NR + j] = acc[i][j];
@@ -85,7 +86,8 @@ static FASTNET_INLINE TARGET void FN(dot_tile)(const int MR, const int NR, const
  * stays in L1, and B streams through once. */
 #define DOT_ONE_NR 8
 
-TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, T* c)
+TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, const T* bias,
+                                   T* c)
 {
     V acc[DOT_ONE_NR];
     const T* bp[DOT_ONE_NR];
@@ -105,7 +107,8 @@ TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, 
                 acc[j] = VFMA(av, VLOADM(bp[j] + p, tail), acc[j]);
         }
         FASTNET_UNROLL for (j = 0; j < DOT_ONE_NR; j++)
-            if (j < n_valid) c[j0 + j] = VSUM(acc[j]);
+            if (j < n_valid)
+                c[j0 + j] = bias != NULL ? VSUM(acc[j]) + bias[j0 + j] : VSUM(acc[j]);
     }
 }
 
@@ -125,9 +128,9 @@ TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, 
 #define DOT_BLOCK 2
 #define DOT_ROW_TILES 8                 /* up to 8 * DOT_MR rows in one pass */
 
-TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const* b, T* c,
-                         ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
-                         ptrdiff_t prefetch_bytes)
+TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const* b,
+                         const T* bias, T* c, ptrdiff_t ldc, const char* const* prefetch,
+                         int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
     int vectors = (k + VL - 1) / VL;
     int chunks = vectors > 0 ? (vectors + DOT_CHUNK - 1) / DOT_CHUNK : 1, chunk_index = 0, pf_i;
@@ -140,7 +143,7 @@ TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const*
     int rows_done, rows_now;
     V* slot;
     if (m == 1) {
-        FN(dot_one_row)(n, k, a[0], b, c);
+        FN(dot_one_row)(n, k, a[0], b, bias, c);
         return;
     }
     for (rows_done = 0; rows_done < m; rows_done += rows_now) {
@@ -169,15 +172,15 @@ TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const*
                         /* A short last block of rows gets a tile of its own height, so that a
                          * single row (one example) does not pay for DOT_MR. */
                         switch (m_valid) {
-                        case 1: FN(dot_tile)(1, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
-                        case 2: FN(dot_tile)(2, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+                        case 1: FN(dot_tile)(1, DOT_NR, ap, bp, p0, p1, k, slot, first, last, bias != NULL ? bias + j0 : NULL, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+                        case 2: FN(dot_tile)(2, DOT_NR, ap, bp, p0, p1, k, slot, first, last, bias != NULL ? bias + j0 : NULL, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
 #if DOT_MR > 3
-                        case 3: FN(dot_tile)(3, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+                        case 3: FN(dot_tile)(3, DOT_NR, ap, bp, p0, p1, k, slot, first, last, bias != NULL ? bias + j0 : NULL, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
 #endif
 #if DOT_MR > 4
-                        case 4: FN(dot_tile)(4, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
+                        case 4: FN(dot_tile)(4, DOT_NR, ap, bp, p0, p1, k, slot, first, last, bias != NULL ? bias + j0 : NULL, c + i0 * ldc + j0, ldc, m_valid, n_valid); break;
 #endif
-                        default: FN(dot_tile)(DOT_MR, DOT_NR, ap, bp, p0, p1, k, slot, first, last, c + i0 * ldc + j0, ldc, m_valid, n_valid);
+                        default: FN(dot_tile)(DOT_MR, DOT_NR, ap, bp, p0, p1, k, slot, first, last, bias != NULL ? bias + j0 : NULL, c + i0 * ldc + j0, ldc, m_valid, n_valid);
                         }
                     }
                 }
@@ -375,18 +378,14 @@ static FASTNET_INLINE TARGET V FN(sigmoid)(V z)
     return VKEEP_NAN(z, VSELECT_GE0(z, s, VMUL(e, s)));
 }
 
-TARGET void FN(sigmoid_rows)(T* z, const T* bias, int m, int n)
+TARGET void FN(sigmoid_all)(T* z, ptrdiff_t count)
 {
-    int i, j;
-    T* row;
-    for (i = 0; i < m; i++) {
-        row = z + (ptrdiff_t) i * n;
-        for (j = 0; j + VL <= n; j += VL)
-            VSTORE(row + j, FN(sigmoid)(VADD(VLOAD(row + j), VLOAD(bias + j))));
-        if (j < n) {
-            M tail = MASK(n - j);
-            VSTOREM(row + j, tail, FN(sigmoid)(VADD(VLOADM(row + j, tail), VLOADM(bias + j, tail))));
-        }
+    ptrdiff_t i;
+    for (i = 0; i + VL <= count; i += VL)
+        VSTORE(z + i, FN(sigmoid)(VLOAD(z + i)));
+    if (i < count) {
+        M tail = MASK((int) (count - i));
+        VSTOREM(z + i, tail, FN(sigmoid)(VLOADM(z + i, tail)));
     }
 }
 

@@ -45,7 +45,7 @@ from libc.string cimport memcpy
 from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
 from ._tiles cimport (FASTNET_SIMD_NONE, axpy_rows, dot_rows, fastnet_fma_chain,
                       fastnet_simd_level, fastnet_simd_supported,
-                      fastnet_simd_use, sigmoid_rows, vector_all_finite)
+                      fastnet_simd_use, sigmoid_all, vector_all_finite)
 
 
 cpdef enum Cost:
@@ -391,12 +391,16 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
         a_out = <floating*> work.activations[l + 1]
         # Z = A_in @ W.T, then A_out = f(Z + b) in one more pass over Z.
         if work.simd != FASTNET_SIMD_NONE:
+            # The sigmoid's biases are added as the sums are stored, so that it runs over
+            # the block as one flat array (lane masks only at its very end); the other
+            # activations add their own.
             dot_rows(work.simd, m, n_out, n_in,
                      layer_inputs(work, l, <const floating*> work.activations[l], m, n_in),
-                     weight_rows(work, weights, n_out, n_in), a_out, n_out,
+                     weight_rows(work, weights, n_out, n_in),
+                     biases if kind == SIGMOID else NULL, a_out, n_out,
                      work.prefetch if l == 0 else NULL, work.prefetch_rows, work.prefetch_bytes)
             if kind == SIGMOID:
-                sigmoid_rows(work.simd, a_out, biases, m, n_out)
+                sigmoid_all(work.simd, a_out, <Py_ssize_t> m * n_out)
             else:
                 activate(kind, a_out, biases, m, n_out)
         else:
