@@ -332,13 +332,17 @@ class Network:
         Remembered for the names and cost it was made from, so that the
         per-example calls do not check them again every time.
         """
-        key = (self.__dict__.get("activation", "sigmoid"), self.__dict__.get("output", "sigmoid"),
-               self.cost)
-        remembered = self.__dict__.get("_layers_for")
-        if remembered is None or remembered[0] != key:
-            remembered = (key, activations.kernel_layers(key[0], key[1], cost_kind(key[2])))
-            self._layers_for = remembered
-        return remembered[1]
+        state = self.__dict__
+        activation, output = state.get("activation", "sigmoid"), state.get("output", "sigmoid")
+        remembered = state.get("_layers_for")
+        # Identity first (the per-example calls come here every time), then equality.
+        if remembered is not None and ((remembered[0] is activation and remembered[1] is output
+                                        and remembered[2] is self.cost)
+                                       or remembered[:3] == (activation, output, self.cost)):
+            return remembered[3]
+        layers = activations.kernel_layers(activation, output, cost_kind(self.cost))
+        self._layers_for = (activation, output, self.cost, layers)
+        return layers
 
     def _adopt(self, params):
         """Make ``weights``/``biases`` new lists of views of ``params`` (float64)."""
