@@ -215,7 +215,15 @@ cdef inline floating* block_inputs(const input_t* rows, floating* buffer,
     return buffer
 
 
-cdef bint all_finite(const floating* x, Py_ssize_t count) noexcept nogil:
+cdef bint all_finite(int simd, const floating* x, Py_ssize_t count) noexcept nogil:
+    """Whether no value of x[:count] is NaN or infinite, with tiles.c's vectors at level
+    `simd` (about 0.1 us for 10 MNIST rows), or else in plain C."""
+    if simd != FASTNET_SIMD_NONE:
+        return vector_all_finite(simd, x, count)
+    return all_finite_plain(x, count)
+
+
+cdef bint all_finite_plain(const floating* x, Py_ssize_t count) noexcept nogil:
     """Whether no value is NaN or infinite: x * 0 is 0 for every finite x, NaN otherwise.
 
     Eight running sums, so that the compiler can vectorise the loop and the
@@ -629,12 +637,10 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                     if rows_in_place:
                         finite = True
                         for i in range(m):
-                            finite = finite and vector_all_finite(
+                            finite = finite and all_finite(
                                 work.simd, <floating*> work.input_pointers[i], n0)
-                    elif work.simd != FASTNET_SIMD_NONE:
-                        finite = vector_all_finite(work.simd, batch_inputs, m * <Py_ssize_t> n0)
                     else:
-                        finite = all_finite(batch_inputs, m * <Py_ssize_t> n0)
+                        finite = all_finite(work.simd, batch_inputs, m * <Py_ssize_t> n0)
                     if not finite:
                         stopped_at = batch
                         break
@@ -753,7 +759,7 @@ cdef struct RowCall:
 cdef int open_row_call(RowCall* call, object sizes, object x, object params, object out,
                        object target) except -1:
     """Acquire the buffers of a one-example call and check their lengths against `sizes`."""
-    cdef int L, n0
+    cdef int L, n0, simd
     cdef Py_ssize_t count, expected_out
     cdef int* layer
     call.acquired = 0
@@ -776,8 +782,9 @@ cdef int open_row_call(RowCall* call, object sizes, object x, object params, obj
             or (target is not None and
                 call.views[TARGET].len != layer[L] * <Py_ssize_t> sizeof(double))):
         raise ValueError("a one-example kernel call got buffers that do not match its sizes")
-    if not (all_finite(<float*> call.views[X].buf, n0) if call.x_is_float
-            else all_finite(<double*> call.views[X].buf, n0)):
+    simd = fastnet_simd_level()
+    if not (all_finite(simd, <float*> call.views[X].buf, n0) if call.x_is_float
+            else all_finite(simd, <double*> call.views[X].buf, n0)):
         raise ValueError("x contains NaN or infinity")
     return 0
 
