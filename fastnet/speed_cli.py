@@ -18,7 +18,7 @@ import sys
 import time
 
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, int_in, one_line, output_folder,
+                                 UsageError, int_in, one_line, output_folder,
                                  write_results)
 
 HELP = "reproduce chapter 5's vanishing-gradient experiments (learning speed per layer)"
@@ -130,26 +130,11 @@ def add_parser(subparsers):
     return p
 
 
-def build_parser():
-    """The parser of ``python -m fastnet.speed_cli`` (the same options as ``fastnet speed``)."""
-    p = Parser(prog="python -m fastnet.speed_cli", description=DESCRIPTION, epilog=EPILOG,
-               formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_arguments(p)
-    return p
-
-
 def main(argv=None):
-    """Run ``speed`` as its own command; return the exit code (130 on Ctrl-C,
-    with one line and no traceback, whenever it comes)."""
-    try:
-        try:
-            args = build_parser().parse_args(argv)
-        except SystemExit as e:          # --help, or a usage error already printed
-            return e.code if isinstance(e.code, int) else EXIT_USAGE
-        return run(args)
-    except KeyboardInterrupt:
-        print("fastnet speed: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    """``python -m fastnet.speed_cli``: the same as ``fastnet speed`` (fastnet.cli parses the
+    arguments and turns errors and Ctrl-C into exit codes, one line each)."""
+    from fastnet.cli import main as fastnet_main      # here: fastnet.cli imports this module
+    return fastnet_main(["speed"] + list(sys.argv[1:] if argv is None else argv))
 
 
 # ---------------------------------------------------------------------------

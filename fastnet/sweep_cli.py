@@ -24,7 +24,7 @@ import sys
 import time
 
 from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 Parser, UsageError, float_in, int_at_least, layer_sizes,
+                                 UsageError, float_in, int_at_least, layer_sizes,
                                  write_figures)
 from fastnet.files import write_atomically
 
@@ -123,21 +123,11 @@ def add_parser(subparsers):
     return p
 
 
-def build_parser():
-    """The parser of ``python -m fastnet.sweep_cli`` (the options of ``fastnet sweep``)."""
-    p = Parser(prog="python -m fastnet.sweep_cli", description=DESCRIPTION, epilog=EPILOG,
-               formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_arguments(p)
-    return p
-
-
 def main(argv=None):
-    """Run ``sweep`` as its own command; return the exit code."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as e:          # --help, or a usage error already printed
-        return e.code if isinstance(e.code, int) else EXIT_USAGE
-    return run(args)
+    """``python -m fastnet.sweep_cli``: the same as ``fastnet sweep`` (fastnet.cli parses the
+    arguments and turns errors and Ctrl-C into exit codes, one line each)."""
+    from fastnet.cli import main as fastnet_main      # here: fastnet.cli imports this module
+    return fastnet_main(["sweep"] + list(sys.argv[1:] if argv is None else argv))
 
 
 def where_from_args(args, option_owner="--cluster"):
