@@ -68,8 +68,10 @@ def reference_run(sizes, X, y, mini_batch_size, activation="sigmoid", output="si
     ([784, 30, 10], 1),               # one row per step
     ([784, 21, 10], 41),              # row tiles past the first pass of 8 tiles
     ([784, 9, 10], 257),              # over tile_rows() (256): BLAS, then a short tail batch
+    ([784, 21, 10], 13),              # first layer transposed: more rows than a column tile
+                                      # holds, 21 outputs off the vectors, a last batch of 1
 ], ids=["784-30-10/mb10", "784-13-7-10/mb7", "784-30-10/mb1", "784-21-10/mb41",
-        "784-9-10/mb257"])
+        "784-9-10/mb257", "784-21-10/mb13"])
 def test_an_epoch_matches_the_reference(slice_300, level, sizes, mini_batch_size):
     X, y = slice_300
     ref = reference_run(sizes, X, y, mini_batch_size)

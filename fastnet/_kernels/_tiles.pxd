@@ -3,7 +3,7 @@
 
 tiles.c picks its AVX-512 or AVX2 variant at run time; simd_level() is 0 where
 neither runs (or where a user asked for BLAS), and then nothing here may be called.
-Row-major throughout, rows given by pointers (see tiles.h for the two forms).
+Row-major throughout, rows given by pointers (see tiles.h for the forms).
 """
 from cython cimport floating
 
@@ -36,6 +36,22 @@ cdef extern from "tiles.h" nogil:
                              float beta, float* c, Py_ssize_t ldc,
                              const char* const* prefetch, int prefetch_rows,
                              Py_ssize_t prefetch_bytes)
+    void fastnet_rows_times_matrix_d(int level, int m, int n, int k, const double* const* a,
+                                     const double* b, Py_ssize_t ldb, const double* bias,
+                                     double* c, Py_ssize_t ldc, const char* const* prefetch,
+                                     int prefetch_rows, Py_ssize_t prefetch_bytes)
+    void fastnet_rows_times_matrix_f(int level, int m, int n, int k, const float* const* a,
+                                     const float* b, Py_ssize_t ldb, const float* bias,
+                                     float* c, Py_ssize_t ldc, const char* const* prefetch,
+                                     int prefetch_rows, Py_ssize_t prefetch_bytes)
+    void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
+                               const double* d, Py_ssize_t ldd, double beta, double* c,
+                               Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
+                               Py_ssize_t prefetch_bytes)
+    void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
+                               const float* d, Py_ssize_t ldd, float beta, float* c,
+                               Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
+                               Py_ssize_t prefetch_bytes)
     void fastnet_sigmoid_d(int level, double* z, Py_ssize_t count)
     void fastnet_sigmoid_f(int level, float* z, Py_ssize_t count)
 
@@ -72,6 +88,46 @@ cdef inline void axpy_rows(int level, int rows, int k, int terms, const floating
     else:
         fastnet_axpy_rows_d(level, rows, k, terms, s_values, s_row_step, s_col_step, b, beta, c, ldc,
                             prefetch, prefetch_rows, prefetch_bytes)
+
+
+cdef inline int vector_bytes(int level) noexcept nogil:
+    """The width of `level`'s vectors in bytes."""
+    return 64 if level == FASTNET_SIMD_AVX512 else 32
+
+
+cdef inline void rows_times_matrix(int level, int m, int n, int k, const floating** a,
+                                   const floating* b, Py_ssize_t ldb, const floating* bias,
+                                   floating* c, Py_ssize_t ldc, const char** prefetch,
+                                   int prefetch_rows, Py_ssize_t prefetch_bytes) noexcept nogil:
+    """c[i, j] = bias[j] + sum_p a[i][p] * b[p, j] for i < m, j < n (bias may be NULL).
+
+    b's rows (stride ldb) are padded to whole vectors of `level`.  If
+    `prefetch` is not NULL, its rows (prefetch_bytes each) are fetched into
+    the cache along the way.
+    """
+    if floating is float:
+        fastnet_rows_times_matrix_f(level, m, n, k, a, b, ldb, bias, c, ldc, prefetch,
+                                    prefetch_rows, prefetch_bytes)
+    else:
+        fastnet_rows_times_matrix_d(level, m, n, k, a, b, ldb, bias, c, ldc, prefetch,
+                                    prefetch_rows, prefetch_bytes)
+
+
+cdef inline void rank_update(int level, int k, int n, int terms, const floating** a,
+                             const floating* d, Py_ssize_t ldd, floating beta, floating* c,
+                             Py_ssize_t ldc, const char** prefetch, int prefetch_rows,
+                             Py_ssize_t prefetch_bytes) noexcept nogil:
+    """c[p, :] = beta c[p, :] + sum_s a[s][p] * d[s, :] for p < k, on whole vectors of `level`.
+
+    The n columns are rounded up to whole vectors; d's columns from n to there
+    must be 0 (c's stay then as they were, times beta).  terms >= 1.
+    """
+    if floating is float:
+        fastnet_rank_update_f(level, k, n, terms, a, d, ldd, beta, c, ldc, prefetch,
+                              prefetch_rows, prefetch_bytes)
+    else:
+        fastnet_rank_update_d(level, k, n, terms, a, d, ldd, beta, c, ldc, prefetch,
+                              prefetch_rows, prefetch_bytes)
 
 
 cdef inline void sigmoid_all(int level, floating* z, Py_ssize_t count) noexcept nogil:

@@ -97,6 +97,10 @@ TARGET_AVX512 static FASTNET_INLINE float sum_avx512_f(__m512 v)
 #define DOT_NR 5
 #define AXPY_RR 5
 #define AXPY_KV 5
+#define COLS_MR 10
+#define COLS_CV 2
+#define UPDATE_TERMS 10
+#define UPDATE_CV 2
 #include "tiles_body.h"
 
 /* --- AVX-512, float ----------------------------------------------------- */
@@ -131,6 +135,10 @@ TARGET_AVX512 static FASTNET_INLINE float sum_avx512_f(__m512 v)
 #define DOT_NR 5
 #define AXPY_RR 5
 #define AXPY_KV 5
+#define COLS_MR 10
+#define COLS_CV 2
+#define UPDATE_TERMS 10
+#define UPDATE_CV 2
 #include "tiles_body.h"
 
 /* --- AVX2 helpers: lane masks as vectors, 2^n ----------------------------- */
@@ -190,6 +198,10 @@ TARGET_AVX2 static FASTNET_INLINE __m256 scale2_avx2_f(__m256 p, __m256 n)
 #define DOT_NR 4
 #define AXPY_RR 5
 #define AXPY_KV 2
+#define COLS_MR 6
+#define COLS_CV 2
+#define UPDATE_TERMS 6
+#define UPDATE_CV 2
 #include "tiles_body.h"
 
 /* --- AVX2, float -------------------------------------------------------- */
@@ -224,6 +236,10 @@ TARGET_AVX2 static FASTNET_INLINE __m256 scale2_avx2_f(__m256 p, __m256 n)
 #define DOT_NR 4
 #define AXPY_RR 5
 #define AXPY_KV 2
+#define COLS_MR 6
+#define COLS_CV 2
+#define UPDATE_TERMS 6
+#define UPDATE_CV 2
 #include "tiles_body.h"
 
 /* --- What the CPU and OS support ------------------------------------------ */
@@ -347,6 +363,40 @@ void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_v
                                 prefetch, prefetch_rows, prefetch_bytes),
              axpy_rows_avx2_f(rows, k, terms, s_values, s_row_step, s_col_step, b, beta, c, ldc,
                               prefetch, prefetch_rows, prefetch_bytes));
+}
+
+void fastnet_rows_times_matrix_d(int level, int m, int n, int k, const double* const* a,
+                                 const double* b, ptrdiff_t ldb, const double* bias, double* c,
+                                 ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
+                                 ptrdiff_t prefetch_bytes)
+{
+    DISPATCH(rows_times_matrix_avx512_d(m, n, k, a, b, ldb, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
+             rows_times_matrix_avx2_d(m, n, k, a, b, ldb, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+}
+
+void fastnet_rows_times_matrix_f(int level, int m, int n, int k, const float* const* a,
+                                 const float* b, ptrdiff_t ldb, const float* bias, float* c,
+                                 ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
+                                 ptrdiff_t prefetch_bytes)
+{
+    DISPATCH(rows_times_matrix_avx512_f(m, n, k, a, b, ldb, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
+             rows_times_matrix_avx2_f(m, n, k, a, b, ldb, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+}
+
+void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
+                           const double* d, ptrdiff_t ldd, double beta, double* c, ptrdiff_t ldc,
+                           const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
+{
+    DISPATCH(rank_update_avx512_d(k, n, terms, a, d, ldd, beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
+             rank_update_avx2_d(k, n, terms, a, d, ldd, beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+}
+
+void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
+                           const float* d, ptrdiff_t ldd, float beta, float* c, ptrdiff_t ldc,
+                           const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
+{
+    DISPATCH(rank_update_avx512_f(k, n, terms, a, d, ldd, beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
+             rank_update_avx2_f(k, n, terms, a, d, ldd, beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_sigmoid_d(int level, double* z, ptrdiff_t count)
