@@ -44,20 +44,20 @@ def slice_300(mnist_train):
 
 
 def train(sizes, data, mini_batch_size, level, dtype=np.float64, activation="sigmoid",
-          output="sigmoid", cost=network2.CrossEntropyCost, epochs=1):
+          output="sigmoid", cost=network2.CrossEntropyCost, epochs=1, lmbda=2.0):
     seed(5)
     net = network2.Network(sizes, cost, activation=activation, output=output)
     with dispatch.using(level):
-        net.SGD(data, epochs, mini_batch_size, 0.3, 2.0, quiet=True, dtype=dtype)
+        net.SGD(data, epochs, mini_batch_size, 0.3, lmbda, quiet=True, dtype=dtype)
     return net
 
 
 def reference_run(sizes, X, y, mini_batch_size, activation="sigmoid", output="sigmoid",
-                  cost=reference.CrossEntropyCost):
+                  cost=reference.CrossEntropyCost, lmbda=2.0):
     seed(5)
     ref = reference.Network(sizes, cost, activation=activation, output=output)
     with redirect_stdout(io.StringIO()):
-        ref.SGD(as_network2_list(X, y), 1, mini_batch_size, 0.3, 2.0)
+        ref.SGD(as_network2_list(X, y), 1, mini_batch_size, 0.3, lmbda)
     return ref
 
 
@@ -80,6 +80,20 @@ def test_an_epoch_matches_the_reference(slice_300, level, sizes, mini_batch_size
         net = train(sizes, data, mini_batch_size, level)
         worst = max(max_abs_diff(net.weights, ref.weights), max_abs_diff(net.biases, ref.biases))
         assert worst <= ROUND_OFF, worst
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("lmbda", [100.0, 1500.0], ids=["decay-0.9", "decay-minus-0.5"])
+def test_a_strong_weight_decay_matches_the_reference(slice_300, level, lmbda):
+    """The transposed first layer carries the decay (1 - eta*lmbda/n per step) as a
+    scale, folded into its values when the scale leaves [1/2, 2]: here after a few
+    steps (0.9 per step), or at every step (-0.5)."""
+    X, y = slice_300
+    sizes = [784, 30, 10]
+    ref = reference_run(sizes, X, y, 10, lmbda=lmbda)
+    net = train(sizes, (X, y), 10, level, lmbda=lmbda)
+    worst = max(max_abs_diff(net.weights, ref.weights), max_abs_diff(net.biases, ref.biases))
+    assert worst <= ROUND_OFF, worst
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -37,19 +37,19 @@ cdef extern from "tiles.h" nogil:
                              const char* const* prefetch, int prefetch_rows,
                              Py_ssize_t prefetch_bytes)
     void fastnet_rows_times_matrix_d(int level, int m, int n, int k, const double* const* a,
-                                     const double* b, Py_ssize_t ldb, const double* bias,
+                                     const double* b, Py_ssize_t ldb, double scale, const double* bias,
                                      double* c, Py_ssize_t ldc, const char* const* prefetch,
                                      int prefetch_rows, Py_ssize_t prefetch_bytes)
     void fastnet_rows_times_matrix_f(int level, int m, int n, int k, const float* const* a,
-                                     const float* b, Py_ssize_t ldb, const float* bias,
+                                     const float* b, Py_ssize_t ldb, float scale, const float* bias,
                                      float* c, Py_ssize_t ldc, const char* const* prefetch,
                                      int prefetch_rows, Py_ssize_t prefetch_bytes)
     void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
-                               const double* d, Py_ssize_t ldd, double beta, double* c,
+                               const double* d, Py_ssize_t ldd, double alpha, double* c,
                                Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
                                Py_ssize_t prefetch_bytes)
     void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
-                               const float* d, Py_ssize_t ldd, float beta, float* c,
+                               const float* d, Py_ssize_t ldd, float alpha, float* c,
                                Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
                                Py_ssize_t prefetch_bytes)
     void fastnet_sigmoid_d(int level, double* z, Py_ssize_t count)
@@ -96,37 +96,39 @@ cdef inline int vector_bytes(int level) noexcept nogil:
 
 
 cdef inline void rows_times_matrix(int level, int m, int n, int k, const floating** a,
-                                   const floating* b, Py_ssize_t ldb, const floating* bias,
-                                   floating* c, Py_ssize_t ldc, const char** prefetch,
-                                   int prefetch_rows, Py_ssize_t prefetch_bytes) noexcept nogil:
-    """c[i, j] = bias[j] + sum_p a[i][p] * b[p, j] for i < m, j < n (bias may be NULL).
+                                   const floating* b, Py_ssize_t ldb, floating scale,
+                                   const floating* bias, floating* c, Py_ssize_t ldc,
+                                   const char** prefetch, int prefetch_rows,
+                                   Py_ssize_t prefetch_bytes) noexcept nogil:
+    """c[i, j] = scale * sum_p a[i][p] * b[p, j] + bias[j] for i < m, j < n (bias may be NULL).
 
     b's rows (stride ldb) are padded to whole vectors of `level`.  If
     `prefetch` is not NULL, its rows (prefetch_bytes each) are fetched into
     the cache along the way.
     """
     if floating is float:
-        fastnet_rows_times_matrix_f(level, m, n, k, a, b, ldb, bias, c, ldc, prefetch,
+        fastnet_rows_times_matrix_f(level, m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch,
                                     prefetch_rows, prefetch_bytes)
     else:
-        fastnet_rows_times_matrix_d(level, m, n, k, a, b, ldb, bias, c, ldc, prefetch,
+        fastnet_rows_times_matrix_d(level, m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch,
                                     prefetch_rows, prefetch_bytes)
 
 
 cdef inline void rank_update(int level, int k, int n, int terms, const floating** a,
-                             const floating* d, Py_ssize_t ldd, floating beta, floating* c,
+                             const floating* d, Py_ssize_t ldd, floating alpha, floating* c,
                              Py_ssize_t ldc, const char** prefetch, int prefetch_rows,
                              Py_ssize_t prefetch_bytes) noexcept nogil:
-    """c[p, :] = beta c[p, :] + sum_s a[s][p] * d[s, :] for p < k, on whole vectors of `level`.
+    """c[p, j] += alpha * sum_s a[s][p] * d[s, j] for p < k, j < n, s < terms (terms >= 1).
 
-    The n columns are rounded up to whole vectors; d's columns from n to there
-    must be 0 (c's stay then as they were, times beta).  terms >= 1.
+    c's rows (stride ldc) are padded to whole vectors of `level`, which are
+    written (the padding unchanged).  If `prefetch` is not NULL, its rows
+    (prefetch_bytes each) are fetched into the cache along the way.
     """
     if floating is float:
-        fastnet_rank_update_f(level, k, n, terms, a, d, ldd, beta, c, ldc, prefetch,
+        fastnet_rank_update_f(level, k, n, terms, a, d, ldd, alpha, c, ldc, prefetch,
                               prefetch_rows, prefetch_bytes)
     else:
-        fastnet_rank_update_d(level, k, n, terms, a, d, ldd, beta, c, ldc, prefetch,
+        fastnet_rank_update_d(level, k, n, terms, a, d, ldd, alpha, c, ldc, prefetch,
                               prefetch_rows, prefetch_bytes)
 
 

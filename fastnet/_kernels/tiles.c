@@ -366,37 +366,37 @@ void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_v
 }
 
 void fastnet_rows_times_matrix_d(int level, int m, int n, int k, const double* const* a,
-                                 const double* b, ptrdiff_t ldb, const double* bias, double* c,
+                                 const double* b, ptrdiff_t ldb, double scale, const double* bias, double* c,
                                  ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
                                  ptrdiff_t prefetch_bytes)
 {
-    DISPATCH(rows_times_matrix_avx512_d(m, n, k, a, b, ldb, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
-             rows_times_matrix_avx2_d(m, n, k, a, b, ldb, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+    DISPATCH(rows_times_matrix_avx512_d(m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
+             rows_times_matrix_avx2_d(m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_rows_times_matrix_f(int level, int m, int n, int k, const float* const* a,
-                                 const float* b, ptrdiff_t ldb, const float* bias, float* c,
+                                 const float* b, ptrdiff_t ldb, float scale, const float* bias, float* c,
                                  ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
                                  ptrdiff_t prefetch_bytes)
 {
-    DISPATCH(rows_times_matrix_avx512_f(m, n, k, a, b, ldb, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
-             rows_times_matrix_avx2_f(m, n, k, a, b, ldb, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+    DISPATCH(rows_times_matrix_avx512_f(m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
+             rows_times_matrix_avx2_f(m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
-                           const double* d, ptrdiff_t ldd, double beta, double* c, ptrdiff_t ldc,
+                           const double* d, ptrdiff_t ldd, double alpha, double* c, ptrdiff_t ldc,
                            const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
-    DISPATCH(rank_update_avx512_d(k, n, terms, a, d, ldd, beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
-             rank_update_avx2_d(k, n, terms, a, d, ldd, beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+    DISPATCH(rank_update_avx512_d(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
+             rank_update_avx2_d(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
-                           const float* d, ptrdiff_t ldd, float beta, float* c, ptrdiff_t ldc,
+                           const float* d, ptrdiff_t ldd, float alpha, float* c, ptrdiff_t ldc,
                            const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
-    DISPATCH(rank_update_avx512_f(k, n, terms, a, d, ldd, beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
-             rank_update_avx2_f(k, n, terms, a, d, ldd, beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+    DISPATCH(rank_update_avx512_f(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
+             rank_update_avx2_f(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
 void fastnet_sigmoid_d(int level, double* z, ptrdiff_t count)

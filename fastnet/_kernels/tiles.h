@@ -52,23 +52,23 @@ void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_v
                          float beta, float* c, ptrdiff_t ldc,
                          const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
 
-/* The column forms (tiles_body.h), B and C row-major with rows padded to whole vectors:
- *   rows times matrix  c[i][j] = bias[j] + sum_p a[i][p] b[p][j]   (i < m, j < n; bias may be NULL)
- *   rank update        c[p][:] = beta c[p][:] + sum_s a[s][p] d[s][:]  (p < k, terms >= 1), on whole
- *                      vectors: d's columns from n to the next multiple of the vector length must be 0 */
+/* The column forms (tiles_body.h), b and c row-major with rows padded to whole vectors:
+ *   rows times matrix  c[i][j] = scale sum_p a[i][p] b[p][j] + bias[j]  (i < m, j < n; bias may be NULL)
+ *   rank update        c[p][j] += alpha sum_s a[s][p] d[s][j]  (p < k, j < n, terms >= 1); c's
+ *                      columns from n to the end of their vector are written but not changed */
 void fastnet_rows_times_matrix_d(int level, int m, int n, int k, const double* const* a,
-                                 const double* b, ptrdiff_t ldb, const double* bias, double* c,
+                                 const double* b, ptrdiff_t ldb, double scale, const double* bias, double* c,
                                  ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
                                  ptrdiff_t prefetch_bytes);
 void fastnet_rows_times_matrix_f(int level, int m, int n, int k, const float* const* a,
-                                 const float* b, ptrdiff_t ldb, const float* bias, float* c,
+                                 const float* b, ptrdiff_t ldb, float scale, const float* bias, float* c,
                                  ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
                                  ptrdiff_t prefetch_bytes);
 void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
-                           const double* d, ptrdiff_t ldd, double beta, double* c, ptrdiff_t ldc,
+                           const double* d, ptrdiff_t ldd, double alpha, double* c, ptrdiff_t ldc,
                            const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
 void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
-                           const float* d, ptrdiff_t ldd, float beta, float* c, ptrdiff_t ldc,
+                           const float* d, ptrdiff_t ldd, float alpha, float* c, ptrdiff_t ldc,
                            const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
 
 /* z[i] <- sigmoid(z[i]) for i < count. */

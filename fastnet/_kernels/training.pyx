@@ -292,9 +292,9 @@ cdef struct Workspace:
     Py_ssize_t prefetch_bytes
     # The first layer's weights kept transposed, for the column forms (an SGD epoch only):
     int first_columns      # their rows' width, padded to whole vectors; 0: not kept so
-    void* first_weights    # (sizes[0], first_columns): W^T, the live copy during the epoch
-    void* first_scaled     # (rows, first_columns): the first layer's scaled deltas, zero-padded
-    void* first_block      # the allocation the two above point into
+    void* first_weights    # (sizes[0], first_columns): W^T / first_scale, live during the epoch
+    double first_scale     # the weights are first_scale * first_weights (it takes the decay)
+    void* first_block      # the allocation first_weights points into
 
 
 cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
@@ -372,7 +372,7 @@ cdef int columns_min_outputs = 16
 cdef int columns_min_batches = 16
 
 
-cdef int first_layer_transposed(Workspace* work, const int* sizes, int rows,
+cdef int first_layer_transposed(Workspace* work, const int* sizes,
                                 const floating* weights) noexcept nogil:
     """Copy the first layer's (sizes[1], sizes[0]) `weights` into work, transposed, and set
     work.first_columns: the live copy until first_layer_restore.  Returns 0, or -1 when
@@ -380,7 +380,7 @@ cdef int first_layer_transposed(Workspace* work, const int* sizes, int rows,
     cdef int n_in = sizes[0], n_out = sizes[1]
     cdef int lanes = vector_bytes(work.simd) // <int> sizeof(floating)
     cdef int columns = (n_out + lanes - 1) // lanes * lanes
-    cdef Py_ssize_t values = (<Py_ssize_t> n_in + rows) * columns
+    cdef Py_ssize_t values = <Py_ssize_t> n_in * columns
     cdef Py_ssize_t p
     cdef int j
     cdef floating* transposed
@@ -394,20 +394,39 @@ cdef int first_layer_transposed(Workspace* work, const int* sizes, int rows,
         for j in range(n_out):
             transposed[p * columns + j] = weights[j * <Py_ssize_t> n_in + p]
     work.first_weights = transposed
-    work.first_scaled = transposed + <Py_ssize_t> n_in * columns
+    work.first_scale = 1
     work.first_columns = columns
     return 0
+
+
+cdef void first_layer_decay(Workspace* work, int n_in, floating beta,
+                            floating* transposed) noexcept nogil:
+    """Multiply the transposed first layer (`transposed`, work.first_weights) by beta: in
+    work.first_scale, as long as that stays within [1/2, 2]; else in its values, and the
+    scale goes back to 1.  (Carried in the scale, the weight decay costs the update no
+    pass over the weights.)"""
+    cdef double scale = work.first_scale * beta
+    cdef Py_ssize_t i
+    cdef floating factor
+    if 0.5 <= scale <= 2.0:
+        work.first_scale = scale
+        return
+    factor = <floating> scale
+    for i in range(<Py_ssize_t> n_in * work.first_columns):
+        transposed[i] = factor * transposed[i]
+    work.first_scale = 1
 
 
 cdef void first_layer_restore(Workspace* work, const int* sizes, floating* weights) noexcept nogil:
     """Write work's transposed first layer back into `weights`, and free it."""
     cdef int n_in = sizes[0], n_out = sizes[1]
     cdef const floating* transposed = <floating*> work.first_weights
+    cdef floating scale = <floating> work.first_scale
     cdef Py_ssize_t p
     cdef int j
     for j in range(n_out):
         for p in range(n_in):
-            weights[j * <Py_ssize_t> n_in + p] = transposed[p * work.first_columns + j]
+            weights[j * <Py_ssize_t> n_in + p] = scale * transposed[p * work.first_columns + j]
     free(work.first_block)
     work.first_block = NULL
     work.first_columns = 0
@@ -471,6 +490,7 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
                                   layer_inputs(work, 0, <const floating*> work.activations[0], m,
                                                n_in),
                                   <floating*> work.first_weights, work.first_columns,
+                                  <floating> work.first_scale,
                                   biases if kind == SIGMOID else NULL, a_out, n_out,
                                   work.prefetch, work.prefetch_rows, work.prefetch_bytes)
             else:
@@ -566,9 +586,8 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
     work.first_weights, transposed, and are updated there, not in `update`.
     """
     cdef int L = num_layers - 1
-    cdef int l, n_in, n_out, i, j
+    cdef int l, n_in, n_out, i
     cdef Py_ssize_t count, biases_at
-    cdef floating* first_scaled
     cdef Py_ssize_t offset = parameter_count(sizes, num_layers)
     cdef const floating* weights
     cdef const floating* a
@@ -605,15 +624,12 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
             bias_step(deltas, m, n_out, alpha, bias_beta, update + biases_at,
                       bias_sums + biases_at if bias_sums != NULL else NULL)
             if l == 1 and work.first_columns > 0:
-                # W^T = beta W^T + A^T (alpha D), the scaled deltas in zero-padded rows.
-                first_scaled = <floating*> work.first_scaled
-                for i in range(m):
-                    for j in range(n_out):
-                        first_scaled[i * work.first_columns + j] = alpha * deltas[i * n_out + j]
+                # W = beta W + alpha D^T A, with W = first_scale W^T kept transposed: beta
+                # goes into first_scale, then W^T += (alpha / first_scale) A^T D.
+                first_layer_decay(work, n_in, weight_beta, <floating*> work.first_weights)
                 rank_update(work.simd, n_in, n_out, m, layer_inputs(work, 0, a, m, n_in),
-                            first_scaled, work.first_columns, weight_beta,
-                            <floating*> work.first_weights, work.first_columns, work.prefetch,
-                            work.prefetch_rows, work.prefetch_bytes)
+                            deltas, n_out, <floating> (alpha / work.first_scale),
+                            <floating*> work.first_weights, work.first_columns, NULL, 0, 0)
             else:
                 # The deltas scaled by alpha once, so the update is a sum of plain products.
                 scaled = deltas
@@ -692,7 +708,7 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
         raise MemoryError()
     if (work.simd != FASTNET_SIMD_NONE and sizes[1] >= columns_min_outputs
             and mini_batch_size >= 2 and stop_batch - first_batch >= columns_min_batches):
-        if first_layer_transposed(&work, &sizes[0], mini_batch_size, &params[0]) != 0:
+        if first_layer_transposed(&work, &sizes[0], &params[0]) != 0:
             free(work.block)
             raise MemoryError()
     batch_inputs = <floating*> work.input_rows
