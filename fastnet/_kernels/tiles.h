@@ -12,7 +12,11 @@
  *   axpy rows  C[r][p] = beta C[r][p] + sum_s S(r, s) B_s[p] (D W: deltas; s D^T A: update)
  *
  * with S(r, s) = s_values[r * s_row_step + s * s_col_step].  A beta of 0
- * writes C without reading it.
+ * writes C without reading it.  Two more serve a layer whose weights are kept
+ * transposed (an SGD epoch's first layer), where outputs lie along the vectors:
+ *
+ *   rows times matrix  C[i][:] = scale sum_p A_i[p] B[p][:] + bias  (forward)
+ *   rank update        C[p][:] += alpha sum_i A_i[p] D_i[:]         (update)
  *
  * Each is built for x86-64-v4 (AVX-512) and x86-64-v3 (AVX2 + FMA) from one
  * source (tiles_body.h) and chosen at run time by what the CPU has; elsewhere

@@ -11,6 +11,8 @@
  *   VSUB(a, b)   a - b
  *   DOT_MR x DOT_NR      the register tile of dot rows (rows of A x rows of B)
  *   AXPY_RR x AXPY_KV    the register tile of axpy rows (rows of C x vectors along a row)
+ *   COLS_MR x COLS_CV    the register tile of rows times matrix (rows of C x vectors)
+ *   UPDATE_TERMS x UPDATE_CV  the rows of D x vectors that rank update holds in registers
  *   FMA_CHAINS           how many independent accumulators fma_chain keeps in registers
  * and, from tiles.c for every variant: FASTNET_INLINE (forced inlining) and
  * FASTNET_PREFETCH(p) (ask for p's cache line).  The variant's macros are

@@ -361,13 +361,13 @@ cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
 # An SGD epoch keeps its first layer's weights transposed (sizes[0] rows of
 # sizes[1] values, padded to whole vectors) when the tile kernels run: the
 # layer's outputs then lie along the vectors, and its forward pass and update
-# take the column forms of tiles.h.  Measured on AVX-512 for the first layer
-# of 784 inputs (kernel time, column forms / dot and axpy rows): 0.77 at 30
-# outputs and mini-batch 10, 0.69-0.77 for 16-256 rows and 30-1000 outputs,
-# but 1.13 at 10 outputs; with AVX2 they are even (0.99 at 30 and 100 outputs).
-# Transposing in and out costs about two mini-batches, so calls with fewer
-# mini-batches than columns_min_batches (network2's update_mini_batch: one)
-# keep the usual layout.
+# take the column forms of tiles.h.  Measured for a first layer of 784 inputs,
+# kernel time of forward + update, column forms / dot and axpy rows: with
+# AVX-512 0.76 at 30 outputs and mini-batch 10, 0.57-0.83 for 16-1000 outputs
+# and 2-256 rows, but 1.09 at 10 outputs; with AVX2 0.93-0.94 (30 and 100
+# outputs).  Transposing in and out costs about two mini-batches, so calls with
+# fewer mini-batches than columns_min_batches (network2's update_mini_batch:
+# one) keep the usual layout.
 cdef int columns_min_outputs = 16
 cdef int columns_min_batches = 16
 
