@@ -52,6 +52,7 @@ cdef extern from "tiles.h" nogil:
                                const float* d, Py_ssize_t ldd, float alpha, float* c,
                                Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
                                Py_ssize_t prefetch_bytes)
+    void fastnet_prefetch(const void* p, Py_ssize_t bytes)
     void fastnet_sigmoid_d(int level, double* z, Py_ssize_t count)
     void fastnet_sigmoid_f(int level, float* z, Py_ssize_t count)
 

@@ -399,6 +399,16 @@ void fastnet_rank_update_f(int level, int k, int n, int terms, const float* cons
              rank_update_avx2_f(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
 }
 
+void fastnet_prefetch(const void* p, ptrdiff_t bytes)
+{
+#if FASTNET_X86
+    const char* line = (const char*) p - (ptrdiff_t) ((size_t) p % 64);
+    for (; line < (const char*) p + bytes; line += 64) FASTNET_PREFETCH(line);
+#else
+    (void) p; (void) bytes;
+#endif
+}
+
 void fastnet_sigmoid_d(int level, double* z, ptrdiff_t count)
 {
     DISPATCH(sigmoid_all_avx512_d(z, count), sigmoid_all_avx2_d(z, count));

@@ -75,6 +75,9 @@ void fastnet_rank_update_f(int level, int k, int n, int terms, const float* cons
                            const float* d, ptrdiff_t ldd, float alpha, float* c, ptrdiff_t ldc,
                            const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
 
+/* Ask for the cache lines of p[0 .. bytes) (nothing where there is no x86 prefetch). */
+void fastnet_prefetch(const void* p, ptrdiff_t bytes);
+
 /* z[i] <- sigmoid(z[i]) for i < count. */
 void fastnet_sigmoid_d(int level, double* z, ptrdiff_t count);
 void fastnet_sigmoid_f(int level, float* z, ptrdiff_t count);

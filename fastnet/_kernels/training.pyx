@@ -45,7 +45,7 @@ from libc.stdint cimport uintptr_t
 
 from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
 from ._tiles cimport (FASTNET_SIMD_NONE, axpy_rows, dot_rows, fastnet_fma_chain,
-                      fastnet_simd_level, fastnet_simd_supported,
+                      fastnet_prefetch, fastnet_simd_level, fastnet_simd_supported,
                       fastnet_simd_use, rank_update, rows_times_matrix, sigmoid_all,
                       vector_all_finite, vector_bytes)
 
@@ -762,6 +762,10 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                         work.prefetch_rows = 0
                     for i in range(work.prefetch_rows):
                         work.prefetch[i] = <const char*> &inputs[order[next_start + i], 0]
+                        # Its target row too: a random row of a few MB, the next step's
+                        # first wait otherwise.
+                        fastnet_prefetch(&targets[order[next_start + i], 0],
+                                         n_last * <Py_ssize_t> sizeof(floating))
                     work.prefetch_bytes = n0 * <Py_ssize_t> sizeof(input_t)
                 forward(num_layers, &sizes[0], &params[0], &work, m, hidden, output)
                 backward(num_layers, &sizes[0], &params[0], &work, batch_targets, cost, hidden,
