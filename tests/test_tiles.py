@@ -13,6 +13,7 @@ import random
 import subprocess
 import sys
 import threading
+import warnings
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -196,6 +197,29 @@ def test_nan_in_a_row_read_in_place_stops_before_training(slice_300, level):
     with dispatch.using(level), pytest.raises(ValueError, match="NaN or infinity"):
         net.SGD((bad32, y), 1, 10, 0.3, quiet=True, dtype=np.float32)
     assert max_abs_diff(net.weights, before) == 0.0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_sums_that_are_not_finite_alone_do_not_stop_training(slice_300, level):
+    """The first epoch's input check reads the first layer's sums; when one is not
+    finite but the rows are (an overflow, or weights that diverged during the
+    epoch), training goes on, as network2's would."""
+    X, y = slice_300
+    huge = X.copy()
+    huge[42] = 1e300                  # finite, but its sums overflow to infinity
+    seed(1)
+    net = network2.Network([784, 30, 10])
+    before = [w.copy() for w in net.weights]
+    with dispatch.using(level), np.errstate(all="ignore"):
+        net.SGD((huge, y), 1, 10, 0.3, quiet=True)
+    assert max_abs_diff(net.weights[1:], before[1:]) > 0      # every mini-batch trained
+    seed(1)
+    net = network2.Network([784, 30, 10])
+    with dispatch.using(level), np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # "the weights stopped being finite"
+        net.SGD((X, y), 1, 10, 1e308, quiet=True)        # diverges within the epoch
+    # It did diverge (how far depends on the order of the sums), and no row was refused.
+    assert not all((np.abs(w) < 1e300).all() for w in net.weights)
 
 
 def test_the_vector_sigmoid_matches_the_scalar_one():

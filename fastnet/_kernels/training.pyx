@@ -252,6 +252,19 @@ cdef bint all_finite_plain(const floating* x, Py_ssize_t count) noexcept nogil:
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)) == zero
 
 
+cdef bint rows_finite(Workspace* work, bint by_pointer, const floating* block, int m,
+                      int n) noexcept nogil:
+    """Whether a block's m input rows of n values hold no NaN or infinity: the rows of
+    work.input_pointers, or of the (m, n) `block`."""
+    cdef int i
+    if not by_pointer:
+        return all_finite(work.simd, block, m * <Py_ssize_t> n)
+    for i in range(m):
+        if not all_finite(work.simd, <floating*> work.input_pointers[i], n):
+            return False
+    return True
+
+
 cdef Py_ssize_t parameter_count(const int* sizes, int num_layers) noexcept nogil:
     cdef Py_ssize_t total = 0
     cdef int l
@@ -461,14 +474,19 @@ cdef const floating** weight_rows(Workspace* work, const floating* weights, int 
 # ---------------------------------------------------------------------------
 # Forward and backward over one block of rows
 
-cdef void forward(int num_layers, const int* sizes, const floating* params,
-                  Workspace* work, int m, Activation hidden, Activation output) noexcept nogil:
+cdef bint forward(int num_layers, const int* sizes, const floating* params,
+                  Workspace* work, int m, Activation hidden, Activation output,
+                  bint check_first=False) noexcept nogil:
     """Fill work's activations[1..L] from the block's m input rows.
 
     The input rows are activations[0], or work.input_pointers if
     work.inputs_by_pointer.  Hidden layers apply `hidden`, the output layer
-    `output`.
+    `output`.  Returns True, or with `check_first`, whether the first layer's
+    sums (before its activation) are all finite: a NaN or infinity in an input
+    row makes every sum of that row NaN or infinite while the weights are
+    finite, so finite sums mean finite inputs (see sgd_epoch).
     """
+    cdef bint finite = True
     cdef int l, n_in, n_out
     cdef Activation kind
     cdef const floating* weights = params
@@ -500,6 +518,8 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
                          biases if kind == SIGMOID else NULL, a_out, n_out,
                          work.prefetch if l == 0 else NULL, work.prefetch_rows,
                          work.prefetch_bytes)
+            if check_first and l == 0:
+                finite = all_finite(work.simd, a_out, <Py_ssize_t> m * n_out)
             if kind == SIGMOID:
                 sigmoid_all(work.simd, a_out, <Py_ssize_t> m * n_out)
             else:
@@ -513,8 +533,11 @@ cdef void forward(int num_layers, const int* sizes, const floating* params,
                 gemm(AS_STORED, TRANSPOSED, m, n_out, n_in, <floating> 1,
                      <floating*> work.activations[l], n_in, weights, n_in, <floating> 0, a_out,
                      n_out)
+            if check_first and l == 0:
+                finite = all_finite(work.simd, a_out, <Py_ssize_t> m * n_out)
             activate(kind, a_out, biases, m, n_out)
         weights = biases + n_out
+    return finite
 
 
 cdef void output_error(Cost cost, const floating* a, const floating* targets,
@@ -684,10 +707,14 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
     With `check_inputs`, every mini-batch's input rows are checked, as read
     and converted, for NaN and infinity (a float64 value beyond float32's
     range becomes infinite in a float32 network); the first mini-batch that
-    has one is not used, and its index is returned.  An epoch reads every
-    row, so checking its first epoch this way costs almost nothing, where a
-    separate pass over the data costs up to a tenth of an epoch.  Returns -1
-    when every mini-batch ran.
+    has one is not used, and its index is returned.  The check goes through
+    the first layer's sums, before their activation: a NaN or infinity in a
+    row makes every sum of that row NaN or infinite (the weights being
+    finite), so only when a sum is not finite are the rows themselves read,
+    and if they are finite (the sums overflowed, or the weights are no longer
+    finite) the step goes on.  Reading every row costs 5-6% of the headline's
+    epoch; the sums cost about nothing, where a separate pass over the data
+    costs up to a tenth of an epoch.  Returns -1 when every mini-batch ran.
     """
     cdef int num_layers = sizes.shape[0]
     cdef int n0 = sizes[0]
@@ -741,17 +768,6 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                             copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
                         memcpy(batch_targets + i * <Py_ssize_t> n_last, &targets[row, 0],
                                n_last * sizeof(floating))
-                if check_inputs:
-                    if rows_in_place:
-                        finite = True
-                        for i in range(m):
-                            finite = finite and all_finite(
-                                work.simd, <floating*> work.input_pointers[i], n0)
-                    else:
-                        finite = all_finite(work.simd, batch_inputs, m * <Py_ssize_t> n0)
-                    if not finite:
-                        stopped_at = batch
-                        break
                 work.activations[0] = batch_inputs
                 work.inputs_by_pointer = rows_in_place
                 if work.simd != FASTNET_SIMD_NONE:
@@ -767,7 +783,11 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                         fastnet_prefetch(&targets[order[next_start + i], 0],
                                          n_last * <Py_ssize_t> sizeof(floating))
                     work.prefetch_bytes = n0 * <Py_ssize_t> sizeof(input_t)
-                forward(num_layers, &sizes[0], &params[0], &work, m, hidden, output)
+                finite = forward(num_layers, &sizes[0], &params[0], &work, m, hidden, output,
+                                 check_inputs)
+                if not finite and not rows_finite(&work, rows_in_place, batch_inputs, m, n0):
+                    stopped_at = batch
+                    break
                 backward(num_layers, &sizes[0], &params[0], &work, batch_targets, cost, hidden,
                          m, &params[0], <floating> (-(eta / m)), weight_decay, <floating> 1,
                          bias_sums)
