@@ -291,6 +291,7 @@ cdef struct Workspace:
     void* deltas           # (rows, widest layer after the input), twice
     void* deltas_prev
     void* ones             # rows ones, for bias sums as a gemv
+    void* totals           # widest: a layer's deltas summed over the block
     void* input_rows       # (rows, sizes[0]): gathered or converted inputs
     void* target_rows      # (rows, sizes[-1]): gathered targets
     # For the tile kernels (simd > 0), which take rows by pointer:
@@ -336,7 +337,7 @@ cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
     work.prefetch_bytes = 0
     # The pointer tables first: their size is a multiple of 8 bytes, so the values stay aligned.
     pointers = (num_layers + 3 * rows + widest) * sizeof(void*)
-    values = rows * (hidden + 3 * widest + 1)
+    values = rows * (hidden + 3 * widest + 1) + widest
     if with_input_rows:
         values += rows * sizes[0]
     if with_target_rows:
@@ -364,6 +365,8 @@ cdef int workspace_allocate(Workspace* work, const int* sizes, int num_layers,
     for l in range(rows):
         cursor[l] = 1
     cursor += rows
+    work.totals = cursor
+    cursor += widest
     work.input_rows = cursor if with_input_rows else NULL
     if with_input_rows:
         cursor += rows * sizes[0]
@@ -575,18 +578,26 @@ cdef void outer_update(int n_out, int n_in, floating alpha, const floating* d,
 
 
 cdef void bias_step(const floating* deltas, int m, int n_out, floating alpha, floating beta,
-                    floating* biases, floating* bias_sums) noexcept nogil:
+                    floating* biases, floating* bias_sums, floating* totals) noexcept nogil:
     """biases = alpha * sum_x delta_x + beta * biases (beta = 0: written, not read), and
-    bias_sums += sum_x delta_x unless it is NULL: the bias part of a step, by plain loops."""
+    bias_sums += sum_x delta_x unless it is NULL: the bias part of a step, by plain loops.
+
+    The sums gather in `totals` (n_out values) a row of deltas at a time, a loop
+    over j that the compiler vectorises (summing down each column instead waits
+    on one addition after another: 0.11 us against 0.06 us of a float32 step of
+    the book's network)."""
     cdef int i, j
-    cdef floating total
+    cdef const floating* row
     for j in range(n_out):
-        total = 0
-        for i in range(m):
-            total = total + deltas[<Py_ssize_t> i * n_out + j]
+        totals[j] = deltas[j]
+    for i in range(1, m):
+        row = deltas + <Py_ssize_t> i * n_out
+        for j in range(n_out):
+            totals[j] = totals[j] + row[j]
+    for j in range(n_out):
         if bias_sums != NULL:
-            bias_sums[j] += total
-        biases[j] = alpha * total if beta == 0 else alpha * total + beta * biases[j]
+            bias_sums[j] += totals[j]
+        biases[j] = alpha * totals[j] if beta == 0 else alpha * totals[j] + beta * biases[j]
 
 
 cdef void backward(int num_layers, const int* sizes, const floating* params,
@@ -645,7 +656,8 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
         # W-part: alpha * D.T @ A_in + beta * W;  b-part: alpha * D.T @ ones + beta * b.
         if tiles:
             bias_step(deltas, m, n_out, alpha, bias_beta, update + biases_at,
-                      bias_sums + biases_at if bias_sums != NULL else NULL)
+                      bias_sums + biases_at if bias_sums != NULL else NULL,
+                      <floating*> work.totals)
             if l == 1 and work.first_columns > 0:
                 # W = beta W + alpha D^T A, with W = first_scale W^T kept transposed: beta
                 # goes into first_scale, then W^T += (alpha / first_scale) A^T D.
