@@ -53,6 +53,8 @@ cdef extern from "tiles.h" nogil:
                                Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
                                Py_ssize_t prefetch_bytes)
     void fastnet_prefetch(const void* p, Py_ssize_t bytes)
+    void fastnet_times_sigmoid_slope_d(int level, double* d, const double* a, Py_ssize_t count)
+    void fastnet_times_sigmoid_slope_f(int level, float* d, const float* a, Py_ssize_t count)
     void fastnet_sigmoid_d(int level, double* z, Py_ssize_t count)
     void fastnet_sigmoid_f(int level, float* z, Py_ssize_t count)
 
@@ -139,6 +141,15 @@ cdef inline void sigmoid_all(int level, floating* z, Py_ssize_t count) noexcept 
         fastnet_sigmoid_f(level, z, count)
     else:
         fastnet_sigmoid_d(level, z, count)
+
+
+cdef inline void times_sigmoid_slope(int level, floating* d, const floating* a,
+                                     Py_ssize_t count) noexcept nogil:
+    """d[i] <- d[i] * a[i] * (1 - a[i]) for i < count, vectorised."""
+    if floating is float:
+        fastnet_times_sigmoid_slope_f(level, d, a, count)
+    else:
+        fastnet_times_sigmoid_slope_d(level, d, a, count)
 
 
 cdef inline bint vector_all_finite(int level, const floating* x, Py_ssize_t count) noexcept nogil:

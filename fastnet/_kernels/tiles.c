@@ -419,6 +419,16 @@ void fastnet_sigmoid_f(int level, float* z, ptrdiff_t count)
     DISPATCH(sigmoid_all_avx512_f(z, count), sigmoid_all_avx2_f(z, count));
 }
 
+void fastnet_times_sigmoid_slope_d(int level, double* d, const double* a, ptrdiff_t count)
+{
+    DISPATCH(times_sigmoid_slope_avx512_d(d, a, count), times_sigmoid_slope_avx2_d(d, a, count));
+}
+
+void fastnet_times_sigmoid_slope_f(int level, float* d, const float* a, ptrdiff_t count)
+{
+    DISPATCH(times_sigmoid_slope_avx512_f(d, a, count), times_sigmoid_slope_avx2_f(d, a, count));
+}
+
 int fastnet_all_finite_d(int level, const double* x, ptrdiff_t count)
 {
     int finite = 1;

@@ -82,6 +82,10 @@ void fastnet_prefetch(const void* p, ptrdiff_t bytes);
 void fastnet_sigmoid_d(int level, double* z, ptrdiff_t count);
 void fastnet_sigmoid_f(int level, float* z, ptrdiff_t count);
 
+/* d[i] <- d[i] * a[i] * (1 - a[i]) for i < count: deltas times the sigmoid's slope. */
+void fastnet_times_sigmoid_slope_d(int level, double* d, const double* a, ptrdiff_t count);
+void fastnet_times_sigmoid_slope_f(int level, float* d, const float* a, ptrdiff_t count);
+
 /* Whether none of x[0 .. count) is NaN or infinite. */
 int fastnet_all_finite_d(int level, const double* x, ptrdiff_t count);
 int fastnet_all_finite_f(int level, const float* x, ptrdiff_t count);

@@ -47,7 +47,7 @@ from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
 from ._tiles cimport (FASTNET_SIMD_NONE, axpy_rows, dot_rows, fastnet_fma_chain,
                       fastnet_prefetch, fastnet_simd_level, fastnet_simd_supported,
                       fastnet_simd_use, rank_update, rows_times_matrix, sigmoid_all,
-                      vector_all_finite, vector_bytes)
+                      times_sigmoid_slope, vector_all_finite, vector_bytes)
 
 
 cpdef enum Cost:
@@ -103,7 +103,9 @@ cdef inline floating relu_forward(floating z) noexcept nogil:
 
 # The derivatives are returned in double: Cython writes the 1 in 1 - a as 1.0,
 # so a float32 network has always taken delta * a (1 - a) in double and rounded
-# once, and keeping that keeps network2's defaults bit for bit as they were.
+# once, and keeping that keeps the BLAS path's float32 results bit for bit as
+# they were.  (The tile kernels take the sigmoid's slope in the network's own
+# precision, vectorised: times_sigmoid_slope.)
 
 cdef inline double sigmoid_backward(floating a) noexcept nogil:
     return a * (1 - a)
@@ -652,7 +654,10 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
                 gemm(AS_STORED, AS_STORED, m, n_in, n_out, <floating> 1, deltas, n_out,
                      weights, n_in, <floating> 0, deltas_prev, n_in)
             count = <Py_ssize_t> m * n_in
-            times_derivative(hidden, deltas_prev, a, count)
+            if tiles and hidden == SIGMOID:
+                times_sigmoid_slope(work.simd, deltas_prev, a, count)
+            else:
+                times_derivative(hidden, deltas_prev, a, count)
         # W-part: alpha * D.T @ A_in + beta * W;  b-part: alpha * D.T @ ones + beta * b.
         if tiles:
             bias_step(deltas, m, n_out, alpha, bias_beta, update + biases_at,
