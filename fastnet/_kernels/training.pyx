@@ -619,7 +619,9 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
     the first layer's update also fetches work.prefetch's rows (the next
     block's inputs) into the cache, as the forward pass does.  If
     work.first_columns > 0 (an SGD epoch), the first layer's weights are
-    work.first_weights, transposed, and are updated there, not in `update`.
+    work.first_weights, transposed, and are updated there, not in `update`
+    (and only the forward pass fetches the next rows: measured, fetching in
+    both was no faster).
     """
     cdef int L = num_layers - 1
     cdef int l, n_in, n_out, i
