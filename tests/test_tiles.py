@@ -98,6 +98,27 @@ def test_a_strong_weight_decay_matches_the_reference(slice_300, level, lmbda):
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("sizes, output, cost, ref_cost", [
+    ([784, 20], "sigmoid", network2.CrossEntropyCost, reference.CrossEntropyCost),
+    ([784, 16], "softmax", network2.LogLikelihoodCost, reference.LogLikelihoodCost),
+], ids=["784-20-sigmoid", "784-16-softmax"])
+def test_a_transposed_first_layer_that_is_also_the_output_layer(slice_300, level, sizes, output,
+                                                                cost, ref_cost):
+    X, y = slice_300
+    data = [(x.reshape(-1, 1), network2.vectorized_result(t, sizes[-1])) for x, t in zip(X, y)]
+    seed(5)
+    ref = reference.Network(sizes, ref_cost, output=output)
+    with redirect_stdout(io.StringIO()):
+        ref.SGD(data, 1, 10, 0.3, 2.0)
+    seed(5)
+    net = network2.Network(sizes, cost, output=output)
+    with dispatch.using(level):
+        net.SGD((X, y), 1, 10, 0.3, 2.0, quiet=True)
+    worst = max(max_abs_diff(net.weights, ref.weights), max_abs_diff(net.biases, ref.biases))
+    assert worst <= ROUND_OFF, worst
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_float32_agrees_with_float64_within_its_precision(slice_300, level):
     X, y = slice_300
     sizes = [784, 30, 10]
