@@ -46,12 +46,10 @@ cdef extern from "tiles.h" nogil:
                                      int prefetch_rows, Py_ssize_t prefetch_bytes)
     void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
                                const double* d, Py_ssize_t ldd, double alpha, double* c,
-                               Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
-                               Py_ssize_t prefetch_bytes)
+                               Py_ssize_t ldc)
     void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
                                const float* d, Py_ssize_t ldd, float alpha, float* c,
-                               Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
-                               Py_ssize_t prefetch_bytes)
+                               Py_ssize_t ldc)
     void fastnet_prefetch(const void* p, Py_ssize_t bytes)
     void fastnet_times_sigmoid_slope_d(int level, double* d, const double* a, Py_ssize_t count)
     void fastnet_times_sigmoid_slope_f(int level, float* d, const float* a, Py_ssize_t count)
@@ -119,20 +117,16 @@ cdef inline void rows_times_matrix(int level, int m, int n, int k, const floatin
 
 cdef inline void rank_update(int level, int k, int n, int terms, const floating** a,
                              const floating* d, Py_ssize_t ldd, floating alpha, floating* c,
-                             Py_ssize_t ldc, const char** prefetch, int prefetch_rows,
-                             Py_ssize_t prefetch_bytes) noexcept nogil:
+                             Py_ssize_t ldc) noexcept nogil:
     """c[p, j] += alpha * sum_s a[s][p] * d[s, j] for p < k, j < n, s < terms (terms >= 1).
 
     c's rows (stride ldc) are padded to whole vectors of `level`, which are
-    written (the padding unchanged).  If `prefetch` is not NULL, its rows
-    (prefetch_bytes each) are fetched into the cache along the way.
+    written (the padding unchanged).
     """
     if floating is float:
-        fastnet_rank_update_f(level, k, n, terms, a, d, ldd, alpha, c, ldc, prefetch,
-                              prefetch_rows, prefetch_bytes)
+        fastnet_rank_update_f(level, k, n, terms, a, d, ldd, alpha, c, ldc)
     else:
-        fastnet_rank_update_d(level, k, n, terms, a, d, ldd, alpha, c, ldc, prefetch,
-                              prefetch_rows, prefetch_bytes)
+        fastnet_rank_update_d(level, k, n, terms, a, d, ldd, alpha, c, ldc)
 
 
 cdef inline void sigmoid_all(int level, floating* z, Py_ssize_t count) noexcept nogil:

@@ -384,19 +384,17 @@ void fastnet_rows_times_matrix_f(int level, int m, int n, int k, const float* co
 }
 
 void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
-                           const double* d, ptrdiff_t ldd, double alpha, double* c, ptrdiff_t ldc,
-                           const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
+                           const double* d, ptrdiff_t ldd, double alpha, double* c, ptrdiff_t ldc)
 {
-    DISPATCH(rank_update_avx512_d(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
-             rank_update_avx2_d(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+    DISPATCH(rank_update_avx512_d(k, n, terms, a, d, ldd, alpha, c, ldc),
+             rank_update_avx2_d(k, n, terms, a, d, ldd, alpha, c, ldc));
 }
 
 void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
-                           const float* d, ptrdiff_t ldd, float alpha, float* c, ptrdiff_t ldc,
-                           const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes)
+                           const float* d, ptrdiff_t ldd, float alpha, float* c, ptrdiff_t ldc)
 {
-    DISPATCH(rank_update_avx512_f(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes),
-             rank_update_avx2_f(k, n, terms, a, d, ldd, alpha, c, ldc, prefetch, prefetch_rows, prefetch_bytes));
+    DISPATCH(rank_update_avx512_f(k, n, terms, a, d, ldd, alpha, c, ldc),
+             rank_update_avx2_f(k, n, terms, a, d, ldd, alpha, c, ldc));
 }
 
 void fastnet_prefetch(const void* p, ptrdiff_t bytes)

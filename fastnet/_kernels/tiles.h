@@ -69,11 +69,9 @@ void fastnet_rows_times_matrix_f(int level, int m, int n, int k, const float* co
                                  ptrdiff_t ldc, const char* const* prefetch, int prefetch_rows,
                                  ptrdiff_t prefetch_bytes);
 void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
-                           const double* d, ptrdiff_t ldd, double alpha, double* c, ptrdiff_t ldc,
-                           const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
+                           const double* d, ptrdiff_t ldd, double alpha, double* c, ptrdiff_t ldc);
 void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
-                           const float* d, ptrdiff_t ldd, float alpha, float* c, ptrdiff_t ldc,
-                           const char* const* prefetch, int prefetch_rows, ptrdiff_t prefetch_bytes);
+                           const float* d, ptrdiff_t ldd, float alpha, float* c, ptrdiff_t ldc);
 
 /* Ask for the cache lines of p[0 .. bytes) (nothing where there is no x86 prefetch). */
 void fastnet_prefetch(const void* p, ptrdiff_t bytes);

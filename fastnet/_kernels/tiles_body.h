@@ -333,8 +333,8 @@ TARGET void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, ptrdiff
  * The forward keeps COLS_MR rows by COLS_CV vectors of sums in registers while
  * B streams past; the update keeps UPDATE_TERMS rows by UPDATE_CV vectors of
  * alpha D in registers while each row of C is loaded, updated and stored once.
- * ROW_LINE values of a row of A make one 64-byte cache line: `prefetch` asks
- * for its rows' share of lines that often (see dot rows).
+ * ROW_LINE values of a row of A make one 64-byte cache line: the forward's
+ * `prefetch` asks for its rows' share of lines that often (see dot rows).
  */
 #define ROW_LINE (64 / (int) sizeof(T))
 
@@ -460,16 +460,13 @@ TARGET void FN(rows_times_matrix)(int m, int n, int k, const T* const* a, const 
 static FASTNET_INLINE TARGET void FN(rank_update_tile)(const int TERMS, const int CV, int k,
                                                        const T* const* a, const T* d,
                                                        ptrdiff_t ldd, T alpha, int masked,
-                                                       M tail, T* c, ptrdiff_t ldc,
-                                                       const char* const* prefetch,
-                                                       int prefetch_rows,
-                                                       ptrdiff_t prefetch_bytes)
+                                                       M tail, T* c, ptrdiff_t ldc)
 {
     V dv[UPDATE_TERMS][UPDATE_CV];
     V acc[UPDATE_CV];
     V x, valpha = VSET1(alpha);
     const T* ap[UPDATE_TERMS];
-    int s, v, p = 0, p_end;
+    int s, v, p;
     T* row;
     FASTNET_UNROLL for (s = 0; s < TERMS; s++) {
         ap[s] = a[s];
@@ -477,44 +474,35 @@ static FASTNET_INLINE TARGET void FN(rank_update_tile)(const int TERMS, const in
             dv[s][v] = VMUL(valpha, masked && v == CV - 1 ? VLOADM(d + s * ldd + v * VL, tail)
                                                           : VLOAD(d + s * ldd + v * VL));
     }
-    while (p < k) {
-        p_end = prefetch == NULL ? k : k - p > ROW_LINE ? p + ROW_LINE : k;
-        if (prefetch != NULL) FN(prefetch_share)(prefetch, prefetch_rows, prefetch_bytes, p, p_end, k);
-        for (; p < p_end; p++) {
-            row = c + p * ldc;
-            FASTNET_UNROLL for (v = 0; v < CV; v++) acc[v] = VLOAD(row + v * VL);
-            FASTNET_UNROLL for (s = 0; s < TERMS; s++) {
-                x = VSET1(ap[s][p]);
-                FASTNET_UNROLL for (v = 0; v < CV; v++) acc[v] = VFMA(x, dv[s][v], acc[v]);
-            }
-            FASTNET_UNROLL for (v = 0; v < CV; v++) VSTORE(row + v * VL, acc[v]);
+    for (p = 0; p < k; p++) {
+        row = c + p * ldc;
+        FASTNET_UNROLL for (v = 0; v < CV; v++) acc[v] = VLOAD(row + v * VL);
+        FASTNET_UNROLL for (s = 0; s < TERMS; s++) {
+            x = VSET1(ap[s][p]);
+            FASTNET_UNROLL for (v = 0; v < CV; v++) acc[v] = VFMA(x, dv[s][v], acc[v]);
         }
+        FASTNET_UNROLL for (v = 0; v < CV; v++) VSTORE(row + v * VL, acc[v]);
     }
 }
 
 /* Whole vectors of C's rows are written (n rounded up to VL); their columns past n
  * get nothing added, as D's are read as zeros there. */
 TARGET void FN(rank_update)(int k, int n, int terms, const T* const* a, const T* d,
-                            ptrdiff_t ldd, T alpha, T* c, ptrdiff_t ldc,
-                            const char* const* prefetch, int prefetch_rows,
-                            ptrdiff_t prefetch_bytes)
+                            ptrdiff_t ldd, T alpha, T* c, ptrdiff_t ldc)
 {
     int vectors = (n + VL - 1) / VL;
     M tail = MASK(n - (vectors - 1) * VL);
     int v0, s0, cv, group, masked;
-    const char* const* pf;
     for (v0 = 0; v0 < vectors; v0 += UPDATE_CV) {
         cv = vectors - v0 < UPDATE_CV ? vectors - v0 : UPDATE_CV;
         masked = v0 + cv == vectors && n % VL != 0;
         for (s0 = 0; s0 < terms; s0 += UPDATE_TERMS) {
             group = terms - s0 < UPDATE_TERMS ? terms - s0 : UPDATE_TERMS;
-            pf = v0 == 0 && s0 == 0 ? prefetch : NULL;
 #define UPDATE_CASE(rows) case rows: \
             if (cv == UPDATE_CV) FN(rank_update_tile)(rows, UPDATE_CV, k, a + s0, \
-                d + s0 * ldd + v0 * VL, ldd, alpha, masked, tail, c + v0 * VL, ldc, pf, \
-                prefetch_rows, prefetch_bytes); \
+                d + s0 * ldd + v0 * VL, ldd, alpha, masked, tail, c + v0 * VL, ldc); \
             else FN(rank_update_tile)(rows, 1, k, a + s0, d + s0 * ldd + v0 * VL, ldd, alpha, \
-                masked, tail, c + v0 * VL, ldc, pf, prefetch_rows, prefetch_bytes); \
+                masked, tail, c + v0 * VL, ldc); \
             break;
             switch (group) {
 #if UPDATE_TERMS > 1

@@ -671,7 +671,7 @@ cdef void backward(int num_layers, const int* sizes, const floating* params,
                 first_layer_decay(work, n_in, weight_beta, <floating*> work.first_weights)
                 rank_update(work.simd, n_in, n_out, m, layer_inputs(work, 0, a, m, n_in),
                             deltas, n_out, <floating> (alpha / work.first_scale),
-                            <floating*> work.first_weights, work.first_columns, NULL, 0, 0)
+                            <floating*> work.first_weights, work.first_columns)
             else:
                 # The deltas scaled by alpha once, so the update is a sum of plain products.
                 scaled = deltas
