@@ -38,6 +38,25 @@
 
 #define FASTNET_PREFETCH(p) _mm_prefetch((const char*) (p), _MM_HINT_T0)
 
+/* Ask for p[from .. to) one 64-byte step at a time, counted from p (a row of inputs): one
+ * request per 64 bytes even where the row does not start on a cache line (asking instead
+ * for every line a share touches measured 4% slower headline epochs). */
+static FASTNET_INLINE void prefetch_lines(const char* p, ptrdiff_t from, ptrdiff_t to)
+{
+    ptrdiff_t offset;
+    for (offset = from - from % 64; offset < to; offset += 64) FASTNET_PREFETCH(p + offset);
+}
+
+/* Ask for parts part0 .. part1 - 1 of `parts` equal parts of each of the `count` rows of
+ * `bytes` bytes: how the kernels spread the next mini-batch's rows over their passes. */
+static FASTNET_INLINE void prefetch_share(const char* const* rows, int count, ptrdiff_t bytes,
+                                          ptrdiff_t part0, ptrdiff_t part1, ptrdiff_t parts)
+{
+    ptrdiff_t from = bytes * part0 / parts, to = bytes * part1 / parts;
+    int r;
+    for (r = 0; r < count; r++) prefetch_lines(rows[r], from, to);
+}
+
 static volatile double fma_sink;      /* where fma_chain leaves its sums */
 
 /* --- Sums across a vector's lanes (written out: not every compiler has the
@@ -400,8 +419,8 @@ void fastnet_rank_update_f(int level, int k, int n, int terms, const float* cons
 void fastnet_prefetch(const void* p, ptrdiff_t bytes)
 {
 #if FASTNET_X86
-    const char* line = (const char*) p - (ptrdiff_t) ((size_t) p % 64);
-    for (; line < (const char*) p + bytes; line += 64) FASTNET_PREFETCH(line);
+    const char* line = (const char*) p - (ptrdiff_t) ((size_t) p % 64);   /* every line touched */
+    prefetch_lines(line, 0, (const char*) p + bytes - line);
 #else
     (void) p; (void) bytes;
 #endif

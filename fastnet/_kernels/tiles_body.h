@@ -15,7 +15,7 @@
  *   UPDATE_TERMS x UPDATE_CV  the rows of D x vectors that rank update holds in registers
  *   FMA_CHAINS           how many independent accumulators fma_chain keeps in registers
  * and, from tiles.c for every variant: FASTNET_INLINE (forced inlining) and
- * FASTNET_PREFETCH(p) (ask for p's cache line).  The variant's macros are
+ * prefetch_share (ask for a share of the next mini-batch's rows).  The variant's macros are
  * undefined at the end of this file.
  */
 
@@ -135,9 +135,8 @@ TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const*
                          int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
     int vectors = (k + VL - 1) / VL;
-    int chunks = vectors > 0 ? (vectors + DOT_CHUNK - 1) / DOT_CHUNK : 1, chunk_index = 0, pf_i;
+    int chunks = vectors > 0 ? (vectors + DOT_CHUNK - 1) / DOT_CHUNK : 1, chunk_index = 0;
     int chunk_length = (vectors + chunks - 1) / chunks * VL;     /* in elements */
-    ptrdiff_t from, to, offset;
     V saved[DOT_ROW_TILES * DOT_BLOCK * DOT_MR * DOT_NR];
     const T* ap[DOT_MR];
     const T* bp[DOT_NR];
@@ -154,12 +153,9 @@ TARGET void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const*
             for (p0 = 0; p0 < k; p0 = p1) {
                 p1 = k - p0 > chunk_length ? p0 + chunk_length : k;
                 if (prefetch != NULL && jb == 0 && rows_done == 0) {
-                    from = prefetch_bytes * chunk_index / chunks;
-                    to = prefetch_bytes * (chunk_index + 1) / chunks;
+                    prefetch_share(prefetch, prefetch_rows, prefetch_bytes, chunk_index,
+                                   chunk_index + 1, chunks);
                     chunk_index++;
-                    for (pf_i = 0; pf_i < prefetch_rows; pf_i++)
-                        for (offset = from - from % 64; offset < to; offset += 64)
-                            FASTNET_PREFETCH(prefetch[pf_i] + offset);
                 }
                 first = p0 == 0;
                 last = p1 == k;
@@ -260,17 +256,11 @@ TARGET void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, ptrdiff
     T* c_rows[AXPY_RR];
     int vectors = (k + VL - 1) / VL;
     int chunks = (vectors + AXPY_CHUNK - 1) / AXPY_CHUNK;
-    int chunk, r0, r, r_valid, v, v_end, left, i;
-    ptrdiff_t from, to, offset;
+    int chunk, r0, r, r_valid, v, v_end, left;
     M tail = MASK(k - (vectors - 1) * VL);     /* the lanes of the last vector in use */
     for (chunk = 0; chunk < chunks; chunk++) {
-        if (prefetch != NULL) {
-            from = prefetch_bytes * chunk / chunks;
-            to = prefetch_bytes * (chunk + 1) / chunks;
-            for (i = 0; i < prefetch_rows; i++)
-                for (offset = from - from % 64; offset < to; offset += 64)
-                    FASTNET_PREFETCH(prefetch[i] + offset);
-        }
+        if (prefetch != NULL)
+            prefetch_share(prefetch, prefetch_rows, prefetch_bytes, chunk, chunk + 1, chunks);
         v_end = (chunk + 1) * AXPY_CHUNK < vectors ? (chunk + 1) * AXPY_CHUNK : vectors;
         for (r0 = 0; r0 < rows; r0 += AXPY_RR) {
             r_valid = rows - r0 < AXPY_RR ? rows - r0 : AXPY_RR;
@@ -338,16 +328,6 @@ TARGET void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, ptrdiff
  */
 #define ROW_LINE (64 / (int) sizeof(T))
 
-static FASTNET_INLINE void FN(prefetch_share)(const char* const* prefetch, int prefetch_rows,
-                                              ptrdiff_t prefetch_bytes, int p0, int p1, int k)
-{
-    ptrdiff_t from = prefetch_bytes * p0 / k, to = prefetch_bytes * p1 / k, offset;
-    int r;
-    for (r = 0; r < prefetch_rows; r++)
-        for (offset = from - from % 64; offset < to; offset += 64)
-            FASTNET_PREFETCH(prefetch[r] + offset);
-}
-
 /* MR rows of C by CV vectors; the last vector `masked` by `tail` (loads of bias, stores of C). */
 static FASTNET_INLINE TARGET void FN(times_matrix_tile)(const int MR, const int CV, int k,
                                                         const T* const* a, const T* b,
@@ -368,7 +348,7 @@ static FASTNET_INLINE TARGET void FN(times_matrix_tile)(const int MR, const int 
     }
     while (p < k) {
         p_end = prefetch == NULL ? k : k - p > ROW_LINE ? p + ROW_LINE : k;
-        if (prefetch != NULL) FN(prefetch_share)(prefetch, prefetch_rows, prefetch_bytes, p, p_end, k);
+        if (prefetch != NULL) prefetch_share(prefetch, prefetch_rows, prefetch_bytes, p, p_end, k);
         for (; p < p_end; p++) {
             FASTNET_UNROLL for (v = 0; v < CV; v++) bv[v] = VLOAD(b + p * ldb + v * VL);
             FASTNET_UNROLL for (i = 0; i < MR; i++) {
