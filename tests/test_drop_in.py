@@ -55,6 +55,9 @@ def test_shuffle_replay_equals_random_shuffle(n):
     ours, theirs = random.Random(n), random.Random(n)
     theirs.random()                 # a generator part-way through its 624-word block
     ours.random()
+    if n % 2:
+        theirs.gauss(0, 1)          # and holding a second normal deviate for later
+        ours.gauss(0, 1)
     items = list(range(n))
     theirs.shuffle(items)
     assert shuffled_positions(n, ours).tolist() == items

@@ -1035,26 +1035,30 @@ cdef Py_ssize_t shuffle_with_words(const uint32_t* words, Py_ssize_t available,
     returns the i it stopped at (0 when the shuffle is done): a rejected draw's
     word is used up all the same, so the next call goes on from there with
     new words.
+
+    A word is rejected about a third of the time, at random, so a branch on
+    it would be mispredicted often: instead every word makes a swap, of x[i]
+    with itself when it is rejected, and i moves on only when it is accepted.
     """
-    cdef Py_ssize_t i, used = 0, swap
-    cdef uint32_t j
+    cdef Py_ssize_t i = top, used, j, swap
+    cdef uint32_t drawn
+    cdef bint accepted
     cdef int bits = 0
     while bits < 63 and ((<uint64_t> 1) << bits) <= <uint64_t> (top + 1):
         bits += 1                     # bits = (top + 1).bit_length()
-    for i in range(top, 0, -1):
-        while ((<uint64_t> 1) << (bits - 1)) > <uint64_t> (i + 1):
-            bits -= 1                 # keep bits = (i + 1).bit_length()
-        while True:
-            if used == available:
-                return i
-            j = words[used] >> (32 - bits)
-            used += 1
-            if j <= <uint32_t> i:
-                break
+    for used in range(available):
+        if i == 0:
+            break
+        drawn = words[used] >> (32 - bits)
+        accepted = drawn <= <uint64_t> i
+        j = <Py_ssize_t> drawn if accepted else i
         swap = positions[i]
         positions[i] = positions[j]
         positions[j] = swap
-    return 0
+        i -= accepted
+        # keep bits = (i + 1).bit_length()
+        bits -= ((<uint64_t> 1) << (bits - 1)) > <uint64_t> (i + 1)
+    return i
 
 
 def shuffle_positions(const uint32_t[::1] words, Py_ssize_t[::1] positions, Py_ssize_t top):
