@@ -41,13 +41,14 @@ def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
     batches = -(-len(order) // mini_batch_size)
     chunk = batches if progress is None else max(1, batches // 100)
     room = min(mini_batch_size, len(order))       # the largest mini-batch there will be
+    targets, target_order = train.targets_in(order, params.flat.dtype)
     with kernel_threads():
         for first in range(0, batches, chunk):
             stop = min(first + chunk, batches)
-            stopped_at = kernels.sgd_epoch(train.X, train.targets, order, params.flat,
+            stopped_at = kernels.sgd_epoch(train.X, targets, order, params.flat,
                                            params.kernel_sizes, cost_kind, room, eta, lmbda,
                                            n, first, stop, step_bias_sums, check_inputs,
-                                           layers.hidden, layers.output)
+                                           layers.hidden, layers.output, target_order)
             if stopped_at >= 0:
                 raise NonFiniteInputs(
                     "training_data inputs contain NaN or infinity{} (in mini-batch {} of "

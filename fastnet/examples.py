@@ -34,20 +34,49 @@ class Examples:
     ``X`` is C-contiguous float32 or float64 and finite; ``targets`` is in the
     training precision.  ``pairs`` is the caller's list when the data came as
     one (SGD shuffles it in place, as network2 does), else None.
+    ``from_labels`` is true when the targets are the one-hot rows of the
+    labels given (int labels): they are then made only if asked for, since SGD
+    takes the labels instead.
     """
 
     def __init__(self, X, targets, labels=None, pairs=None):
         self.X = X
-        self.targets = targets
+        self._targets = targets
         self._labels = labels
         self.pairs = pairs
         self.n = X.shape[0]
+        self.from_labels = False
+
+    @classmethod
+    def with_labels(cls, X, labels, n_out, dtype, pairs=None):
+        """Examples whose targets are the one-hot rows (n_out wide, in ``dtype``) of ``labels``."""
+        examples = cls(X, None, labels, pairs)
+        examples.from_labels = True
+        examples.n_out, examples.dtype = n_out, np.dtype(dtype)
+        return examples
+
+    @property
+    def targets(self):
+        if self._targets is None:
+            self._targets = one_hot(self._labels, self.n_out, self.dtype)
+        return self._targets
 
     @property
     def labels(self):
         if self._labels is None:
-            self._labels = np.argmax(self.targets, axis=1)
+            self._labels = np.argmax(self._targets, axis=1)
         return self._labels
+
+    def targets_in(self, order, dtype):
+        """``(rows, positions)``: the k-th example of ``order`` has target ``rows[positions[k]]``.
+
+        For one-hot targets of labels (not made yet), rows is the identity and
+        positions the labels in that order; else the targets themselves and None
+        (read as ``order``).
+        """
+        if self.from_labels and self._targets is None:
+            return np.eye(self.n_out, dtype=dtype), self._labels[order]
+        return self.targets, None
 
 
 def is_array_form(data):
@@ -87,13 +116,13 @@ def input_rows(X, width, dtype, what, check=True):
 
 
 def target_rows_from(y, n, n_out, dtype, what):
-    """Target rows (n, n_out) and labels (n,) (or None) from int labels or target rows."""
+    """Target rows (n, n_out) and None, or None and labels (n,), from target rows or int labels."""
     y = real_array(y, what)
     if y.ndim == 1:
         labels = class_labels(y, n_out, what)
         if labels.shape[0] != n:
             raise ValueError("{} has {} labels for {} examples".format(what, labels.shape[0], n))
-        return one_hot(labels, n_out, dtype), labels
+        return None, labels
     if y.shape != (n, n_out):
         raise ValueError("{} must have shape ({},) of int labels or ({}, {}) of target rows, "
                          "got {}".format(what, n, n, n_out, y.shape))
@@ -150,7 +179,9 @@ def check_finite(a, what, fits_float32=False):
 def _from_arrays(X, y, sizes, dtype, what, check_inputs):
     X = input_rows(X, sizes[0], dtype, what + " inputs X", check_inputs)
     targets, labels = target_rows_from(y, X.shape[0], sizes[-1], dtype, what + " labels y")
-    return Examples(X, targets, labels)
+    if targets is None:
+        return Examples.with_labels(X, labels, sizes[-1], dtype)
+    return Examples(X, targets)
 
 
 def _from_pairs(data, sizes, dtype, what, check_inputs):
@@ -165,26 +196,25 @@ def _from_pairs(data, sizes, dtype, what, check_inputs):
     except (TypeError, ValueError):
         xs = ys = None
     X = _stack_columns(xs, n0)
-    if ys is None:
-        targets = None
-    elif _all_int_labels(ys):
+    labels = targets = None
+    if ys is not None and _all_int_labels(ys):
         labels = _int_labels(ys, n_out, what + " labels")
-        targets = one_hot(labels, n_out, dtype)
-    else:
-        labels = None
+    elif ys is not None:
         targets = _stack_columns(ys, n_out)
-    if X is None or targets is None:
+    if X is None or (targets is None and labels is None):
         X, targets = _pair_by_pair(pairs, n0, n_out, dtype, what)
         labels = None
     if X.dtype not in FLOAT_TYPES:
         X = X.astype(dtype)
-    targets = targets.astype(dtype, copy=False)
     if check_inputs:
         check_finite(X, what + " inputs",
                      fits_float32=(dtype == np.float32 and X.dtype == np.float64))
+    shuffled = pairs if isinstance(pairs, list) and pairs is data else None
+    if labels is not None:
+        return Examples.with_labels(X, labels, n_out, dtype, shuffled)
+    targets = targets.astype(dtype, copy=False)
     check_finite(targets, what + " labels")
-    return Examples(X, targets, labels, pairs if isinstance(pairs, list) and pairs is data
-                    else None)
+    return Examples(X, targets, None, shuffled)
 
 
 def _stack_columns(columns, height):
