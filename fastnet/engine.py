@@ -41,7 +41,10 @@ def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
     batches = -(-len(order) // mini_batch_size)
     chunk = batches if progress is None else max(1, batches // 100)
     room = min(mini_batch_size, len(order))       # the largest mini-batch there will be
-    targets, target_order = train.targets_in(order, params.flat.dtype)
+    if mini_batch_size >= len(order):      # one mini-batch, whose rows the kernel reads in place
+        targets, target_order = train.targets, None
+    else:
+        targets, target_order = train.targets_in(order, params.flat.dtype)
     with kernel_threads():
         for first in range(0, batches, chunk):
             stop = min(first + chunk, batches)

@@ -119,6 +119,40 @@ def test_a_transposed_first_layer_that_is_also_the_output_layer(slice_300, level
 
 
 @pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("mini_batch_size, chunks", [(10, False), (10, True), (7, False),
+                                                     (300, False)],
+                         ids=["mb10", "mb10-in-chunks", "mb7", "whole-set"])
+def test_int_labels_train_exactly_as_their_one_hot_rows(slice_300, level, dtype,
+                                                        mini_batch_size, chunks):
+    """Labels reach the kernel as the identity's rows in the order visited (no one-hot
+    array is made); one-hot target rows are copied from the targets themselves.  The
+    same numbers either way, bit for bit."""
+    X, y = slice_300
+    one_hot = np.eye(10)[y]
+    nets = []
+    for targets in (y, one_hot):
+        seed(5)
+        net = network2.Network([784, 13, 10])
+        with dispatch.using(level):
+            net.SGD((X, targets), 2, mini_batch_size, 0.3, 2.0, quiet=True, dtype=dtype,
+                    progress=(lambda k: None) if chunks else None)
+        nets.append(net)
+    assert max_abs_diff(nets[0].weights, nets[1].weights) == 0
+    assert max_abs_diff(nets[0].biases, nets[1].biases) == 0
+
+
+def test_target_order_must_be_as_long_as_order():
+    sizes = np.array([4, 3, 2], dtype=np.intc)
+    params = np.zeros(4 * 3 + 3 + 3 * 2 + 2)
+    X, targets = np.zeros((5, 4)), np.eye(2)
+    order = np.arange(5, dtype=np.intp)
+    with pytest.raises(ValueError, match="target_order"):
+        kernels.sgd_epoch(X, targets, order, params, sizes, kernels.Cost.CROSS_ENTROPY, 2, 0.1, 0.0,
+                          5, 0, 3, target_order=np.zeros(4, dtype=np.intp))
+
+
+@pytest.mark.parametrize("level", LEVELS)
 def test_float32_agrees_with_float64_within_its_precision(slice_300, level):
     X, y = slice_300
     sizes = [784, 30, 10]
