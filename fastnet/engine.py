@@ -42,16 +42,16 @@ def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
     chunk = batches if progress is None else max(1, batches // 100)
     room = min(mini_batch_size, len(order))       # the largest mini-batch there will be
     if mini_batch_size >= len(order):      # one mini-batch, whose rows the kernel reads in place
-        targets, target_order = train.targets, None
+        targets, target_rows = train.targets, None
     else:
-        targets, target_order = train.targets_in(order, params.flat.dtype)
+        targets, target_rows = train.kernel_targets(params.flat.dtype)
     with kernel_threads():
         for first in range(0, batches, chunk):
             stop = min(first + chunk, batches)
             stopped_at = kernels.sgd_epoch(train.X, targets, order, params.flat,
                                            params.kernel_sizes, cost_kind, room, eta, lmbda,
                                            n, first, stop, step_bias_sums, check_inputs,
-                                           layers.hidden, layers.output, target_order)
+                                           layers.hidden, layers.output, target_rows)
             if stopped_at >= 0:
                 raise NonFiniteInputs(
                     "training_data inputs contain NaN or infinity{} (in mini-batch {} of "

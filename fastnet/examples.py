@@ -67,15 +67,13 @@ class Examples:
             self._labels = np.argmax(self._targets, axis=1)
         return self._labels
 
-    def targets_in(self, order, dtype):
-        """``(rows, positions)``: the k-th example of ``order`` has target ``rows[positions[k]]``.
-
-        For one-hot targets of labels (not made yet), rows is the identity and
-        positions the labels in that order; else the targets themselves and None
-        (read as ``order``).
+    def kernel_targets(self, dtype):
+        """``(rows, index)``: example k's target is ``rows[index[k]]``, or ``rows[k]`` if
+        index is None.  For one-hot targets of labels (not made yet), rows is the
+        identity and index the labels; else the targets themselves and None.
         """
         if self.from_labels and self._targets is None:
-            return np.eye(self.n_out, dtype=dtype), self._labels[order]
+            return np.eye(self.n_out, dtype=dtype), self._labels
         return self.targets, None
 
 

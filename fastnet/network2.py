@@ -425,7 +425,7 @@ class _Run:
                 monitor_training_cost, monitor_training_accuracy,
                 monitor_evaluation_cost, monitor_evaluation_accuracy):
         params, train, n, say = self.params, self.train, self.train.n, self.say
-        order = np.arange(n, dtype=np.intp)       # order[k]: the row at list position k
+        order = None                  # order[k]: the row at list position k (None: k)
         pairs = None if train.pairs is None else list(train.pairs)
         # With one mini-batch per epoch on the very examples monitored (the
         # chapter's setting), each step's bias gradient is the speed before
@@ -435,7 +435,7 @@ class _Run:
         finite = True
         for j in range(epochs):
             permutation = shuffled_positions(n, shuffle_with)
-            order = order[permutation]
+            order = permutation if order is None else order[permutation]
             if pairs is not None:                  # network2 shuffles its list in place
                 pairs = list(map(pairs.__getitem__, permutation.tolist()))
                 train.pairs[:] = pairs

@@ -142,14 +142,14 @@ def test_int_labels_train_exactly_as_their_one_hot_rows(slice_300, level, dtype,
     assert max_abs_diff(nets[0].biases, nets[1].biases) == 0
 
 
-def test_target_order_must_be_as_long_as_order():
+def test_target_rows_must_give_every_input_row_one():
     sizes = np.array([4, 3, 2], dtype=np.intc)
     params = np.zeros(4 * 3 + 3 + 3 * 2 + 2)
     X, targets = np.zeros((5, 4)), np.eye(2)
     order = np.arange(5, dtype=np.intp)
-    with pytest.raises(ValueError, match="target_order"):
+    with pytest.raises(ValueError, match="target_rows"):
         kernels.sgd_epoch(X, targets, order, params, sizes, kernels.Cost.CROSS_ENTROPY, 2, 0.1, 0.0,
-                          5, 0, 3, target_order=np.zeros(4, dtype=np.intp))
+                          5, 0, 3, target_rows=np.zeros(4, dtype=np.intp))
 
 
 @pytest.mark.parametrize("level", LEVELS)

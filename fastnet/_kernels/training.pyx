@@ -709,15 +709,15 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
               Py_ssize_t first_batch, Py_ssize_t stop_batch,
               floating[::1] bias_gradient_sums=None, bint check_inputs=False,
               Activation hidden=SIGMOID, Activation output=SIGMOID,
-              const Py_ssize_t[::1] target_order=None):
+              const Py_ssize_t[::1] target_rows=None):
     """Run mini-batches first_batch .. stop_batch-1 of one SGD epoch in place on `params`.
 
     The epoch visits the rows inputs[order[0]], inputs[order[1]], ... cut into
     consecutive mini-batches of `mini_batch_size` (the last may be shorter).
-    Their targets are the rows targets[order[0]], targets[order[1]], ..., or
-    with `target_order` (as long as `order`), targets[target_order[0]], ...:
-    for int labels, `targets` is the identity and `target_order` the labels
-    in the order visited, so no one-hot array of the whole set is made;
+    Input row r has the target row targets[r], or with `target_rows` (one per
+    input row), targets[target_rows[r]]: for int labels, `targets` is the
+    identity and `target_rows` the labels, so no one-hot array of the whole
+    set is made;
     each mini-batch of m rows is one step
         w <- (1 - eta*lmbda/n) w - (eta/m) sum dC/dw,   b <- b - (eta/m) sum dC/db,
     with n the size of the whole training set.  Hidden layers apply `hidden`,
@@ -744,10 +744,7 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
     cdef int n0 = sizes[0]
     cdef int n_last = sizes[num_layers - 1]
     cdef Py_ssize_t rows_in_order = order.shape[0]
-    cdef const Py_ssize_t* targets_at
-    # Target rows are fetched ahead only from an array larger than the first-level cache
-    # (an identity of labels stays there).
-    cdef bint fetch_targets = targets.shape[0] * n_last * sizeof(floating) > 32768
+    cdef const Py_ssize_t* label_of = NULL
     cdef Py_ssize_t batch, start, row, i
     cdef Py_ssize_t stopped_at = -1
     cdef int m
@@ -758,9 +755,10 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
     cdef Workspace work
     if rows_in_order == 0 or first_batch >= stop_batch:
         return -1
-    if target_order is not None and target_order.shape[0] != rows_in_order:
-        raise ValueError("sgd_epoch: target_order must be as long as order")
-    targets_at = &order[0] if target_order is None else &target_order[0]
+    if target_rows is not None:
+        if target_rows.shape[0] != inputs.shape[0]:
+            raise ValueError("sgd_epoch: target_rows must have one entry per input row")
+        label_of = &target_rows[0]
     if bias_gradient_sums is not None:
         bias_sums = &bias_gradient_sums[0]
     if workspace_allocate(&work, &sizes[0], num_layers, mini_batch_size, True, True,
@@ -775,7 +773,7 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
     batch_targets = <floating*> work.target_rows
     cdef bint whole_set_in_place = (
         mini_batch_size >= rows_in_order and rows_in_order == inputs.shape[0]
-        and target_order is None and same_precision(<input_t*> NULL, <floating*> NULL))
+        and label_of == NULL and same_precision(<input_t*> NULL, <floating*> NULL))
     # The tile kernels read the rows where they lie (when no conversion is needed), and
     # fetch the next mini-batch's rows into the cache while this one computes.
     cdef bint rows_in_place = (work.simd != FASTNET_SIMD_NONE and not whole_set_in_place
@@ -800,7 +798,8 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                         else:
                             copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
                         memcpy(batch_targets + i * <Py_ssize_t> n_last,
-                               &targets[targets_at[start + i], 0], n_last * sizeof(floating))
+                               &targets[row if label_of == NULL else label_of[row], 0],
+                               n_last * sizeof(floating))
                 work.activations[0] = batch_inputs
                 work.inputs_by_pointer = rows_in_place
                 if work.simd != FASTNET_SIMD_NONE:
@@ -810,11 +809,14 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                     if batch + 1 >= stop_batch or whole_set_in_place or work.prefetch_rows < 0:
                         work.prefetch_rows = 0
                     for i in range(work.prefetch_rows):
-                        work.prefetch[i] = <const char*> &inputs[order[next_start + i], 0]
-                        # Its target row too: a random row of a few MB, the next step's
-                        # first wait otherwise.
-                        if fetch_targets:
-                            fastnet_prefetch(&targets[targets_at[next_start + i], 0],
+                        row = order[next_start + i]
+                        work.prefetch[i] = <const char*> &inputs[row, 0]
+                        # Its target row too (or its label): a random row of a few MB, the
+                        # next step's first wait otherwise.
+                        if label_of != NULL:
+                            fastnet_prefetch(&label_of[row], sizeof(Py_ssize_t))
+                        else:
+                            fastnet_prefetch(&targets[row, 0],
                                              n_last * <Py_ssize_t> sizeof(floating))
                     work.prefetch_bytes = n0 * <Py_ssize_t> sizeof(input_t)
                 finite = forward(num_layers, &sizes[0], &params[0], &work, m, hidden, output,
