@@ -436,7 +436,11 @@ TARGET void FN(rows_times_matrix)(int m, int n, int k, const T* const* a, const 
 }
 
 /* TERMS rows of D (terms s0 .. s0+TERMS of the sum) by CV vectors, over all k rows of C;
- * D's last vector `masked` by `tail` (read as zeros past n). */
+ * D's last vector `masked` by `tail` (read as zeros past n).  A row's terms are
+ * summed in two chains, the even terms onto the row and the odd ones apart, added
+ * at the end: one chain of ten dependent fused multiply-adds keeps a row 40 cycles
+ * in flight (Zen 5), more than the out-of-order window hides.  Measured on the
+ * book's network, whole epochs: 0.97 (float64) and 0.98 (float32) of the time. */
 static FASTNET_INLINE TARGET void FN(rank_update_tile)(const int TERMS, const int CV, int k,
                                                        const T* const* a, const T* d,
                                                        ptrdiff_t ldd, T alpha, int masked,
@@ -454,13 +458,21 @@ static FASTNET_INLINE TARGET void FN(rank_update_tile)(const int TERMS, const in
             dv[s][v] = VMUL(valpha, masked && v == CV - 1 ? VLOADM(d + s * ldd + v * VL, tail)
                                                           : VLOAD(d + s * ldd + v * VL));
     }
+    V odd[UPDATE_CV];
     for (p = 0; p < k; p++) {
         row = c + p * ldc;
         FASTNET_UNROLL for (v = 0; v < CV; v++) acc[v] = VLOAD(row + v * VL);
         FASTNET_UNROLL for (s = 0; s < TERMS; s++) {
             x = VSET1(ap[s][p]);
-            FASTNET_UNROLL for (v = 0; v < CV; v++) acc[v] = VFMA(x, dv[s][v], acc[v]);
+            if (s % 2 == 0) {
+                FASTNET_UNROLL for (v = 0; v < CV; v++) acc[v] = VFMA(x, dv[s][v], acc[v]);
+            } else if (s == 1) {
+                FASTNET_UNROLL for (v = 0; v < CV; v++) odd[v] = VMUL(x, dv[s][v]);
+            } else {
+                FASTNET_UNROLL for (v = 0; v < CV; v++) odd[v] = VFMA(x, dv[s][v], odd[v]);
+            }
         }
+        if (TERMS > 1) FASTNET_UNROLL for (v = 0; v < CV; v++) acc[v] = VADD(acc[v], odd[v]);
         FASTNET_UNROLL for (v = 0; v < CV; v++) VSTORE(row + v * VL, acc[v]);
     }
 }
