@@ -51,6 +51,10 @@ cdef extern from "tiles.h" nogil:
                                const float* d, Py_ssize_t ldd, float alpha, float* c,
                                Py_ssize_t ldc)
     void fastnet_prefetch(const void* p, Py_ssize_t bytes)
+    void fastnet_bias_step_d(int level, int m, int n, const double* d, double alpha, double beta,
+                             double* b, double* sums)
+    void fastnet_bias_step_f(int level, int m, int n, const float* d, float alpha, float beta,
+                             float* b, float* sums)
     void fastnet_times_sigmoid_slope_d(int level, double* d, const double* a, Py_ssize_t count)
     void fastnet_times_sigmoid_slope_f(int level, float* d, const float* a, Py_ssize_t count)
     void fastnet_sigmoid_d(int level, double* z, Py_ssize_t count)
@@ -135,6 +139,16 @@ cdef inline void sigmoid_all(int level, floating* z, Py_ssize_t count) noexcept 
         fastnet_sigmoid_f(level, z, count)
     else:
         fastnet_sigmoid_d(level, z, count)
+
+
+cdef inline void bias_step(int level, int m, int n, const floating* d, floating alpha,
+                           floating beta, floating* b, floating* sums) noexcept nogil:
+    """b[j] = alpha * sum_i d[i, j] + beta * b[j] (beta = 0: written, not read), and
+    sums[j] += sum_i d[i, j] unless sums is NULL, for the (m, n) deltas d."""
+    if floating is float:
+        fastnet_bias_step_f(level, m, n, d, alpha, beta, b, sums)
+    else:
+        fastnet_bias_step_d(level, m, n, d, alpha, beta, b, sums)
 
 
 cdef inline void times_sigmoid_slope(int level, floating* d, const floating* a,

@@ -436,6 +436,20 @@ void fastnet_sigmoid_f(int level, float* z, ptrdiff_t count)
     DISPATCH(sigmoid_all_avx512_f(z, count), sigmoid_all_avx2_f(z, count));
 }
 
+void fastnet_bias_step_d(int level, int m, int n, const double* d, double alpha, double beta,
+                         double* b, double* sums)
+{
+    DISPATCH(bias_step_avx512_d(m, n, d, alpha, beta, b, sums),
+             bias_step_avx2_d(m, n, d, alpha, beta, b, sums));
+}
+
+void fastnet_bias_step_f(int level, int m, int n, const float* d, float alpha, float beta,
+                         float* b, float* sums)
+{
+    DISPATCH(bias_step_avx512_f(m, n, d, alpha, beta, b, sums),
+             bias_step_avx2_f(m, n, d, alpha, beta, b, sums));
+}
+
 void fastnet_times_sigmoid_slope_d(int level, double* d, const double* a, ptrdiff_t count)
 {
     DISPATCH(times_sigmoid_slope_avx512_d(d, a, count), times_sigmoid_slope_avx2_d(d, a, count));

@@ -80,6 +80,13 @@ void fastnet_prefetch(const void* p, ptrdiff_t bytes);
 void fastnet_sigmoid_d(int level, double* z, ptrdiff_t count);
 void fastnet_sigmoid_f(int level, float* z, ptrdiff_t count);
 
+/* The bias part of a step, D (m, n) the deltas: b[j] = alpha sum_i D[i][j] + beta b[j]
+ * (beta = 0: written, not read), and sums[j] += sum_i D[i][j] unless sums is NULL. */
+void fastnet_bias_step_d(int level, int m, int n, const double* d, double alpha, double beta,
+                         double* b, double* sums);
+void fastnet_bias_step_f(int level, int m, int n, const float* d, float alpha, float beta,
+                         float* b, float* sums);
+
 /* d[i] <- d[i] * a[i] * (1 - a[i]) for i < count: deltas times the sigmoid's slope. */
 void fastnet_times_sigmoid_slope_d(int level, double* d, const double* a, ptrdiff_t count);
 void fastnet_times_sigmoid_slope_f(int level, float* d, const float* a, ptrdiff_t count);

@@ -615,6 +615,26 @@ TARGET void FN(sigmoid_all)(T* z, ptrdiff_t count)
     }
 }
 
+/* The bias part of a step: with totals[j] = sum_i D[i][j] (D's m rows of n added one
+ * after another), sums[j] += totals[j] unless sums is NULL, and
+ * b[j] = alpha totals[j] + beta b[j] (beta = 0: written, not read), the products
+ * rounded apart as training.pyx's scalar loop rounds them. */
+TARGET void FN(bias_step)(int m, int n, const T* d, T alpha, T beta, T* b, T* sums)
+{
+    int i, j;
+    V total, step;
+    M lanes;
+    for (j = 0; j < n; j += VL) {
+        lanes = MASK(n - j);
+        total = VLOADM(d + j, lanes);
+        for (i = 1; i < m; i++) total = VADD(total, VLOADM(d + (ptrdiff_t) i * n + j, lanes));
+        if (sums != NULL) VSTOREM(sums + j, lanes, VADD(VLOADM(sums + j, lanes), total));
+        step = VMUL(VSET1(alpha), total);
+        if (beta != 0) step = VADD(step, VMUL(VSET1(beta), VLOADM(b + j, lanes)));
+        VSTOREM(b + j, lanes, step);
+    }
+}
+
 /* d[i] <- d[i] * (a[i] (1 - a[i])): the deltas times the sigmoid's slope, taken from its
  * outputs a (the backward half of the sigmoid), in this variant's precision. */
 TARGET void FN(times_sigmoid_slope)(T* d, const T* a, ptrdiff_t count)
