@@ -41,7 +41,9 @@ def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
     batches = -(-len(order) // mini_batch_size)
     chunk = batches if progress is None else max(1, batches // 100)
     room = min(mini_batch_size, len(order))       # the largest mini-batch there will be
-    if mini_batch_size >= len(order):      # one mini-batch, whose rows the kernel reads in place
+    # Int labels go to the kernel as labels, except for one mini-batch of every row, whose
+    # target rows it reads where they lie, in storage order.
+    if mini_batch_size >= len(order):
         targets, target_rows = train.targets, None
     else:
         targets, target_rows = train.kernel_targets(params.flat.dtype)
