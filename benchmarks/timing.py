@@ -3,11 +3,6 @@ import time
 
 import numpy as np
 
-try:
-    import resource
-except ImportError:         # Windows: no getrusage
-    resource = None
-
 from benchmarks.machine import blas_threads
 
 
@@ -27,11 +22,11 @@ def time_runners(runners, repeats, warmup, log=None):
                     continue
                 with blas_threads(r.threads):
                     state = r.prepare(warm=(phase == "warm-up"))
-                    c0 = cpu_seconds()
+                    c0 = time.process_time()      # all of this process's threads
                     t0 = time.perf_counter()
                     r.run(state)
                     elapsed = time.perf_counter() - t0
-                    cpu = cpu_seconds() - c0
+                    cpu = time.process_time() - c0
                 if phase == "warm-up":
                     r.warm_times.append(elapsed)
                 else:
@@ -40,14 +35,6 @@ def time_runners(runners, repeats, warmup, log=None):
                     r.last_state = state
                 if log:
                     log("  {:<9} {:<40} {:9.4f} s".format(phase, r.label, elapsed))
-
-
-def cpu_seconds():
-    """CPU time of this process so far, all its threads (user + system)."""
-    if resource is None:
-        return float("nan")
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def summary(r):
