@@ -41,12 +41,7 @@ def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
     batches = -(-len(order) // mini_batch_size)
     chunk = batches if progress is None else max(1, batches // 100)
     room = min(mini_batch_size, len(order))       # the largest mini-batch there will be
-    # Int labels go to the kernel as labels, except for one mini-batch of every row, whose
-    # target rows it reads where they lie, in storage order.
-    if mini_batch_size >= len(order):
-        targets, target_rows = train.targets, None
-    else:
-        targets, target_rows = train.kernel_targets(params.flat.dtype)
+    targets, target_rows = train.kernel_targets()
     with kernel_threads():
         for first in range(0, batches, chunk):
             stop = min(first + chunk, batches)

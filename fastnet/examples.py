@@ -34,9 +34,8 @@ class Examples:
     ``X`` is C-contiguous float32 or float64 and finite; ``targets`` is in the
     training precision.  ``pairs`` is the caller's list when the data came as
     one (SGD shuffles it in place, as network2 does), else None.
-    ``from_labels`` is true when the targets are the one-hot rows of the
-    labels given (int labels): they are then made only if asked for, since SGD
-    takes the labels instead.
+    Examples made ``with_labels`` (int labels) have one-hot targets, made only
+    if asked for: SGD takes the labels instead.
     """
 
     def __init__(self, X, targets, labels=None, pairs=None):
@@ -45,13 +44,11 @@ class Examples:
         self._labels = labels
         self.pairs = pairs
         self.n = X.shape[0]
-        self.from_labels = False
 
     @classmethod
     def with_labels(cls, X, labels, n_out, dtype, pairs=None):
         """Examples whose targets are the one-hot rows (n_out wide, in ``dtype``) of ``labels``."""
         examples = cls(X, None, labels, pairs)
-        examples.from_labels = True
         examples.n_out, examples.dtype = n_out, np.dtype(dtype)
         return examples
 
@@ -67,14 +64,14 @@ class Examples:
             self._labels = np.argmax(self._targets, axis=1)
         return self._labels
 
-    def kernel_targets(self, dtype):
+    def kernel_targets(self):
         """``(rows, index)``: example k's target is ``rows[index[k]]``, or ``rows[k]`` if
-        index is None.  For one-hot targets of labels (not made yet), rows is the
-        identity and index the labels; else the targets themselves and None.
+        index is None.  For one-hot targets not made yet (Examples ``with_labels``), rows
+        is the identity and index the labels; else the targets themselves and None.
         """
-        if self.from_labels and self._targets is None:
-            return np.eye(self.n_out, dtype=dtype), self._labels
-        return self.targets, None
+        if self._targets is None:
+            return np.eye(self.n_out, dtype=self.dtype), self._labels
+        return self._targets, None
 
 
 def is_array_form(data):

@@ -39,9 +39,8 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, 
 from cython cimport floating
 from libc.math cimport exp, expf, fabs, fabsf, tanh, tanhf
 from libc.stdlib cimport malloc, free
-from libc.stdint cimport uint32_t, uint64_t
+from libc.stdint cimport uint32_t, uint64_t, uintptr_t
 from libc.string cimport memcpy, memset
-from libc.stdint cimport uintptr_t
 
 from ._blas cimport Transpose, AS_STORED, TRANSPOSED, gemm, gemv
 from ._tiles cimport (FASTNET_SIMD_NONE, axpy_rows, bias_step, dot_rows, fastnet_fma_chain,
@@ -520,12 +519,6 @@ cdef bint forward(int num_layers, const int* sizes, const floating* params,
                          biases if kind == SIGMOID else NULL, a_out, n_out,
                          work.prefetch if l == 0 else NULL, work.prefetch_rows,
                          work.prefetch_bytes)
-            if check_first and l == 0:
-                finite = all_finite(work.simd, a_out, <Py_ssize_t> m * n_out)
-            if kind == SIGMOID:
-                sigmoid_all(work.simd, a_out, <Py_ssize_t> m * n_out)
-            else:
-                activate(kind, a_out, biases, m, n_out)
         else:
             # One row is a matrix-vector product, which BLAS does 3x faster as gemv than as gemm.
             if m == 1:
@@ -535,8 +528,11 @@ cdef bint forward(int num_layers, const int* sizes, const floating* params,
                 gemm(AS_STORED, TRANSPOSED, m, n_out, n_in, <floating> 1,
                      <floating*> work.activations[l], n_in, weights, n_in, <floating> 0, a_out,
                      n_out)
-            if check_first and l == 0:
-                finite = all_finite(work.simd, a_out, <Py_ssize_t> m * n_out)
+        if check_first and l == 0:
+            finite = all_finite(work.simd, a_out, <Py_ssize_t> m * n_out)
+        if work.simd != FASTNET_SIMD_NONE and kind == SIGMOID:
+            sigmoid_all(work.simd, a_out, <Py_ssize_t> m * n_out)     # its biases are in
+        else:
             activate(kind, a_out, biases, m, n_out)
         weights = biases + n_out
     return finite
@@ -746,7 +742,7 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
     batch_targets = <floating*> work.target_rows
     cdef bint whole_set_in_place = (
         mini_batch_size >= rows_in_order and rows_in_order == inputs.shape[0]
-        and label_of == NULL and same_precision(<input_t*> NULL, <floating*> NULL))
+        and same_precision(<input_t*> NULL, <floating*> NULL))
     # The tile kernels read the rows where they lie (when no conversion is needed), and
     # fetch the next mini-batch's rows into the cache while this one computes.
     cdef bint rows_in_place = (work.simd != FASTNET_SIMD_NONE and not whole_set_in_place
@@ -760,9 +756,15 @@ def sgd_epoch(const input_t[:, ::1] inputs, const floating[:, ::1] targets,
                 m = <int> min(<Py_ssize_t> mini_batch_size, rows_in_order - start)
                 if whole_set_in_place:
                     # One mini-batch of every row: the sum over it does not depend on
-                    # the order (but for round-off), so the rows are read where they lie.
+                    # the order (but for round-off), so the rows are read where they lie,
+                    # and so are the targets (labels' rows are gathered in the same order).
                     batch_inputs = <floating*> &inputs[0, 0]
-                    batch_targets = <floating*> &targets[0, 0]
+                    if label_of == NULL:
+                        batch_targets = <floating*> &targets[0, 0]
+                    else:
+                        for i in range(m):
+                            memcpy(batch_targets + i * <Py_ssize_t> n_last,
+                                   &targets[label_of[i], 0], n_last * sizeof(floating))
                 else:
                     for i in range(m):
                         row = order[start + i]
