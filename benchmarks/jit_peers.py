@@ -40,6 +40,23 @@ def one_hidden_layer(sizes):
     return len(sizes) == 3
 
 
+def one_hot_rows(y, n_out, dtype):
+    return np.eye(n_out, dtype=dtype)[np.asarray(y, dtype=np.int64)]
+
+
+def initial_parameters(spec, dtype, asarray):
+    """network2's initial (W1, b1, W2, b2) for ``spec``, biases flat, through ``asarray``."""
+    weights, biases = network2_initial_parameters(spec.sizes, spec.seed)
+    return (asarray(weights[0], dtype=dtype), asarray(biases[0].ravel(), dtype=dtype),
+            asarray(weights[1], dtype=dtype), asarray(biases[1].ravel(), dtype=dtype))
+
+
+def trained(W1, b1, W2, b2):
+    """What the agreement checks read from a peer's trained (W1, b1, W2, b2)."""
+    return {"weights": [W1, W2], "biases": [b1.reshape(-1, 1), b2.reshape(-1, 1)],
+            "dtypes": sorted({str(a.dtype) for a in (W1, b1, W2, b2)})}
+
+
 # ---------------------------------------------------------------------------
 # numba
 
@@ -91,18 +108,13 @@ class NumbaTrain(Runner):
         super().__init__(dtype, n_examples, scale_to, **kw)
         self.spec = spec
         self.X = np.ascontiguousarray(X, dtype=self.dtype)
-        self.Y = np.eye(spec.sizes[-1], dtype=self.dtype)[np.asarray(y, dtype=np.int64)]
+        self.Y = one_hot_rows(y, spec.sizes[-1], self.dtype)
         self.epoch = numba_epoch()
 
     def prepare(self, warm):
         n = self.n_warm if warm else self.n_examples
-        s = self.spec
-        weights, biases = network2_initial_parameters(s.sizes, s.seed)
-        params = [np.ascontiguousarray(weights[0], dtype=self.dtype),
-                  np.ascontiguousarray(biases[0].ravel(), dtype=self.dtype),
-                  np.ascontiguousarray(weights[1], dtype=self.dtype),
-                  np.ascontiguousarray(biases[1].ravel(), dtype=self.dtype)]
-        return params, network2_order(n, s.seed), n
+        params = initial_parameters(self.spec, self.dtype, np.ascontiguousarray)
+        return params, network2_order(n, self.spec.seed), n
 
     def run(self, state):
         (W1, b1, W2, b2), order, n = state
@@ -111,9 +123,7 @@ class NumbaTrain(Runner):
                    self.dtype.type(s.eta), self.dtype.type(1 - s.eta * (s.lmbda / n)))
 
     def finish(self, state):
-        W1, b1, W2, b2 = state[0]
-        return {"weights": [W1, W2], "biases": [b1.reshape(-1, 1), b2.reshape(-1, 1)],
-                "dtypes": sorted({str(a.dtype) for a in state[0]})}
+        return trained(*state[0])
 
 
 # ---------------------------------------------------------------------------
@@ -183,19 +193,14 @@ class JaxTrain(Runner):
             raise ValueError("the JAX peer needs whole mini-batches")
         self.spec = spec
         self.X = jnp.asarray(np.ascontiguousarray(X, dtype=self.dtype))
-        self.Y = jnp.asarray(np.eye(spec.sizes[-1], dtype=self.dtype)[np.asarray(y, dtype=np.int64)])
+        self.Y = jnp.asarray(one_hot_rows(y, spec.sizes[-1], self.dtype))
         self.epoch = jax_epoch()
 
     def prepare(self, warm):
         jnp = self.jnp
         n = self.n_warm if warm else self.n_examples
-        s = self.spec
-        weights, biases = network2_initial_parameters(s.sizes, s.seed)
-        params = (jnp.asarray(weights[0], dtype=self.dtype),
-                  jnp.asarray(biases[0].ravel(), dtype=self.dtype),
-                  jnp.asarray(weights[1], dtype=self.dtype),
-                  jnp.asarray(biases[1].ravel(), dtype=self.dtype))
-        order = jnp.asarray(network2_order(n, s.seed))
+        params = initial_parameters(self.spec, self.dtype, jnp.asarray)
+        order = jnp.asarray(network2_order(n, self.spec.seed))
         return {"params": params, "order": order, "n": n}
 
     def run(self, state):
@@ -208,9 +213,7 @@ class JaxTrain(Runner):
         state["out"] = jax.block_until_ready(out)
 
     def finish(self, state):
-        W1, b1, W2, b2 = (np.asarray(a) for a in state["out"])
-        return {"weights": [W1, W2], "biases": [b1.reshape(-1, 1), b2.reshape(-1, 1)],
-                "dtypes": sorted({str(a.dtype) for a in (W1, b1, W2, b2)})}
+        return trained(*(np.asarray(a) for a in state["out"]))
 
 
 def train_once(cls, spec, X, y, dtype, n):
