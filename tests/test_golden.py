@@ -1,0 +1,50 @@
+"""The same seeds give the same numbers as the recorded build (tests/golden_results.py).
+
+The tile kernels are fastnet's own code, so at their levels every case must
+match bit for bit.  BLAS products round as the BLAS library and the kernel it
+picked for this CPU do: with the recorded one they must match bit for bit too,
+with another one to within 1e-10 (float64) or 1e-3 (float32) of the recorded results.
+"""
+import numpy as np
+import pytest
+
+from fastnet import dispatch, network2
+
+from . import golden_results as golden
+
+SAVED = np.load(golden.TARGET)
+RECORDED_LEVELS = sorted({name.split("/")[1] for name in SAVED.files if name.startswith("sha256/")},
+                         key=dispatch.LEVELS.index)
+RUNNABLE = dispatch.LEVELS[:dispatch.LEVELS.index(dispatch.supported()) + 1]
+
+
+@pytest.fixture(scope="module")
+def mnist_1200():
+    return golden.mnist_slice()
+
+
+def test_the_file_records_every_case_at_the_tile_level_of_this_development_cpu():
+    # The recording machine ran AVX2; a level missing here means the file was cut short.
+    assert "avx2" in RECORDED_LEVELS and "blas" in RECORDED_LEVELS
+    per_level = len(golden.CASES) * len(golden.MINI_BATCHES) * 2
+    assert sum(n.startswith("sha256/") for n in SAVED.files) == per_level * len(RECORDED_LEVELS)
+
+
+@pytest.mark.parametrize("level", [lv for lv in RECORDED_LEVELS if lv in RUNNABLE])
+@pytest.mark.parametrize("activation, output, cost", golden.CASES)
+@pytest.mark.parametrize("mode", list(golden.MINI_BATCHES))
+def test_same_seeds_give_the_recorded_results(mnist_1200, level, activation, output, cost, mode):
+    X, y = mnist_1200
+    same_blas = str(SAVED["blas_core"]) == golden.blas_core()
+    with dispatch.using(level):
+        for dtype in (np.float64, np.float32):
+            name = golden.case_name(level, activation, output, cost, mode, dtype)
+            now = golden.train(network2, activation, output, cost,
+                               golden.MINI_BATCHES[mode], dtype, X, y)
+            if level != "blas" or same_blas:
+                worst = float(np.max(np.abs(now - SAVED["values/" + name])))
+                assert golden.digest(now) == str(SAVED["sha256/" + name]), (name, worst)
+            else:
+                # float32: a ReLU's kink moves a few outputs by 1e-4 (tile against BLAS, recorded).
+                bound = 1e-10 if dtype == np.float64 else 1e-3
+                assert np.max(np.abs(now - SAVED["values/" + name])) <= bound, name
