@@ -7,7 +7,7 @@ Called with no argument, it looks where the book's loader does first:
 ``../data/mnist.pkl.gz`` relative to the working directory (the book's scripts
 run from ``src/`` or ``fig/``, with the data in ``data/`` beside them).  If
 that file is not there, it searches FASTNET_DATA, the per-user cache and
-finally the public mirrors, as described in ``fastnet.datasets``.  A
+finally the public mirrors, as ``fastnet.datasets.search`` describes.  A
 ``path`` (a folder with the four MNIST IDX files, gzip'd or not, or the
 book's ``mnist.pkl.gz`` itself) is used instead of any search.  Both routes
 give the same float32 arrays (pixel bytes / 256).
@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from .datasets import load_mnist
+from fastnet.datasets import load_mnist
 
 __all__ = ["load_data", "load_data_wrapper", "vectorized_result", "BOOK_PATH"]
 

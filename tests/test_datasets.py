@@ -14,6 +14,7 @@ import pytest
 
 from fastnet import datasets
 from fastnet.datasets import DataFormatError, DataNotFoundError, load_mnist
+from fastnet.datasets.book_pickle import ArrayUnpickler
 
 from .helpers import MNIST_DIR as DATA
 
@@ -45,6 +46,26 @@ def raw_uint8():
         offset = 16 if "images" in name else 8
         out[name] = np.frombuffer(data, np.uint8, offset=offset)
     return out
+
+
+# The names fastnet.datasets offers, wherever in the package each one lives.
+PUBLIC_NAMES = [
+    "CONTENT_SHA256", "ChecksumError", "DATASETS", "DEBIAN_DIRS", "DEFAULT_TIMEOUT",
+    "DataFormatError", "DataNotFoundError", "EXPECTED_SHAPES", "GZIP_MAGIC", "IDX_FILES",
+    "IDX_UBYTE", "IMAGE_SHAPE", "MAX_IDX_BYTES", "MAX_PICKLE_BYTES", "MIRRORS", "NAMES",
+    "N_CLASSES", "N_PIXELS", "N_TEST", "N_TRAIN", "N_VAL", "PICKLE_NAMES", "READ_CHUNK",
+    "SUBDIRS", "TRAILING_LIMIT", "USER_AGENT", "default_cache_dir", "download", "load_mnist",
+    "read_idx", "read_pickle",
+]
+
+
+def test_public_names():
+    assert [n for n in PUBLIC_NAMES if not hasattr(datasets, n)] == []
+    assert set(datasets.__all__) <= set(PUBLIC_NAMES)
+    for error in (DataFormatError, DataNotFoundError, datasets.ChecksumError):
+        assert error.__module__ == "fastnet.datasets"   # as tracebacks show it
+    assert (datasets.N_PIXELS, datasets.N_CLASSES) == (784, 10)
+    assert (datasets.N_TRAIN, datasets.N_VAL, datasets.N_TEST) == (50000, 10000, 10000)
 
 
 def test_shapes_dtypes_and_layout(mnist):
@@ -108,13 +129,18 @@ def test_pickle_and_idx_give_identical_arrays(book_pickle, mnist):
         assert X.dtype == X2.dtype == np.float32 and y.dtype == np.int64
         assert X.flags.c_contiguous
         assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    (X, y), _, _ = datasets.read_pickle(book_pickle, dtype=np.float64)
+    assert X.dtype == np.float64 and np.array_equal(X, mnist[0][0])
+    with pytest.raises(ValueError, match="dtype"):
+        datasets.read_pickle(book_pickle, dtype=np.int8)
 
 
-def test_pickle_found_in_a_folder(book_pickle, monkeypatch):
-    calls = []
-    monkeypatch.setattr(datasets, "_load_pickle", lambda path, dtype: calls.append(path) or "ok")
-    assert load_mnist(book_pickle.parent) == "ok"
-    assert calls == [str(book_pickle)]
+def test_pickle_found_in_a_folder(book_pickle, mnist):
+    # The folder holds the pickle and nothing else, and a named path is the
+    # only place looked at: the arrays can only have come from the pickle.
+    assert sorted(p.name for p in book_pickle.parent.iterdir()) == [book_pickle.name]
+    for (X, y), (X2, y2) in zip(load_mnist(book_pickle.parent), mnist):
+        assert np.array_equal(X, X2) and np.array_equal(y, y2)
     with pytest.raises(DataNotFoundError, match="no Fashion-MNIST files there"):
         load_mnist(book_pickle.parent, dataset="fashion")  # the pickle is MNIST's
 
@@ -138,7 +164,7 @@ def test_python2_pickle_of_arrays_loads():
     array = (np.arange(12, dtype=np.float32) / 256).reshape(3, 4)
     raw = _py2_array_pickle(array)
     pickletools.dis(raw, out=io.StringIO())  # well-formed
-    got = datasets._ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    got = ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
     assert got.dtype == np.float32 and np.array_equal(got, array)
 
 
@@ -272,7 +298,7 @@ def test_nothing_found_offline_says_where_and_how(tmp_path, monkeypatch):
 
 
 def test_mnist_is_not_taken_for_fashion(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "DEBIAN_DIRS", {"mnist": [], "fashion": []})
+    monkeypatch.setitem(datasets.DEBIAN_DIRS, "fashion", [])   # an installed copy is not used
     monkeypatch.setenv("FASTNET_DATA", str(DATA))
     with pytest.raises(DataNotFoundError, match="holds MNIST files, not Fashion-MNIST"):
         load_mnist(dataset="fashion", download=False)
@@ -305,7 +331,7 @@ def test_fashion_from_debian_package(mnist):
 @needs_fashion
 def test_fashion_via_environment(tmp_path, monkeypatch):
     (tmp_path / "fashion-mnist").symlink_to(FASHION)
-    monkeypatch.setattr(datasets, "DEBIAN_DIRS", {"mnist": [], "fashion": []})
+    monkeypatch.setitem(datasets.DEBIAN_DIRS, "fashion", [])   # found through FASTNET_DATA
     monkeypatch.setenv("FASTNET_DATA", str(tmp_path))
     (_, y), _, _ = load_mnist(dataset="fashion", dtype=np.float64, download=False)
     assert list(y[:3]) == [9, 0, 0]
@@ -461,20 +487,23 @@ def test_pickle_of_object_arrays_is_refused(tmp_path):
         load_mnist(path)
 
 
-def test_pickle_bomb_is_refused(tmp_path, monkeypatch):
-    """A gzip'd pickle inflating past MAX_PICKLE_BYTES stops at the bound (made
-    small here so that the test is fast; the real bound is 512 MiB)."""
-    monkeypatch.setattr(datasets, "MAX_PICKLE_BYTES", 4 << 20)
+def test_pickle_bomb_is_refused(tmp_path):
+    """A gzip'd pickle inflating past its bound stops there (the bound is made
+    small here so that the test is fast; load_mnist's is MAX_PICKLE_BYTES)."""
+    assert datasets.MAX_PICKLE_BYTES == 512 << 20
     path = tmp_path / "mnist.pkl.gz"
     # BINBYTES8 claiming 8 GiB, then 64 MiB of zeros in 1 MiB gzip members.
     head = gzip.compress(b"\x80\x04\x8e" + struct.pack("<Q", 8 << 30))
     path.write_bytes(head + _bomb_members(64))
     with pytest.raises(DataFormatError, match=r"mnist.pkl.gz: (holds more than 4,194,304 bytes"
                                               r"|not a readable MNIST pickle \(it asks for)"):
-        load_mnist(path)
+        datasets.read_pickle(path, max_bytes=4 << 20)
     # A pickle that is simply too long for the bound, without any trick.
     path.write_bytes(gzip.compress(pickle.dumps(b"\1" * (5 << 20))))
     with pytest.raises(DataFormatError, match="holds more than 4,194,304 bytes of pickle data"):
+        datasets.read_pickle(path, max_bytes=4 << 20)
+    # Within the default bound it is read, and refused only for what it holds.
+    with pytest.raises(DataFormatError, match="expected a pickled triple"):
         load_mnist(path)
 
 
@@ -568,7 +597,7 @@ def test_the_unpickler_reads_plain_arrays_in_every_protocol(protocol):
            [np.zeros(2, bool)], np.asfortranarray(np.arange(6.0).reshape(2, 3)),
            np.arange(3, dtype=">i2"))
     raw = pickle.dumps(obj, protocol=protocol)
-    got = datasets._ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
+    got = ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
     expected = pickle.loads(raw)
     for a, b in zip(got, expected):
         assert type(a) is type(b)
@@ -576,6 +605,5 @@ def test_the_unpickler_reads_plain_arrays_in_every_protocol(protocol):
             assert a.dtype == b.dtype and np.array_equal(a, b)
     assert got[1] == 3 and got[2] == 2.5 and got[3][0].dtype == bool
     with pytest.raises(pickle.UnpicklingError, match="dtype object"):
-        datasets._ArrayUnpickler(io.BytesIO(pickle.dumps(np.array([1, "a"], object),
-                                                         protocol=protocol)),
-                                 encoding="latin1").load()
+        ArrayUnpickler(io.BytesIO(pickle.dumps(np.array([1, "a"], object), protocol=protocol)),
+                       encoding="latin1").load()

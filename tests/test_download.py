@@ -11,11 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import fastnet
 from fastnet import datasets, files
 from fastnet.datasets import ChecksumError, DataNotFoundError, download, load_mnist
 
@@ -197,20 +199,62 @@ def test_per_mirror_hash_table(server, tmp_path):
     assert cache_files(tmp_path) == GOOD
 
 
-def test_interrupted_download_leaves_nothing(server, tmp_path, monkeypatch):
-    def interrupt(*args):
-        raise KeyboardInterrupt
-    monkeypatch.setattr(datasets._IdxStream, "finish", interrupt)
+class InterruptedAtTheEnd:
+    """A response that hands over the whole file, then meets Ctrl-C where the
+    end of the file would be read: everything is written, nothing checked yet."""
+
+    def __init__(self, response):
+        self.response = response
+        self.headers = response.headers
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.response.close()
+
+    def read(self, n=-1):
+        data = self.response.read(n)
+        if not data:
+            raise KeyboardInterrupt
+        return data
+
+
+def interrupting_opener(request, timeout):
+    return InterruptedAtTheEnd(urllib.request.urlopen(request, timeout=timeout))
+
+
+def test_interrupted_download_leaves_nothing(server, tmp_path):
     with pytest.raises(KeyboardInterrupt):
-        download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5)
+        download(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5,
+                 opener=interrupting_opener)
     assert cache_files(tmp_path) == []
+    assert [mode for mode, _ in server.requests] == ["good"]   # it did arrive, whole
+    with pytest.raises(KeyboardInterrupt):
+        load_mnist(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=5,
+                   progress=False, opener=interrupting_opener)
+    assert cache_files(tmp_path) == [] and not (tmp_path / "mnist").exists()
+
+
+def test_the_opener_opens_every_file(server, tmp_path, expected):
+    opened = []
+
+    def opener(request, timeout):
+        opened.append((request.full_url, request.get_header("User-agent"), timeout))
+        return urllib.request.urlopen(request, timeout=timeout)
+
+    data = load_mnist(cache_dir=tmp_path, mirrors=[server.url("good")], timeout=4,
+                      progress=False, opener=opener)
+    assert sorted(url for url, _, _ in opened) == [server.url("good") + n for n in GOOD]
+    assert {(agent, timeout) for _, agent, timeout in opened} == {(datasets.USER_AGENT, 4)}
+    assert np.array_equal(data[0][1], expected[0][1])
 
 
 @posix_signals
 def test_killed_download_leaves_no_file_under_a_real_name(server, tmp_path):
     """SIGKILL mid-transfer: at most a hidden temporary file is left, which the
     next download removes (nobody holds it locked any more)."""
-    package_root = Path(datasets.__file__).resolve().parents[1]
+    package_root = Path(fastnet.__file__).resolve().parents[1]
     code = ("import sys; from fastnet import datasets; "
             "datasets.download(cache_dir=sys.argv[1], mirrors=[sys.argv[2]], timeout=30)")
     env = dict(os.environ, PYTHONPATH=str(package_root))

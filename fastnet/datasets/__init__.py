@@ -1,0 +1,37 @@
+"""Load MNIST and Fashion-MNIST as NumPy arrays.
+
+    (X_train, y_train), (X_val, y_val), (X_test, y_test) = load_mnist()
+
+X arrays have shape (N, 784), are C-contiguous, and hold pixel bytes divided by
+256 -- exactly the values of the book's ``mnist.pkl.gz``, so every route below
+gives identical arrays.  y arrays are int64 labels 0..9.  N is 50,000 / 10,000 /
+10,000: training is the first 50,000 of the 60,000 training images, validation
+the last 10,000 of them, test the 10,000 test images, all in file order.
+
+Accepted sources: the four IDX files (``train-images-idx3-ubyte`` and friends),
+gzip'd or not; the book's ``mnist.pkl.gz`` (or an uncompressed ``mnist.pkl``).
+Every problem with a file is a DataFormatError naming it.
+
+One module per concern:
+  formats      the files, shapes and known SHA-256 of each dataset; the errors
+  idx          IDX files, read piece by piece within what the header promises
+  book_pickle  the book's pickle, through an unpickler that builds only arrays
+  downloads    verified downloads into the per-user cache
+  search       where ``load_mnist`` looks, in order, and ``load_mnist`` itself
+"""
+
+from fastnet.datasets.book_pickle import MAX_PICKLE_BYTES, read_pickle
+from fastnet.datasets.downloads import (
+    DEFAULT_TIMEOUT, MIRRORS, USER_AGENT, default_cache_dir, download)
+from fastnet.datasets.formats import (
+    CONTENT_SHA256, DATASETS, EXPECTED_SHAPES, GZIP_MAGIC, IDX_FILES, IMAGE_SHAPE, N_CLASSES,
+    N_PIXELS, N_TEST, N_TRAIN, N_VAL, NAMES, PICKLE_NAMES, READ_CHUNK, ChecksumError,
+    DataFormatError, DataNotFoundError)
+from fastnet.datasets.idx import IDX_UBYTE, MAX_IDX_BYTES, TRAILING_LIMIT, read_idx
+from fastnet.datasets.search import DEBIAN_DIRS, SUBDIRS, load_mnist
+
+__all__ = [
+    "load_mnist", "download", "read_idx", "read_pickle", "default_cache_dir",
+    "DataFormatError", "ChecksumError", "DataNotFoundError",
+    "MIRRORS", "CONTENT_SHA256", "DEBIAN_DIRS",
+]
