@@ -62,7 +62,7 @@ def check_seed(seed, name="seed"):
 
 
 def check_dtype(dtype):
-    """The training precision: np.float64 (for None) or np.float32."""
+    """A precision, of training or of loaded images: np.float64 (for None) or np.float32."""
     if dtype is None:
         return np.float64
     try:

@@ -95,8 +95,10 @@ def test_float64(mnist):
     for (X, y), (X32, y32) in zip(data, mnist):
         assert X.dtype == np.float64 and X.flags.c_contiguous
         assert np.array_equal(X, X32) and np.array_equal(y, y32)
-    with pytest.raises(ValueError, match="dtype"):
+    with pytest.raises(ValueError, match="dtype must be float64 or float32, got int32"):
         load_mnist(DATA, dtype=np.int32)
+    with pytest.raises(TypeError, match="dtype must be float64 or float32"):
+        load_mnist(DATA, dtype="no such type")
     with pytest.raises(ValueError, match="dataset"):
         load_mnist(DATA, dataset="cifar")
 

@@ -80,6 +80,17 @@ def _load_from_dir(directory, dataset, dtype, verify=False):
     return None
 
 
+def _places(dataset):
+    """The folders searched before the cache, in order: those of FASTNET_DATA
+    (each with its sub-folders for ``dataset``), then the system's."""
+    places = []
+    for d in os.environ.get("FASTNET_DATA", "").split(os.pathsep):
+        if d:
+            d = os.path.expanduser(d)
+            places += [os.path.join(d, sub) if sub else d for sub in SUBDIRS[dataset]]
+    return places + list(DEBIAN_DIRS[dataset])
+
+
 def _load_from_path(path, dataset, dtype):
     """Load from the folder or pickle file the caller named; nothing else is tried."""
     name = NAMES[dataset]
@@ -131,15 +142,8 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
     if path is not None:
         return _load_from_path(os.path.expanduser(os.fspath(path)), dataset, dtype)
 
-    places = []
-    for d in os.environ.get("FASTNET_DATA", "").split(os.pathsep):
-        if d:
-            d = os.path.expanduser(d)
-            places += [os.path.join(d, sub) if sub else d for sub in SUBDIRS[dataset]]
-    places += DEBIAN_DIRS[dataset]
     cache = os.path.join(cache_dir or default_cache_dir(), dataset)
-    places.append(cache)
-
+    places = _places(dataset) + [cache]
     looked = [] if os.environ.get("FASTNET_DATA") else ["FASTNET_DATA (not set)"]
     for place in places:
         if not os.path.isdir(place):
