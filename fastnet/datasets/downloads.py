@@ -24,7 +24,7 @@ import urllib.request
 from fastnet.datasets.formats import (
     CONTENT_SHA256, EXPECTED_SHAPES, GZIP_MAGIC, IDX_FILES, READ_CHUNK, ChecksumError,
     DataFormatError, DataNotFoundError, check_dataset)
-from fastnet.datasets.idx import IdxStream, expect_images, expect_labels
+from fastnet.datasets.idx import IdxStream, expect
 from fastnet.files import write_atomically
 
 # Base URLs; each serves "<name>.gz" for the four IDX names.
@@ -86,8 +86,7 @@ def _fetch(url, folder, name, *, shape, content_sha256, file_sha256, timeout, pr
                 break
             first += chunk
         gzipped = first[:2] == GZIP_MAGIC
-        check = IdxStream(url, expect_labels(shape[0]) if len(shape) == 1
-                          else expect_images(shape[0]), keep=False)
+        check = IdxStream(url, expect(shape), keep=False)
         whole = hashlib.sha256()
 
         def write(out):

@@ -204,8 +204,14 @@ def read_idx(path, max_bytes=None):
     return _read_idx(path, max_bytes=max_bytes)[0]
 
 
-def expect_images(count):
-    """A check of an IDX header's dimensions: ``count`` 28x28 images."""
+def expect(shape):
+    """The check of an IDX header's dimensions against ``shape``, one of
+    ``EXPECTED_SHAPES``: called with the dimensions and the file's name, it
+    raises DataFormatError unless they are that many images or labels."""
+    return _expect_labels(shape[0]) if len(shape) == 1 else _expect_images(shape[0])
+
+
+def _expect_images(count):
     def check(shape, path):
         if len(shape) != 3 or shape[1:] != IMAGE_SHAPE:
             raise DataFormatError(
@@ -215,8 +221,7 @@ def expect_images(count):
     return check
 
 
-def expect_labels(count):
-    """A check of an IDX header's dimensions: ``count`` labels."""
+def _expect_labels(count):
     def check(shape, path):
         if len(shape) != 1:
             raise DataFormatError(
@@ -255,11 +260,9 @@ def load_idx(files, dataset, dtype, verify=False):
     """
     arrays, digests = {}, {}
     for role in ("train_labels", "test_labels", "train_images", "test_images"):
-        shape = EXPECTED_SHAPES[role]
-        check = expect_labels(shape[0]) if "labels" in role else expect_images(shape[0])
         # Label files are hashed to tell MNIST from Fashion-MNIST (cheap).
-        arrays[role], digests[role] = _read_idx(files[role], dims=check,
-                                                digest=verify or "labels" in role)
+        arrays[role], digests[role] = _read_idx(
+            files[role], dims=expect(EXPECTED_SHAPES[role]), digest=verify or "labels" in role)
         if "labels" in role:
             found = _identify(digests[role])
             if found is not None and found != dataset:
