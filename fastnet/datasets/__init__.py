@@ -3,13 +3,15 @@
     (X_train, y_train), (X_val, y_val), (X_test, y_test) = load_mnist()
 
 X arrays have shape (N, 784), are C-contiguous, and hold pixel bytes divided by
-256 -- exactly the values of the book's ``mnist.pkl.gz``, so every route below
+256 -- exactly the values of the book's ``mnist.pkl.gz``, so every source below
 gives identical arrays.  y arrays are int64 labels 0..9.  N is 50,000 / 10,000 /
 10,000: training is the first 50,000 of the 60,000 training images, validation
 the last 10,000 of them, test the 10,000 test images, all in file order.
 
 Accepted sources: the four IDX files (``train-images-idx3-ubyte`` and friends),
 gzip'd or not; the book's ``mnist.pkl.gz`` (or an uncompressed ``mnist.pkl``).
+``read_idx`` and ``read_pickle`` read one file alone; ``download`` fills the
+cache, opening URLs with the ``opener`` it is given (``urllib``'s by default).
 Every problem with a file is a DataFormatError naming it.
 
 One module per concern:
