@@ -30,7 +30,7 @@ For example::
     speeds = speed.train_with_speeds(net, data, 500, 1000, 0.1, 5.0)   # shape (501, 4)
 
 ``python -m fastnet speed`` runs all of the chapter's experiments and writes
-figures, a JSON file and a report (see ``fastnet.speed_cli``).
+figures, a JSON file and a report (``fastnet speed --help``).
 
 Seeds without the global generators.  network2 draws initial weights from the
 global ``np.random`` and shuffles with the global ``random``.  Threads running
@@ -44,6 +44,7 @@ the caller's global generators are left as they were.
 The speeds are computed by the compiled kernels over the whole set of
 examples at once, in float64.
 """
+import contextlib
 import random
 import time
 
@@ -320,10 +321,14 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
 
     step(0)
     speeds = [net.learning_speed(speed_data)]
-    result = net.SGD(data, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True,
-                     monitor_learning_speed=speed_data, shuffle_with=shuffle_with,
-                     threads=threads, warn_nonfinite=warn_nonfinite,
-                     progress=step if (stop is not None or progress is not None) else None)
+    # Without SGD's warning, none from NumPy either as a step overflows (per thread).
+    quiet = contextlib.nullcontext() if warn_nonfinite else np.errstate(over="ignore",
+                                                                       invalid="ignore")
+    with quiet:
+        result = net.SGD(data, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True,
+                         monitor_learning_speed=speed_data, shuffle_with=shuffle_with,
+                         threads=threads, warn_nonfinite=warn_nonfinite,
+                         progress=step if (stop is not None or progress is not None) else None)
     speeds.extend(result[4])
     return np.array(speeds, dtype=np.float64).reshape(epochs + 1, len(net.sizes) - 2)
 

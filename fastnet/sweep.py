@@ -30,9 +30,10 @@ once (``Client.scatter(..., broadcast=True)``) and each task gets a reference
 to them, not a copy.  A task whose worker dies is rescheduled by the
 scheduler on another worker, and a task that raises is retried
 (``retries``), so a lost worker loses no run.  The command line is
-``fastnet sweep`` (``fastnet.sweep_cli``); Dask is the optional extra
+``fastnet sweep`` (``fastnet sweep --help``); Dask is the optional extra
 ``pip install "fastnet[dask]"``.
 """
+import contextlib
 import itertools
 import json
 import logging
@@ -49,6 +50,7 @@ from concurrent.futures import wait as _threads_wait
 
 import numpy as np
 
+from fastnet.network2 import CrossEntropyCost, Network
 from fastnet.stats import sample_std
 
 __all__ = ["grid", "train_run", "run_sweep", "run_key", "summary", "local_cluster",
@@ -125,8 +127,6 @@ def train_run(run, training, validation, every_epoch=True, progress=None, stop=N
     ``is_set()``) is set the run raises ``Stopped``.  ``warn_nonfinite`` is
     SGD's: False for no RuntimeWarning when the weights stop being finite.
     """
-    import fastnet
-
     settings = {k: run[k] for k in TRAINING_KEYS}
     settings.update({k: run.get(k, v) for k, v in NETWORK_DEFAULTS.items()})
     n_val = len(validation[1])
@@ -140,16 +140,20 @@ def train_run(run, training, validation, every_epoch=True, progress=None, stop=N
             progress(k)
 
     start = time.perf_counter()
-    net = fastnet.Network(settings["sizes"], cost=fastnet.CrossEntropyCost,
-                          activation=settings["activation"], init=settings["init"],
-                          random_state=settings["seed"])
-    monitors = net.SGD(training, settings["epochs"], settings["mini_batch_size"],
-                       settings["eta"], lmbda=settings["lmbda"],
-                       evaluation_data=validation if every_epoch else None,
-                       monitor_evaluation_accuracy=every_epoch, quiet=True,
-                       dtype=np.dtype(settings["dtype"]).type,
-                       shuffle_with=random.Random(settings["seed"]), progress=report,
-                       warn_nonfinite=warn_nonfinite)
+    net = Network(settings["sizes"], cost=CrossEntropyCost,
+                  activation=settings["activation"], init=settings["init"],
+                  random_state=settings["seed"])
+    # Without SGD's warning, none from NumPy either as a step overflows (per thread).
+    quiet = contextlib.nullcontext() if warn_nonfinite else np.errstate(over="ignore",
+                                                                       invalid="ignore")
+    with quiet:
+        monitors = net.SGD(training, settings["epochs"], settings["mini_batch_size"],
+                           settings["eta"], lmbda=settings["lmbda"],
+                           evaluation_data=validation if every_epoch else None,
+                           monitor_evaluation_accuracy=every_epoch, quiet=True,
+                           dtype=np.dtype(settings["dtype"]).type,
+                           shuffle_with=random.Random(settings["seed"]), progress=report,
+                           warn_nonfinite=warn_nonfinite)
     finite = all(np.isfinite(p).all() for p in net.weights + net.biases)
     if every_epoch:
         correct = [int(c) for c in monitors[1]]

@@ -93,6 +93,18 @@ def test_depth_table_marks_runs_that_blew_up_without_warning(mnist_train, mnist_
         remedy.SGD(training, 1, 10, 1e306, lmbda=0.0, quiet=True)
 
 
+def test_training_speeds_record_a_blow_up_without_warning(mnist_train):
+    X, y = mnist_train
+    data = (X[:600], y[:600])                  # one mini-batch of 600: full-batch steps
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = remedies.training_speeds(data, [("sigmoid", "default"), ("tanh", "large")],
+                                          depth=2, epochs=2, mini_batch_size=600, eta=1e306,
+                                          lmbda=0.0)
+    assert result["sigmoid/default"]["finite"] is False
+    assert result["tanh/large"]["finite"] is True
+
+
 def test_depth_table_runs_through_the_sweep(mnist_train, mnist_validation):
     from fastnet import speed
     X, y = mnist_train
