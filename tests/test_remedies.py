@@ -99,7 +99,7 @@ def test_training_speeds_record_a_blow_up_without_warning(mnist_train):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         result = remedies.training_speeds(data, [("sigmoid", "default"), ("tanh", "large")],
-                                          depth=2, epochs=2, mini_batch_size=600, eta=1e306,
+                                          depth=2, epochs=3, mini_batch_size=600, eta=1e306,
                                           lmbda=0.0)
     assert result["sigmoid/default"]["finite"] is False
     assert result["tanh/large"]["finite"] is True
