@@ -39,6 +39,7 @@ except ImportError:                   # scikit-learn older than 1.6
 from fastnet.activations import HIDDEN, INITIALISERS, OUTPUTS, check_choice
 from fastnet.checks import MAX_LAYER_WIDTH, check_count, check_real, normal_generator
 from fastnet.network2 import CrossEntropyCost, LogLikelihoodCost, Network, QuadraticCost
+from fastnet.speed import CHAPTER
 
 __all__ = ["FastNetClassifier"]
 
@@ -46,8 +47,8 @@ _COSTS = {"cross_entropy": CrossEntropyCost, "quadratic": QuadraticCost,
           "log_likelihood": LogLikelihoodCost}
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
-# The chapter measures learning speeds on the first 1,000 training examples.
-_SPEED_EXAMPLES = 1000
+# The chapter measures learning speeds on its first 1,000 training examples.
+_SPEED_EXAMPLES = CHAPTER["speed_examples"]
 
 
 class FastNetClassifier(ClassifierMixin, BaseEstimator):
