@@ -50,6 +50,7 @@ from concurrent.futures import wait as _threads_wait
 
 import numpy as np
 
+from fastnet.checks import check_count, check_seed
 from fastnet.network2 import CrossEntropyCost, Network
 from fastnet.stats import sample_std
 
@@ -88,12 +89,13 @@ def grid(sizes=((784, 30, 10),), eta=(0.1,), lmbda=(5.0,), mini_batch_size=(10,)
     (e.g. ``dataset="mnist"``) are copied into every run.  A value given twice
     gives its runs once.
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
-        raise ValueError("seeds must be a whole number of at least 1, got {!r}".format(seeds))
+    seeds = check_count(seeds, "seeds", 1)
+    first_seed = check_seed(first_seed, "first_seed")
+    check_seed(first_seed + seeds - 1, "the last seed (first_seed + seeds - 1)")
     runs = {}                     # by run_key: a value given twice is one run, not two
     for s, e, l, m, d, a, i in itertools.product(sizes, eta, lmbda, mini_batch_size, dtype,
                                                  activation, init):
-        for seed in range(first_seed, first_seed + int(seeds)):
+        for seed in range(first_seed, first_seed + seeds):
             run = {"sizes": [int(n) for n in s], "eta": float(e), "lmbda": float(l),
                    "mini_batch_size": int(m), "epochs": int(epochs), "seed": int(seed),
                    "dtype": np.dtype(d).name, "activation": str(a), "init": str(i)}

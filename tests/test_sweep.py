@@ -80,6 +80,9 @@ def test_grid_is_every_combination_once_per_seed_slowest_first():
     assert len(sweep.grid(eta=[0.1, 0.1, 1e-1], seeds=2)) == 2       # repeats are one value
     with pytest.raises(ValueError, match="seeds"):
         sweep.grid(seeds=0)
+    assert sweep.grid(seeds=1, first_seed=2 ** 32 - 1)[0]["seed"] == 2 ** 32 - 1
+    with pytest.raises(ValueError, match="last seed"):        # past random.Random's bound
+        sweep.grid(seeds=2, first_seed=2 ** 32 - 1)
 
 
 def test_a_run_is_network2_seeded_from_its_seed(small):
