@@ -17,7 +17,8 @@ explodes.  This module measures what the usual remedies change:
   first hidden layer is behind the last (``ratio`` = last / first);
 - ``training_speeds(...)``: the speeds while training (the chapter's 1,000
   images, mini-batch 1,000), one run per choice;
-- ``depth_table(...)``: validation accuracy against depth for each choice.
+- ``depth_table(...)``: validation accuracy against depth for each choice, the
+  runs trained side by side by ``fastnet.sweep`` (threads, or Dask).
 
 A *choice* is a pair ``(activation, init)``, e.g. ``("relu", "he")``; every
 network has a sigmoid output layer and the cross-entropy cost, as the
