@@ -47,6 +47,8 @@ _COSTS = {"cross_entropy": CrossEntropyCost, "quadratic": QuadraticCost,
           "log_likelihood": LogLikelihoodCost}
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
+# A RandomState given as random_state also seeds the shuffler: with one of this many seeds.
+_SHUFFLE_SEEDS = 2 ** 31 - 1
 # The chapter measures learning speeds on its first 1,000 training examples.
 _SPEED_EXAMPLES = CHAPTER["speed_examples"]
 
@@ -191,7 +193,9 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         network = Network(sizes, _COSTS[self.cost], activation=self.activation,
                           output=self.output, init=self.init, random_state=weights_rng)
         if shuffler is None:
-            shuffler = random.Random(int(weights_rng.randint(0, 2 ** 31 - 1)))
+            # The shuffler's seed comes from the caller's RandomState, after the weights;
+            # the bound fixes which seed a given state yields, so it stays as it is.
+            shuffler = random.Random(int(weights_rng.randint(0, _SHUFFLE_SEEDS)))
         self.classes_ = classes
         self.network_ = network
         self._shuffler = shuffler
