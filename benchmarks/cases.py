@@ -15,7 +15,7 @@ from benchmarks.timing import summary, time_runners
 # ~1e-15..1e-13); float32 carries float32 round-off through thousands of updates (observed
 # ~1e-6..1e-5).  Generous enough not to flake, tight enough that a wrong update (a missing
 # regularisation factor, a wrong mini-batch split, a shuffle that differs) fails by orders of
-# magnitude.  float64's 1e-10 is issue 14's bound for the tile kernels: round-off only.
+# magnitude.  float64's 1e-10 is the tile kernels' bound: round-off only.
 TOLERANCE = {"float64": 1e-10, "float32": 1e-3}
 
 # The training cases: name, sizes, mini-batch size, and which thread probe decides their threads.
@@ -102,9 +102,9 @@ def measure_peaks(cfg, thread_counts, log):
 def measure_fma_peaks(cfg, log):
     """One core's FMA peak per precision with the best vectors fastnet's tile kernels have
     here, and with AVX2's too where AVX-512 is the best (for information).  Empty for a CPU
-    with neither or a fastnet without ``fastnet.dispatch``."""
+    with neither."""
     info = machine.kernels()
-    if info is None or info["supported"] == "blas":
+    if info["supported"] == "blas":
         return []
     isas = [info["supported"]] + (["avx2"] if info["supported"] == "avx512" else [])
     rows = []
@@ -162,16 +162,14 @@ def probe_threads(cfg, data, log, margin=0.05):
 def fastnet_kernel_variants():
     """The fastnet rows of a case: (kernels, label suffix).  None is what fastnet picked at
     start (the tile kernels where the CPU has AVX2 or AVX-512); "blas" is the all-BLAS path,
-    run under ``fastnet.dispatch.using("blas")`` in the same run.  A fastnet without
-    ``fastnet.dispatch`` has only the first."""
-    return [None, "blas"] if impls.has_dispatch() else [None]
+    run under ``fastnet.dispatch.using("blas")`` in the same run."""
+    return [None, "blas"]
 
 
 def kernels_label(kernels):
     if kernels == "blas":
         return "blas"
-    info = machine.kernels()
-    return info["current"] if info else "blas (no fastnet.dispatch)"
+    return machine.kernels()["current"]
 
 
 def ratio_to_blas_kernels(rows, key="seconds", match=("dtype",)):
@@ -533,9 +531,8 @@ def run_per_call_case(mode, data, threads, log):
     ref.biases = [b.copy() for b in net.biases]
     R = impls.CallRunner
     runners = []
-    models = [("fastnet", net, None)] + (
-        [(impls.BLAS_KERNELS, net, "blas")] if impls.has_dispatch() else []) + [
-        ("reference", ref, None)]
+    models = [("fastnet", net, None), (impls.BLAS_KERNELS, net, "blas"),
+              ("reference", ref, None)]
     for impl, model, k in models:
         # As generate_gradient.py does: every call's nabla_b is kept, nabla_w dropped.
         runners.append(R(impl, "backprop", with_kernels(k, lambda m=model: [

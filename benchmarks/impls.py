@@ -109,14 +109,6 @@ def kernels(name):
     return dispatch.using(name)
 
 
-def has_dispatch():
-    try:
-        from fastnet import dispatch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 class FastnetTrain(Runner):
     """One-epoch SGD; ``kernels="blas"`` runs it on the all-BLAS kernel path
     (``fastnet.dispatch.using("blas")``), labelled "fastnet (BLAS kernels)"."""

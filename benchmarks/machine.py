@@ -197,12 +197,8 @@ def gemm_peak(n, dtype, repeats, threads):
 
 
 def kernels():
-    """fastnet's kernel dispatch: the tile ISA this CPU supports and the one in use, or None
-    for a fastnet without ``fastnet.dispatch`` (all-BLAS kernels only)."""
-    try:
-        from fastnet import dispatch
-    except ImportError:
-        return None
+    """fastnet's kernel dispatch: the tile ISA this CPU supports and the one in use."""
+    from fastnet import dispatch
     return {"supported": dispatch.supported(), "current": dispatch.current(),
             "levels": list(dispatch.LEVELS), "tile_rows": dispatch.tile_rows(),
             "environment": os.environ.get("FASTNET_KERNEL")}

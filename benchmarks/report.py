@@ -54,13 +54,9 @@ def machine_line(res):
 def kernels_section(res, w):
     """Which kernels ran, the FMA peak, and the tile kernels against the BLAS kernels in
     every case that has both."""
-    k = res.get("kernels")
+    k = res["kernels"]
     w("### Kernels and FMA peak")
     w("")
-    if k is None:
-        w("This fastnet has no `fastnet.dispatch`: it computes every product with BLAS.")
-        w("")
-        return
     w("fastnet's default kernels in this run: **{}** (best this CPU supports: {}; "
       "FASTNET_KERNEL={}). Blocks of more than {} rows go to BLAS whatever the kernels. "
       "The rows labelled *fastnet (BLAS kernels)* run the same calls under "

@@ -88,9 +88,6 @@ def main(argv=None):
     if peers.get("jax"):
         res["versions"]["jax_xla_flags"] = os.environ.get("XLA_FLAGS")
     res["kernels"] = machine.kernels()
-    if res["kernels"] is None:
-        notes.append("This fastnet has no fastnet.dispatch: only its BLAS kernels exist, so "
-                     "there are no BLAS-kernel rows and no FMA peak.")
     res["git"] = machine.git_revision()
     res["blas"] = machine.blas_libraries()
     res["numpy_blas"] = machine.numpy_blas_name()
@@ -216,8 +213,9 @@ def _json_default(o):
     return str(o)
 
 
-# Issue 14's criteria for the headline epoch: share of the FMA peak, time over the BLAS kernels'.
-ISSUE_14 = {"fma": 0.75, "blas": 0.70}
+# What the tile kernels were built to reach on the headline epoch: at least this share of
+# the FMA peak, at most this fraction of the BLAS kernels' time.
+HEADLINE_TARGETS = {"fma": 0.75, "blas": 0.70}
 
 
 def headline_summary(res):
@@ -258,12 +256,14 @@ def headline_summary(res):
         yes = lambda ok: "met" if ok else "not met"  # noqa: E731
         targets.append("{} {:.0f}% ({}) and {:.2f}× ({})".format(
             dtype, 100 * f["fraction_of_fma_peak"],
-            yes(f["fraction_of_fma_peak"] >= ISSUE_14["fma"]), f["time_over_blas_kernels"],
-            yes(f["time_over_blas_kernels"] <= ISSUE_14["blas"])))
+            yes(f["fraction_of_fma_peak"] >= HEADLINE_TARGETS["fma"]),
+            f["time_over_blas_kernels"],
+            yes(f["time_over_blas_kernels"] <= HEADLINE_TARGETS["blas"])))
     if targets:
-        lines.append("Issue 14's targets for the headline (at least {:.0f}% of the FMA peak, at "
-                     "most {:.2f}× the BLAS kernels' time), measured here: {}.".format(
-                         100 * ISSUE_14["fma"], ISSUE_14["blas"], "; ".join(targets)))
+        lines.append("The tile kernels' targets for the headline (at least {:.0f}% of the FMA "
+                     "peak, at most {:.2f}× the BLAS kernels' time), measured here: {}.".format(
+                         100 * HEADLINE_TARGETS["fma"], HEADLINE_TARGETS["blas"],
+                         "; ".join(targets)))
     if lines:
         lines.append("Ratios are of medians; in brackets, of the fastest repeats (less "
                      "sensitive to other load on a shared machine). \"N× peer\": the peer's "

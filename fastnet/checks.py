@@ -61,6 +61,33 @@ def check_seed(seed, name="seed"):
     return check_count(seed, name, 0, SEED_LIMIT - 1)
 
 
+def check_seeds(seeds):
+    """A non-empty list of distinct seeds (see ``check_seed``), e.g. from range(5)."""
+    return _distinct([check_seed(s) for s in _listed(seeds, "seeds", "integers, e.g. range(5)")],
+                     "seeds", "seed")
+
+
+def check_depths(depths):
+    """A non-empty list of distinct hidden-layer counts, each at least 1."""
+    listed = _listed(depths, "depths", "hidden-layer counts, e.g. (2, 3, 4)")
+    return _distinct([check_count(d, "depth", 1) for d in listed], "depths", "depth")
+
+
+def _listed(values, name, what):
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError("{} must be a list of {}".format(name, what)) from None
+
+
+def _distinct(values, name, one):
+    if not values:
+        raise ValueError("{} must hold at least one {}".format(name, one))
+    if len(set(values)) != len(values):
+        raise ValueError("{} must be distinct, got {}".format(name, values))
+    return values
+
+
 def check_dtype(dtype):
     """A precision, of training or of loaded images: np.float64 (for None) or np.float32."""
     if dtype is None:

@@ -121,7 +121,7 @@ class Network:
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
             monitor_training_cost=False, monitor_training_accuracy=False,
             *, dtype=None, progress=None, quiet=False, monitor_learning_speed=None,
-            shuffle_with=None, threads=1):
+            shuffle_with=None, threads=1, warn_nonfinite=True):
         """Train with mini-batch stochastic gradient descent and L2 regularisation.
 
         Exactly network2's SGD: every epoch shuffles ``training_data`` in place
@@ -148,6 +148,8 @@ class Network:
 
         If the weights stop being finite (a learning rate far too large), a
         RuntimeWarning names the epoch; training goes on, as network2's does.
+        ``warn_nonfinite=False`` leaves the warning out, for callers that check
+        the weights themselves (no process-wide warning filter to change).
         """
         epochs = check_count(epochs, "epochs", minimum=0)
         mini_batch_size = check_count(mini_batch_size, "mini_batch_size", minimum=1)
@@ -191,7 +193,7 @@ class Network:
                 if speed_examples.n == 0:
                     raise ValueError("monitor_learning_speed is empty")
             run = _Run(self, params, train, evaluation, speed_examples, kind, layers, lmbda,
-                       quiet)
+                       quiet, warn_nonfinite)
             keep = True
             try:
                 run.epochs(epochs, mini_batch_size, eta, shuffle_with, progress, threads,
@@ -397,8 +399,9 @@ class _Run:
     """One SGD call's state: the parameters being trained and the monitors' lists."""
 
     def __init__(self, net, params, train, evaluation, speed_examples, kind, layers, lmbda,
-                 quiet):
+                 quiet, warn_nonfinite=True):
         self.net, self.params, self.train = net, params, train
+        self.warn_nonfinite = warn_nonfinite
         self.evaluation, self.speed_examples = evaluation, speed_examples
         self.kind, self.layers, self.lmbda = kind, layers, lmbda
         self.say = (lambda *args: None) if quiet else print
@@ -452,11 +455,12 @@ class _Run:
             if step_sums is not None and j > 0:
                 self.learning_speeds.append(engine.hidden_speeds(step_sums / n, params.sizes))
             trained = params if full_batch is None else full_batch.work
-            if finite and not np.isfinite(trained.flat.sum()):
+            if finite and not np.isfinite(trained.flat).all():     # a sum could overflow
                 finite = False
-                warnings.warn("the weights stopped being finite in epoch {} (eta={}, lmbda={}): "
-                              "the learning rate is far too large".format(j, eta, self.lmbda),
-                              RuntimeWarning, stacklevel=3)
+                if self.warn_nonfinite:
+                    warnings.warn("the weights stopped being finite in epoch {} (eta={}, "
+                                  "lmbda={}): the learning rate is far too large"
+                                  .format(j, eta, self.lmbda), RuntimeWarning, stacklevel=3)
             say("Epoch %s training complete" % j)
             measure_speed = step_sums is None and self.speed_examples is not None
             if full_batch is not None and (measure_speed or monitor_training_cost or

@@ -1,15 +1,21 @@
 """The NumPy reference: network2's maths, one example at a time, written to be read.
 
 This module is the oracle for fastnet's tests and the baseline for its
-benchmarks.  It follows ``shared/spec/network2-behaviour.md`` line by line, in
-the same arithmetic order as the book's network2.py: a mini-batch's gradient is
-the sum of per-example gradients from ``backprop``, and the update is
+benchmarks.  It follows the book's network2.py line by line, in the same
+arithmetic order: a mini-batch's gradient is the sum of per-example gradients
+from ``backprop``, and the update is
 
     w <- (1 - eta*lmbda/n) * w - (eta/m) * nabla_w
     b <- b - (eta/m) * nabla_b
 
 It is deliberately unoptimised.  It accepts only network2's data format: lists
 of ``(x, y)`` pairs of column vectors.
+
+It imports nothing from fastnet: the costs, activations and initial weights
+are written out again here rather than taken from ``fastnet.costs`` or
+``fastnet.activations``, so that the oracle is independent, and a mistake in
+fastnet's own formulas shows up as a disagreement instead of being repeated
+on both sides of every test.
 
 Beyond network2, as fastnet's kernels: the hidden layers' activation may be
 sigmoid, tanh or ReLU, and the output layer sigmoid or softmax (with the

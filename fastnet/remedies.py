@@ -17,24 +17,24 @@ explodes.  This module measures what the usual remedies change:
   first hidden layer is behind the last (``ratio`` = last / first);
 - ``training_speeds(...)``: the speeds while training (the chapter's 1,000
   images, mini-batch 1,000), one run per choice;
-- ``depth_table(...)``: validation accuracy against depth for each choice.
+- ``depth_table(...)``: validation accuracy against depth for each choice, the
+  runs trained side by side by ``fastnet.sweep`` (threads, or Dask).
 
 A *choice* is a pair ``(activation, init)``, e.g. ``("relu", "he")``; every
 network has a sigmoid output layer and the cross-entropy cost, as the
 chapter's, so only the hidden layers and the initial weights change.
-``fastnet remedies`` runs all of it (``fastnet.remedies_cli``).
+``fastnet remedies`` runs all of it (``fastnet remedies --help``).
 """
 import random
 import time
-import warnings
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from fastnet import network2
 from fastnet.activations import HIDDEN, INITIALISERS, check_choice
-from fastnet.checks import check_count, check_seed
-from fastnet.speed import chapter_sizes, layer_speeds, mean_std, train_with_speeds
+from fastnet.checks import check_seed, check_seeds
+from fastnet.speed import chapter_sizes, depth_grid, layer_speeds, train_with_speeds
+from fastnet.stats import mean_std
 from fastnet.threads import kernel_threads
 
 __all__ = ["CHAIN_SIZES", "chain", "choice_name", "remedy_network", "initial_speeds",
@@ -157,7 +157,7 @@ def initial_speeds(data, choices, depths=(2, 3, 4), seeds=range(10), width=30):
     ``geomean`` (speeds span orders of magnitude).
     """
     choices = check_choices(choices)
-    seeds = [check_seed(s) for s in seeds]
+    seeds = check_seeds(seeds)
     results = {}
     with kernel_threads():
         for choice in choices:
@@ -206,10 +206,9 @@ def training_speeds(data, choices, depth=4, seed=0, epochs=500, mini_batch_size=
     for choice in choices:
         net = remedy_network(chapter_sizes(depth, width), seed, choice)
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)     # recorded as "finite"
-            speeds = train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda,
-                                       shuffle_with=random.Random(seed), threads=threads)
+        speeds = train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda,
+                                   shuffle_with=random.Random(seed), threads=threads,
+                                   warn_nonfinite=False)          # recorded as "finite"
         results[choice_name(choice)] = {
             "sizes": list(net.sizes), "seed": seed, "epochs": epochs, "speeds": speeds,
             "seconds": time.perf_counter() - start,
@@ -221,44 +220,21 @@ def training_speeds(data, choices, depth=4, seed=0, epochs=500, mini_batch_size=
 # Accuracy against depth
 
 def depth_table(training, validation, choices, depths=(1, 2, 4, 6, 8), seeds=range(2),
-                epochs=10, mini_batch_size=10, eta=0.1, lmbda=5.0, width=30, workers=2):
+                epochs=10, mini_batch_size=10, eta=0.1, lmbda=5.0, width=30, workers=2, *,
+                progress=None, stop=None, scheduler=None, cluster=None, on_run=None):
     """Validation accuracy (percent) after training each choice at each depth, over seeds.
 
     Every (choice, depth, seed) is one run, ``remedy_network`` trained by SGD
-    with ``shuffle_with=random.Random(seed)``; runs share ``workers`` threads
-    and do not depend on which thread ran them.  A run whose weights stop
-    being finite (too large a step for that network) counts as 0% correct
-    and is marked ``finite: False``.  Returns
-    ``{choice_name: {depth: {"accuracy" (per seed), "mean", "std", "finite"}}}``.
+    with ``shuffle_with=random.Random(seed)``: ``fastnet.speed.depth_grid``,
+    which runs them through ``fastnet.sweep.run_sweep`` on ``workers`` threads
+    or on Dask (``cluster``, ``scheduler``), the results not depending on
+    where a run ran.  A run whose weights stop being finite (too large a step
+    for that network) counts as 0% correct and is marked ``finite: False``.
+    ``progress``, ``stop`` and ``on_run`` are ``depth_grid``'s.  Returns
+    ``{choice_name: {depth: {"accuracy" (per seed), "mean", "std", "finite", ...}}}``.
     """
     choices = check_choices(choices)
-    seeds = [check_seed(s) for s in seeds]
-    epochs = check_count(epochs, "epochs", 1)
-    workers = check_count(workers, "workers", 1)
-    n_val = len(validation[1])
-
-    def run(choice, depth, seed):
-        net = remedy_network(chapter_sizes(depth, width), seed, choice)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            net.SGD(training, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True,
-                    shuffle_with=random.Random(seed))
-        finite = all(np.isfinite(w).all() for w in net.weights + net.biases)
-        correct = net.accuracy(validation) if finite else 0
-        return 100.0 * correct / n_val, finite
-
-    jobs = [(c, d, s) for d in sorted(depths, reverse=True) for c in choices for s in seeds]
-    with kernel_threads(), ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = dict(zip(jobs, pool.map(lambda job: run(*job), jobs)))
-    table = {}
-    for choice in choices:
-        rows = {}
-        for depth in depths:
-            accuracy = [outcomes[(choice, depth, s)][0] for s in seeds]
-            mean, std = mean_std(accuracy)
-            rows[depth] = {"sizes": chapter_sizes(depth, width), "seeds": list(seeds),
-                           "accuracy": accuracy, "mean": mean, "std": std,
-                           "finite": [outcomes[(choice, depth, s)][1] for s in seeds]}
-        table[choice_name(choice)] = rows
-    return table
-
+    grid = depth_grid(training, validation, choices, depths, seeds, epochs, mini_batch_size,
+                      eta, lmbda, width, workers, progress=progress, stop=stop,
+                      scheduler=scheduler, cluster=cluster, on_run=on_run)
+    return {choice_name(choice): rows for choice, rows in grid.items()}

@@ -36,8 +36,10 @@ except ImportError:                   # scikit-learn older than 1.6
         return estimator._validate_data(*args, **kwargs)
     _FINITE_KEYWORD = "force_all_finite"
 
-from fastnet.activations import HIDDEN, INITIALISERS, OUTPUTS
+from fastnet.activations import HIDDEN, INITIALISERS, OUTPUTS, check_choice
+from fastnet.checks import MAX_LAYER_WIDTH, check_count, check_real, normal_generator
 from fastnet.network2 import CrossEntropyCost, LogLikelihoodCost, Network, QuadraticCost
+from fastnet.speed import CHAPTER
 
 __all__ = ["FastNetClassifier"]
 
@@ -45,8 +47,10 @@ _COSTS = {"cross_entropy": CrossEntropyCost, "quadratic": QuadraticCost,
           "log_likelihood": LogLikelihoodCost}
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
-# The chapter measures learning speeds on the first 1,000 training examples.
-_SPEED_EXAMPLES = 1000
+# A RandomState given as random_state also seeds the shuffler: with one of this many seeds.
+_SHUFFLE_SEEDS = 2 ** 31 - 1
+# The chapter measures learning speeds on its first 1,000 training examples.
+_SPEED_EXAMPLES = CHAPTER["speed_examples"]
 
 
 class FastNetClassifier(ClassifierMixin, BaseEstimator):
@@ -189,7 +193,9 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         network = Network(sizes, _COSTS[self.cost], activation=self.activation,
                           output=self.output, init=self.init, random_state=weights_rng)
         if shuffler is None:
-            shuffler = random.Random(int(weights_rng.randint(0, 2 ** 31 - 1)))
+            # The shuffler's seed comes from the caller's RandomState, after the weights;
+            # the bound fixes which seed a given state yields, so it stays as it is.
+            shuffler = random.Random(int(weights_rng.randint(0, _SHUFFLE_SEEDS)))
         self.classes_ = classes
         self.network_ = network
         self._shuffler = shuffler
@@ -260,44 +266,33 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         return _DTYPES.get(self.dtype, np.float64)
 
     def _check_parameters(self):
-        """Reject bad parameter values at fit time (scikit-learn's convention), clearly."""
-        for name, choices in (("cost", tuple(_COSTS)), ("activation", tuple(HIDDEN)),
-                              ("output", tuple(OUTPUTS)), ("init", INITIALISERS)):
-            value = getattr(self, name)
-            if not isinstance(value, str) or value not in choices:
-                raise ValueError("{} must be one of {}, got {!r}".format(
-                    name, ", ".join(repr(c) for c in choices), value))
+        """Reject bad parameter values at fit time (scikit-learn's convention), clearly.
+
+        fastnet's own checks, so that a value fails here as it would in
+        ``Network`` and ``SGD``, before any work is done.
+        """
+        check_choice(self.cost, "cost", tuple(_COSTS))
+        check_choice(self.activation, "activation", tuple(HIDDEN))
+        check_choice(self.output, "output", tuple(OUTPUTS))
+        check_choice(self.init, "init", INITIALISERS)
         if (self.output == "softmax") != (self.cost == "log_likelihood"):
             raise ValueError("output='softmax' and cost='log_likelihood' go together; got "
                              "output={!r} with cost={!r}".format(self.output, self.cost))
-        if self.dtype not in _DTYPES:
-            raise ValueError("dtype must be 'float64' or 'float32', got {!r}".format(self.dtype))
-        sizes = self.hidden_layer_sizes
-        if (not isinstance(sizes, (tuple, list))
-                or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
-                           and s >= 1 for s in sizes)):
+        check_choice(self.dtype, "dtype", tuple(_DTYPES))
+        if not isinstance(self.hidden_layer_sizes, (tuple, list)):
             raise ValueError("hidden_layer_sizes must be a tuple of positive ints, e.g. (30,), "
-                             "got {!r}".format(sizes))
+                             "got {!r}".format(self.hidden_layer_sizes))
+        for width in self.hidden_layer_sizes:
+            check_count(width, "hidden_layer_sizes", 1, MAX_LAYER_WIDTH)
         if not isinstance(self.record_learning_speed, (bool, np.bool_)):
             raise TypeError("record_learning_speed must be True or False, got {!r}"
                             .format(self.record_learning_speed))
-        if not (self.random_state is None or isinstance(self.random_state, numbers.Integral)
-                or isinstance(self.random_state, np.random.RandomState)):
-            raise TypeError("random_state must be None, an int or a numpy RandomState, got {!r}"
-                            .format(self.random_state))
-        # epochs, mini_batch_size, eta and lmbda are checked by Network.SGD itself,
-        # but checking here too means a bad value fails before any work is done.
-        for name, minimum in (("epochs", 0), ("mini_batch_size", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError("{} must be an int, got {!r}".format(name, value))
-            if value < minimum:
-                raise ValueError("{} must be at least {}, got {}".format(name, minimum, value))
-        for name in ("eta", "lmbda"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not np.isfinite(value):
-                raise ValueError("{} must be a finite number, got {!r}".format(name, value))
+        if self.random_state is not None:
+            normal_generator(self.random_state)     # raises unless a seed or a RandomState
+        check_count(self.epochs, "epochs", 0)
+        check_count(self.mini_batch_size, "mini_batch_size", 1)
+        check_real(self.eta, "eta")
+        check_real(self.lmbda, "lmbda")
 
 
 class _sklearn_errors_for:

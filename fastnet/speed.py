@@ -17,8 +17,9 @@ chapter's experiments and gives the same measurements for any network:
 - ``unstable_gradient(net, data)``: for the first hidden layer, the factors
   ``|w sigma'(z)|`` that backpropagation multiplies along the chain, and their
   product, which is why the gradient vanishes (or explodes);
-- ``depth_table(...)``: validation accuracy of 1 to 4 hidden layers, with the
-  seeds trained in parallel threads.
+- ``depth_table(...)``: validation accuracy of 1 to 4 hidden layers, the runs
+  trained side by side (``fastnet.sweep``: threads or Dask); ``depth_grid``
+  does the same for several (activation, init) choices at once.
 
 For example::
 
@@ -29,7 +30,7 @@ For example::
     speeds = speed.train_with_speeds(net, data, 500, 1000, 0.1, 5.0)   # shape (501, 4)
 
 ``python -m fastnet speed`` runs all of the chapter's experiments and writes
-figures, a JSON file and a report (see ``fastnet.speed_cli``).
+figures, a JSON file and a report (``fastnet speed --help``).
 
 Seeds without the global generators.  network2 draws initial weights from the
 global ``np.random`` and shuffles with the global ``random``.  Threads running
@@ -43,6 +44,7 @@ the caller's global generators are left as they were.
 The speeds are computed by the compiled kernels over the whole set of
 examples at once, in float64.
 """
+import contextlib
 import random
 import time
 
@@ -50,13 +52,17 @@ import numpy as np
 
 from fastnet import examples, network2
 from fastnet.activations import NUMPY_FUNCTIONS
-from fastnet.checks import check_count, check_seed, check_sizes
+from fastnet.checks import check_count, check_depths, check_seed, check_seeds, check_sizes
+from fastnet.costs import QuadraticCost, cost_kind
+from fastnet.datasets import N_TRAIN
+from fastnet.stats import mean_std, sample_std
+from fastnet.sweep import Stopped, run_sweep
 from fastnet.threads import kernel_threads
 
 __all__ = [
     "BOOK", "CHAPTER", "chapter_sizes", "initial_network", "layer_speeds", "initial_speeds",
     "train_with_speeds", "speeds_during_training", "unstable_gradient", "depth_table",
-    "compare_with_book", "mean_std", "Stopped",
+    "depth_grid", "compare_with_book", "mean_std", "Stopped",
 ]
 
 # What the chapter ran, and what it reported.  The book's numbers are single
@@ -70,7 +76,7 @@ CHAPTER = {
     "table_depths": (1, 2, 3, 4),
     "table_epochs": 30,
     "table_mini_batch_size": 10,
-    "table_examples": 50000,
+    "table_examples": N_TRAIN,
     "eta": 0.1,
     "lmbda": 5.0,
     "neurons_shown": 6,             # the per-neuron view shows the first six neurons
@@ -83,10 +89,6 @@ BOOK = {
     # Validation accuracy (percent) after 30 epochs, for 1 to 4 hidden layers.
     "depth_accuracy": {1: 96.48, 2: 96.90, 3: 96.57, 4: 96.53},
 }
-
-
-class Stopped(Exception):
-    """Raised inside a run when its ``stop`` event is set (e.g. after Ctrl-C)."""
 
 
 def chapter_sizes(depth, width=30, n_in=784, n_out=10):
@@ -171,7 +173,7 @@ def unstable_gradient(net, data):
             activations.append(network2.sigmoid(z))
     output = activations[-1]
     delta = output - targets
-    if _is_quadratic(net.cost):
+    if cost_kind(net.cost) == QuadraticCost.kind:
         delta = delta * output * (1 - output)
     steps = []
     log_gains = np.zeros(len(X))
@@ -221,8 +223,8 @@ def initial_speeds(data, depths=(2, 3, 4), seeds=range(5), width=30, *, activati
     for ``weight_gradient_norms``, and ``ratio`` = last hidden layer's speed /
     first's (per seed, mean, std).
     """
-    seeds = _check_seeds(seeds)
-    depths = _check_depths(depths)
+    seeds = check_seeds(seeds)
+    depths = check_depths(depths)
     results = {}
     for depth in depths:
         sizes = chapter_sizes(depth, width)
@@ -234,12 +236,12 @@ def initial_speeds(data, depths=(2, 3, 4), seeds=range(5), width=30, *, activati
         ratio = speeds[:, -1] / speeds[:, 0]
         results[depth] = {
             "sizes": sizes, "seeds": list(seeds), "per_seed": per_seed,
-            "mean": speeds.mean(axis=0).tolist(), "std": _std(speeds).tolist(),
+            "mean": speeds.mean(axis=0).tolist(), "std": sample_std(speeds).tolist(),
             "min": speeds.min(axis=0).tolist(), "max": speeds.max(axis=0).tolist(),
             "weight_gradient_norms_mean": grads.mean(axis=0).tolist(),
-            "weight_gradient_norms_std": _std(grads).tolist(),
+            "weight_gradient_norms_std": sample_std(grads).tolist(),
             "ratio": {"per_seed": ratio.tolist(), "mean": float(ratio.mean()),
-                      "std": float(_std(ratio))},
+                      "std": float(sample_std(ratio))},
         }
     return results
 
@@ -272,7 +274,7 @@ def compare_with_book(summary):
 
 def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
                       speed_data=None, shuffle_with=None, threads=1, progress=None,
-                      stop=None):
+                      stop=None, warn_nonfinite=True):
     """Train ``net`` with network2's SGD and record the hidden layers' speeds.
 
     Returns an array of shape ``(epochs + 1, hidden layers)``: row 0 holds the
@@ -293,6 +295,8 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
     ``progress(k)`` is called after every k finished epochs; setting the
     ``threading.Event`` ``stop`` makes the run raise ``Stopped`` before its next
     chunk of mini-batches (``net`` then holds the weights of the last one done).
+    ``warn_nonfinite=False`` asks SGD for no RuntimeWarning when the weights
+    stop being finite: the caller looks at ``net``'s weights itself.
     """
     epochs = check_count(epochs, "epochs", 0)
     mini_batch_size = check_count(mini_batch_size, "mini_batch_size", 1)
@@ -317,10 +321,14 @@ def train_with_speeds(net, data, epochs, mini_batch_size, eta, lmbda=0.0, *,
 
     step(0)
     speeds = [net.learning_speed(speed_data)]
-    result = net.SGD(data, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True,
-                     monitor_learning_speed=speed_data, shuffle_with=shuffle_with,
-                     threads=threads,
-                     progress=step if (stop is not None or progress is not None) else None)
+    # Without SGD's warning, none from NumPy either as a step overflows (per thread).
+    quiet = contextlib.nullcontext() if warn_nonfinite else np.errstate(over="ignore",
+                                                                       invalid="ignore")
+    with quiet:
+        result = net.SGD(data, epochs, mini_batch_size, eta, lmbda=lmbda, quiet=True,
+                         monitor_learning_speed=speed_data, shuffle_with=shuffle_with,
+                         threads=threads, warn_nonfinite=warn_nonfinite,
+                         progress=step if (stop is not None or progress is not None) else None)
     speeds.extend(result[4])
     return np.array(speeds, dtype=np.float64).reshape(epochs + 1, len(net.sizes) - 2)
 
@@ -339,7 +347,7 @@ def speeds_during_training(data, depths=(2, 3, 4), seed=0, epochs=500,
     "speeds" (epochs+1 rows), "seconds", "cpu_seconds" (of the whole process),
     "unstable_gradient": {"initial", "trained"}, "net" (the trained Network)}}``.
     """
-    depths = _check_depths(depths)
+    depths = check_depths(depths)
     seed = check_seed(seed)
     results = {}
     for depth in depths:
@@ -368,54 +376,75 @@ def depth_table(training, validation, depths=(1, 2, 3, 4), seeds=range(5), epoch
                 activation="sigmoid", init="default"):
     """Validation accuracy after training networks of several depths, over seeds.
 
-    Every (depth, seed) pair is one run: ``initial_network(sizes, seed)``
-    trained with ``SGD(training, epochs, mini_batch_size, eta, lmbda,
-    shuffle_with=random.Random(seed))``, then scored on ``validation``.  The
-    runs go through ``fastnet.sweep.run_sweep``: by default to ``workers``
-    threads (the kernels release the GIL); with ``cluster=N`` to a Dask
-    LocalCluster of N worker processes, with ``scheduler="tcp://HOST:PORT"``
-    to a running Dask cluster.  Each run owns its generators, so the results
-    do not depend on where it ran.
-
-    ``progress(k)`` is called after every k mini-batches (from worker threads;
-    on Dask, a run's batches at once when it finishes).  Returns ``{depth:
-    {"sizes", "seeds", "correct", "accuracy" (percent per seed), "mean",
-    "std" (sample standard deviation), "seconds" (per seed)}}``.
+    ``depth_grid`` for the one choice ``(activation, init)``: returns
+    ``{depth: row}`` with its rows.
     """
-    from fastnet import sweep
+    choice = (activation, init)
+    return depth_grid(training, validation, [choice], depths, seeds, epochs,
+                      mini_batch_size, eta, lmbda, width, workers, dtype, progress=progress,
+                      stop=stop, scheduler=scheduler, cluster=cluster)[choice]
 
-    depths = _check_depths(depths)
-    seeds = _check_seeds(seeds)
+
+def depth_grid(training, validation, choices, depths=(1, 2, 3, 4), seeds=range(5), epochs=30,
+               mini_batch_size=10, eta=0.1, lmbda=5.0, width=30, workers=2, dtype=np.float64,
+               *, progress=None, stop=None, scheduler=None, cluster=None, on_run=None):
+    """Validation accuracy for every choice (activation, init) and depth, over seeds.
+
+    Every (choice, depth, seed) is one run: ``initial_network(sizes, seed,
+    activation=..., init=...)`` trained with ``SGD(training, epochs,
+    mini_batch_size, eta, lmbda, shuffle_with=random.Random(seed))``, then
+    scored on ``validation``.  The runs go through ``fastnet.sweep.run_sweep``:
+    by default to ``workers`` threads (the kernels release the GIL); with
+    ``cluster=N`` to a Dask LocalCluster of N worker processes, with
+    ``scheduler="tcp://HOST:PORT"`` to a running Dask cluster.  Each run owns
+    its generators, so the results do not depend on where it ran.
+
+    A run whose weights stop being finite (too large a step for that network)
+    counts as 0 correct and is marked ``finite: False``; no warning is raised
+    for it.  ``progress(k)`` is called after every k mini-batches (from worker
+    threads; on Dask, a run's batches at once when it finishes);
+    ``on_run(result)`` with each run's ``sweep.train_run`` result as it
+    finishes, in this thread.  Returns ``{choice: {depth: {"sizes", "seeds",
+    "correct", "validation_size", "accuracy" (percent per seed), "mean",
+    "std" (sample standard deviation), "seconds" (per seed), "finite" (per
+    seed)}}}``, the choices as given.
+    """
+    choices = [tuple(c) for c in choices]
+    depths = check_depths(depths)
+    seeds = check_seeds(seeds)
     epochs = check_count(epochs, "epochs", 1)
     mini_batch_size = check_count(mini_batch_size, "mini_batch_size", 1)
     workers = check_count(workers, "workers", 1)
-    X_val, y_val = validation
-    n_val = len(y_val)
+    n_val = len(validation[1])
     if n_val == 0:
         raise ValueError("validation data is empty")
     # Deepest (slowest) runs first, so the pool's last runs are the short ones.
     runs = [{"sizes": chapter_sizes(d, width), "eta": float(eta), "lmbda": float(lmbda),
              "mini_batch_size": mini_batch_size, "epochs": epochs, "seed": s,
-             "dtype": np.dtype(dtype).name, "activation": activation, "init": init, "depth": d}
-            for d in sorted(depths, reverse=True) for s in seeds]
+             "dtype": np.dtype(dtype).name, "activation": a, "init": i, "depth": d}
+            for d in sorted(depths, reverse=True) for a, i in choices for s in seeds]
     local = scheduler is None and cluster is None
-    try:
-        results = sweep.run_sweep(runs, training, validation, every_epoch=False,
-                                  threads=workers if local else None, scheduler=scheduler,
-                                  cluster=cluster, progress=progress, stop=stop)
-    except sweep.Stopped:
-        raise Stopped() from None
-    outcomes = {(r["settings"]["depth"], r["settings"]["seed"]): r for r in results}
-    table = {}
-    for depth in depths:
-        correct = [outcomes[(depth, s)]["correct"][-1] for s in seeds]
-        accuracy = np.array(correct, dtype=np.float64) * 100.0 / n_val
-        table[depth] = {"sizes": chapter_sizes(depth, width), "seeds": list(seeds),
-                        "correct": correct, "validation_size": n_val,
-                        "accuracy": accuracy.tolist(), "mean": float(accuracy.mean()),
-                        "std": float(_std(accuracy)),
-                        "seconds": [outcomes[(depth, s)]["seconds"] for s in seeds]}
-    return table
+    results = run_sweep(runs, training, validation, every_epoch=False,
+                        threads=workers if local else None, scheduler=scheduler,
+                        cluster=cluster, on_result=on_run, progress=progress, stop=stop,
+                        warn_nonfinite=False)
+    outcomes = {(r["activation"], r["init"], r["depth"], r["seed"]): result
+                for r, result in zip(runs, results)}
+    grid = {}
+    for choice in choices:
+        rows = {}
+        for depth in depths:
+            done = [outcomes[choice + (depth, s)] for s in seeds]
+            correct = [r["correct"][-1] for r in done]
+            accuracy = np.array(correct, dtype=np.float64) * 100.0 / n_val
+            mean, std = mean_std(accuracy)
+            rows[depth] = {"sizes": chapter_sizes(depth, width), "seeds": list(seeds),
+                           "correct": correct, "validation_size": n_val,
+                           "accuracy": accuracy.tolist(), "mean": mean, "std": std,
+                           "seconds": [r["seconds"] for r in done],
+                           "finite": [r["finite"] for r in done]}
+        grid[choice] = rows
+    return grid
 
 
 # ---------------------------------------------------------------------------
@@ -431,50 +460,3 @@ def _examples(net, data):
     if converted.n == 0:
         raise ValueError("data is empty")
     return converted
-
-
-def _is_quadratic(cost):
-    return getattr(cost, "__name__", None) == "QuadraticCost"
-
-
-def _check_seeds(seeds):
-    try:
-        seeds = [check_seed(s) for s in seeds]
-    except TypeError as e:
-        if "not iterable" in str(e):
-            raise TypeError("seeds must be a list of integers, e.g. range(5)") from None
-        raise
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
-    if len(set(seeds)) != len(seeds):
-        raise ValueError("seeds must be distinct, got {}".format(seeds))
-    return seeds
-
-
-def _check_depths(depths):
-    try:
-        depths = [check_count(d, "depth", 1) for d in depths]
-    except TypeError as e:
-        if "not iterable" in str(e):
-            raise TypeError("depths must be a list of hidden-layer counts, e.g. (2, 3, 4)") \
-                from None
-        raise
-    if not depths:
-        raise ValueError("depths must hold at least one depth")
-    if len(set(depths)) != len(depths):
-        raise ValueError("depths must be distinct, got {}".format(depths))
-    return depths
-
-
-def mean_std(values):
-    """(mean, sample standard deviation) of a sequence of numbers, as floats."""
-    values = np.asarray(values, dtype=np.float64)
-    return float(values.mean()), float(_std(values))
-
-
-def _std(values):
-    """The sample standard deviation (n - 1) along the first axis; 0 for one value."""
-    values = np.asarray(values, dtype=np.float64)
-    if len(values) < 2:
-        return np.zeros(values.shape[1:])
-    return values.std(axis=0, ddof=1)

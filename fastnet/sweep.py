@@ -30,9 +30,10 @@ once (``Client.scatter(..., broadcast=True)``) and each task gets a reference
 to them, not a copy.  A task whose worker dies is rescheduled by the
 scheduler on another worker, and a task that raises is retried
 (``retries``), so a lost worker loses no run.  The command line is
-``fastnet sweep`` (``fastnet.sweep_cli``); Dask is the optional extra
+``fastnet sweep`` (``fastnet sweep --help``); Dask is the optional extra
 ``pip install "fastnet[dask]"``.
 """
+import contextlib
 import itertools
 import json
 import logging
@@ -48,6 +49,10 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor
 from concurrent.futures import wait as _threads_wait
 
 import numpy as np
+
+from fastnet.checks import check_count, check_seed
+from fastnet.network2 import CrossEntropyCost, Network
+from fastnet.stats import sample_std
 
 __all__ = ["grid", "train_run", "run_sweep", "run_key", "summary", "local_cluster",
            "import_distributed", "Stopped", "DaskMissing", "SWEPT", "TRAINING_KEYS"]
@@ -84,12 +89,13 @@ def grid(sizes=((784, 30, 10),), eta=(0.1,), lmbda=(5.0,), mini_batch_size=(10,)
     (e.g. ``dataset="mnist"``) are copied into every run.  A value given twice
     gives its runs once.
     """
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
-        raise ValueError("seeds must be a whole number of at least 1, got {!r}".format(seeds))
+    seeds = check_count(seeds, "seeds", 1)
+    first_seed = check_seed(first_seed, "first_seed")
+    check_seed(first_seed + seeds - 1, "the last seed (first_seed + seeds - 1)")
     runs = {}                     # by run_key: a value given twice is one run, not two
     for s, e, l, m, d, a, i in itertools.product(sizes, eta, lmbda, mini_batch_size, dtype,
                                                  activation, init):
-        for seed in range(first_seed, first_seed + int(seeds)):
+        for seed in range(first_seed, first_seed + seeds):
             run = {"sizes": [int(n) for n in s], "eta": float(e), "lmbda": float(l),
                    "mini_batch_size": int(m), "epochs": int(epochs), "seed": int(seed),
                    "dtype": np.dtype(d).name, "activation": str(a), "init": str(i)}
@@ -108,20 +114,21 @@ def run_key(run):
 # ---------------------------------------------------------------------------
 # One run
 
-def train_run(run, training, validation, every_epoch=True, progress=None, stop=None):
+def train_run(run, training, validation, every_epoch=True, progress=None, stop=None, *,
+              warn_nonfinite=True):
     """Train one run from its seed and return what happened.
 
     ``training`` and ``validation`` are ``(X, y)`` arrays.  Returns a dict:
     ``settings`` (the run as given), ``correct`` (validation images right after
-    each epoch; only after the last one when ``every_epoch`` is false),
-    ``validation_accuracy`` (the same as fractions), ``validation_images``,
-    ``seconds`` (training and scoring) and ``where`` (host, process and worker
-    that ran it).  ``progress(k)`` is told of every k finished mini-batches;
-    when ``stop`` (something with ``is_set()``) is set the run raises
-    ``Stopped``.
+    each epoch; only after the last one when ``every_epoch`` is false, and 0
+    if the weights are not finite then), ``validation_accuracy`` (the same as
+    fractions), ``validation_images``, ``finite`` (whether every trained
+    weight and bias is a finite number), ``seconds`` (training and scoring)
+    and ``where`` (host, process and worker that ran it).  ``progress(k)`` is
+    told of every k finished mini-batches; when ``stop`` (something with
+    ``is_set()``) is set the run raises ``Stopped``.  ``warn_nonfinite`` is
+    SGD's: False for no RuntimeWarning when the weights stop being finite.
     """
-    import fastnet
-
     settings = {k: run[k] for k in TRAINING_KEYS}
     settings.update({k: run.get(k, v) for k, v in NETWORK_DEFAULTS.items()})
     n_val = len(validation[1])
@@ -135,20 +142,29 @@ def train_run(run, training, validation, every_epoch=True, progress=None, stop=N
             progress(k)
 
     start = time.perf_counter()
-    net = fastnet.Network(settings["sizes"], cost=fastnet.CrossEntropyCost,
-                          activation=settings["activation"], init=settings["init"],
-                          random_state=settings["seed"])
-    monitors = net.SGD(training, settings["epochs"], settings["mini_batch_size"],
-                       settings["eta"], lmbda=settings["lmbda"],
-                       evaluation_data=validation if every_epoch else None,
-                       monitor_evaluation_accuracy=every_epoch, quiet=True,
-                       dtype=np.dtype(settings["dtype"]).type,
-                       shuffle_with=random.Random(settings["seed"]), progress=report)
-    correct = [int(c) for c in monitors[1]] if every_epoch else [int(net.accuracy(validation))]
+    net = Network(settings["sizes"], cost=CrossEntropyCost,
+                  activation=settings["activation"], init=settings["init"],
+                  random_state=settings["seed"])
+    # Without SGD's warning, none from NumPy either as a step overflows (per thread).
+    quiet = contextlib.nullcontext() if warn_nonfinite else np.errstate(over="ignore",
+                                                                       invalid="ignore")
+    with quiet:
+        monitors = net.SGD(training, settings["epochs"], settings["mini_batch_size"],
+                           settings["eta"], lmbda=settings["lmbda"],
+                           evaluation_data=validation if every_epoch else None,
+                           monitor_evaluation_accuracy=every_epoch, quiet=True,
+                           dtype=np.dtype(settings["dtype"]).type,
+                           shuffle_with=random.Random(settings["seed"]), progress=report,
+                           warn_nonfinite=warn_nonfinite)
+    finite = all(np.isfinite(p).all() for p in net.weights + net.biases)
+    if every_epoch:
+        correct = [int(c) for c in monitors[1]]
+    else:
+        correct = [int(net.accuracy(validation)) if finite else 0]
     seconds = time.perf_counter() - start
     return {"settings": dict(run), "correct": correct,
             "validation_accuracy": [c / n_val for c in correct], "validation_images": n_val,
-            "seconds": seconds, "where": _where()}
+            "finite": bool(finite), "seconds": seconds, "where": _where()}
 
 
 def _where():
@@ -180,8 +196,9 @@ class _Threads:
         self.lock = threading.Lock()
         self.name = "{} thread{} in this process".format(threads, "" if threads == 1 else "s")
 
-    def start(self, training, validation, every_epoch, progress, stop):
+    def start(self, training, validation, every_epoch, progress, stop, warn_nonfinite):
         self.args = (training, validation, every_epoch)
+        self.warn_nonfinite = warn_nonfinite
         self.stop = stop
         self.progress = None
         if progress is not None:
@@ -193,7 +210,7 @@ class _Threads:
     def submit(self, run, index):
         training, validation, every_epoch = self.args
         return self.pool.submit(train_run, run, training, validation, every_epoch,
-                                self.progress, self.stop)
+                                self.progress, self.stop, warn_nonfinite=self.warn_nonfinite)
 
     def wait(self, futures, timeout):
         """(done, not done) once one has finished or ``timeout`` seconds have passed."""
@@ -235,15 +252,17 @@ class _Dask:
             self.name = "Dask at {}".format(scheduler)
         self.distributed = distributed
 
-    def start(self, training, validation, every_epoch, progress, stop):
+    def start(self, training, validation, every_epoch, progress, stop, warn_nonfinite):
         # Each worker receives the data once; tasks get references to it.
         self.data = self.client.scatter([training, validation], broadcast=True, hash=False)
         self.every_epoch = every_epoch
+        self.warn_nonfinite = warn_nonfinite
         self.tag = uuid.uuid4().hex[:8]
 
     def submit(self, run, index):
         training, validation = self.data
         return self.client.submit(train_run, run, training, validation, self.every_epoch,
+                                  warn_nonfinite=self.warn_nonfinite,
                                   key="fastnet-run-{}-{}".format(index, self.tag),
                                   retries=self.retries, pure=False)
 
@@ -319,7 +338,7 @@ def default_threads():
 
 def run_sweep(runs, training, validation, *, threads=None, scheduler=None, cluster=None,
               client=None, every_epoch=True, on_result=None, on_start=None, progress=None,
-              stop=None, retries=2):
+              stop=None, retries=2, warn_nonfinite=True):
     """Train every run; return their results (``train_run``'s dicts) in the order of ``runs``.
 
     Where: by default on ``threads`` threads in this process (default: one
@@ -336,7 +355,8 @@ def run_sweep(runs, training, validation, *, threads=None, scheduler=None, clust
     ``Stopped``; Ctrl-C does the same and raises KeyboardInterrupt (see
     ``_CtrlC``).  Results already handed to ``on_result`` stay handed.  A
     task whose worker dies is rerun elsewhere by the scheduler; one that
-    raises is retried ``retries`` times.
+    raises is retried ``retries`` times.  ``warn_nonfinite`` is given to every
+    run (``train_run``); each result says whether its weights stayed ``finite``.
     """
     runs = list(runs)
     for run in runs:
@@ -363,7 +383,7 @@ def run_sweep(runs, training, validation, *, threads=None, scheduler=None, clust
         results = [None] * len(runs)
         futures = {}
         try:
-            backend.start(training, validation, every_epoch, progress, stop)
+            backend.start(training, validation, every_epoch, progress, stop, warn_nonfinite)
             for i, run in enumerate(runs):
                 futures[backend.submit(run, i)] = i
             if on_start is not None:
@@ -453,14 +473,8 @@ def summary(results):
                   if len(lengths) == 1 else final[:, None])
         rows.append({"settings": settings, "seeds": [r["settings"]["seed"] for r in members],
                      "final": final.tolist(), "mean": float(final.mean()),
-                     "std": float(_std(final)), "curve_mean": curves.mean(axis=0).tolist(),
-                     "curve_std": _std(curves).tolist(),
+                     "std": float(sample_std(final)),
+                     "curve_mean": curves.mean(axis=0).tolist(),
+                     "curve_std": sample_std(curves).tolist(),
                      "seconds": float(np.mean([r["seconds"] for r in members]))})
     return rows
-
-
-def _std(values):
-    values = np.asarray(values, dtype=np.float64)
-    if len(values) < 2:
-        return np.zeros(values.shape[1:])
-    return values.std(axis=0, ddof=1)

@@ -1,14 +1,13 @@
 """How many threads BLAS may use while fastnet's kernels run.
 
 fastnet's matrices are small (a mini-batch of 10 rows against a 30 x 784
-weight matrix), and OpenBLAS's threads cost more than they give on them: on
-the 2-core development machine, accuracy over 10,000 images took 0.023 s
-with one BLAS thread and 0.16 s with two, and an epoch of 1,000 images in one
-mini-batch 4.3 ms against 11.8 ms.  On a busy machine, or with several
-networks training in parallel threads, BLAS threads oversubscribe the cores
-and it gets far worse.  So while a kernel runs, BLAS is held to
-``BLAS_THREADS`` threads (threadpoolctl does the holding); the limit is
-lifted again when the last running kernel call returns.
+weight matrix), and OpenBLAS's threads cost more than they give on them: a
+second thread has too little work to share and waits for a core that
+another process may hold (``python -m benchmarks`` measures one against two
+in its thread probe).  On a busy machine, or with several networks training
+in parallel threads, BLAS threads oversubscribe the cores.  So while a kernel
+runs, BLAS is held to ``BLAS_THREADS`` threads (threadpoolctl does the
+holding); the limit is lifted again when the last running kernel call returns.
 
 Set ``fastnet.threads.BLAS_THREADS`` to another number to change that, or to
 None to leave BLAS's own setting alone.
@@ -104,7 +103,7 @@ def accelerate_threads(limit):
     macOS 15 nothing can be changed in a running process: a RuntimeWarning (once) says
     to start Python with VECLIB_MAXIMUM_THREADS=1 instead.  Accelerate has no "at most
     N threads" setting, so other limits (and None) leave it to decide.  Yields whether
-    Accelerate is now held to one thread; elsewhere (OpenBLAS, MKL, ...) it does nothing
+    Accelerate is held to one thread inside the block; elsewhere (OpenBLAS, MKL, ...) it does nothing
     and yields False.
     """
     import warnings

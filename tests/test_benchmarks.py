@@ -19,18 +19,8 @@ pytestmark = pytest.mark.mnist
 TRAIN_CASES = ["headline", "depth", "width-100", "width-1000"]
 BLAS_KERNELS = "fastnet (BLAS kernels)"
 
-
-def has_dispatch():
-    try:
-        from fastnet import dispatch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def fastnet_impls():
-    """The fastnet rows every case has: default kernels and, with fastnet.dispatch, BLAS's."""
-    return ["fastnet", BLAS_KERNELS] if has_dispatch() else ["fastnet"]
+# The fastnet rows every case has: the default kernels and the all-BLAS path.
+FASTNET_IMPLS = ["fastnet", BLAS_KERNELS]
 
 
 def run_benchmarks(tmp_path, *args):
@@ -81,21 +71,18 @@ def test_json_structure(quick):
     assert "revision" in result["git"]
     assert result["threads"]["explanation"]
     assert result["peaks"] and all(positive(p["gflops"]) for p in result["peaks"])
-    if has_dispatch():
-        from fastnet import dispatch
-        kernels = result["kernels"]
-        assert kernels["supported"] == dispatch.supported()
-        assert kernels["current"] in dispatch.LEVELS
-        if kernels["supported"] != "blas":
-            # The FMA peak at the best vectors, per precision, is what rows divide by.
-            used = {p["dtype"] for p in result["fma_peaks"] if p["used_for_fraction"]}
-            assert used == {"float64", "float32"}
-            for p in result["fma_peaks"]:
-                assert positive(p["gflops"]) and positive(p["best_gflops"])
-                assert p["best_gflops"] >= p["gflops"]
-                assert len(p["times_s"]) >= 1
-    else:
-        assert result["kernels"] is None
+    from fastnet import dispatch
+    kernels = result["kernels"]
+    assert kernels["supported"] == dispatch.supported()
+    assert kernels["current"] in dispatch.LEVELS
+    if kernels["supported"] != "blas":
+        # The FMA peak at the best vectors, per precision, is what rows divide by.
+        used = {p["dtype"] for p in result["fma_peaks"] if p["used_for_fraction"]}
+        assert used == {"float64", "float32"}
+        for p in result["fma_peaks"]:
+            assert positive(p["gflops"]) and positive(p["best_gflops"])
+            assert p["best_gflops"] >= p["gflops"]
+            assert len(p["times_s"]) >= 1
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
     assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep"]
@@ -105,9 +92,9 @@ def test_training_cases(quick):
     result, _ = quick
     for case in result["cases"][:4]:
         rows = {(r["impl"], r["dtype"]): r for r in case["results"]}
-        assert set(rows) == {(impl, dtype) for impl in fastnet_impls()
+        assert set(rows) == {(impl, dtype) for impl in FASTNET_IMPLS
                              for dtype in ("float64", "float32")} | {("reference", "float64")}
-        fma = result["kernels"] and result["kernels"]["supported"] != "blas"
+        fma = result["kernels"]["supported"] != "blas"
         for row in rows.values():
             check_timing_row(row)
             assert positive(row["speedup_vs_reference"])
@@ -116,15 +103,14 @@ def test_training_cases(quick):
                 row["fraction_of_fma_peak"] is None
         assert rows[("reference", "float64")]["scaled"]
         assert rows[("reference", "float64")]["speedup_vs_reference"] == pytest.approx(1.0)
-        if has_dispatch():
-            for dtype in ("float64", "float32"):
-                fast, blas = rows[("fastnet", dtype)], rows[(BLAS_KERNELS, dtype)]
-                assert fast["kernels"] == result["kernels"]["current"]
-                assert blas["kernels"] == "blas"
-                assert fast["time_over_blas_kernels"] == pytest.approx(
-                    fast["seconds"] / blas["seconds"])
-                assert blas["fastnet_speedup_over_this"] == pytest.approx(
-                    1 / fast["time_over_blas_kernels"])
+        for dtype in ("float64", "float32"):
+            fast, blas = rows[("fastnet", dtype)], rows[(BLAS_KERNELS, dtype)]
+            assert fast["kernels"] == result["kernels"]["current"]
+            assert blas["kernels"] == "blas"
+            assert fast["time_over_blas_kernels"] == pytest.approx(
+                fast["seconds"] / blas["seconds"])
+            assert blas["fastnet_speedup_over_this"] == pytest.approx(
+                1 / fast["time_over_blas_kernels"])
 
 
 def test_agreement_within_tolerance(quick):
@@ -135,11 +121,11 @@ def test_agreement_within_tolerance(quick):
                        for d in ("float64", "float32")}
     # Both kernel paths of every training case, against the reference.
     covered = {(a["case"], a["impl"], a["dtype"]) for a in rows if a["against"] == "reference"}
-    assert covered >= {(c, impl, d) for c in TRAIN_CASES for impl in fastnet_impls()
+    assert covered >= {(c, impl, d) for c in TRAIN_CASES for impl in FASTNET_IMPLS
                        for d in ("float64", "float32")}
     for a in rows:
         assert a["within"], a
-        # fastnet agrees with network2 to round-off (issue 14: float64 within 1e-10).
+        # fastnet agrees with network2 to round-off: float64 within 1e-10.
         limit = 1e-10 if a["dtype"] == "float64" else 1e-3
         assert a["max_abs_diff_weights"] <= limit and a["max_abs_diff_biases"] <= limit, a
     for a in next(c for c in result["cases"] if c["name"] == "learning-speed")["agreement"]:
@@ -152,7 +138,7 @@ def test_inference_and_learning_speed(quick):
     infer, speed = by_name["inference"], by_name["learning-speed"]
     accuracies = {r["accuracy"] for r in infer["results"]}
     assert accuracies == {infer["reference_accuracy"]}
-    assert {r["impl"] for r in infer["results"]} == set(fastnet_impls()) | {"reference"}
+    assert {r["impl"] for r in infer["results"]} == set(FASTNET_IMPLS) | {"reference"}
     for r in infer["results"]:
         check_timing_row(r)
         if "max_abs_diff_vs_reference_outputs" in r:
@@ -168,13 +154,13 @@ def test_per_call_case(quick):
     result, _ = quick
     per_call = next(c for c in result["cases"] if c["name"] == "per-call")
     rows = {(r["impl"], r["op"]): r for r in per_call["results"]}
-    assert set(rows) == {(impl, op) for impl in fastnet_impls() + ["reference"]
+    assert set(rows) == {(impl, op) for impl in FASTNET_IMPLS + ["reference"]
                          for op in ("backprop", "feedforward")}
     for (impl, op), r in rows.items():
         check_timing_row(r)
         assert positive(r["microseconds_per_call"]) and positive(r["speedup_vs_reference"])
         assert r["max_abs_diff_vs_reference"] <= 1e-13
-        if impl == "fastnet" and has_dispatch():
+        if impl == "fastnet":
             assert positive(r["time_over_blas_kernels"])
 
 

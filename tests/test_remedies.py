@@ -1,5 +1,6 @@
 """fastnet.remedies and ``fastnet remedies``: the chain, the grid's measurements, the command."""
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -52,6 +53,72 @@ def test_initial_speeds_band_and_bad_choices(mnist_train):
         remedies.initial_speeds(data, [("elu", "he")])
     with pytest.raises(ValueError, match="distinct"):
         remedies.initial_speeds(data, [("relu", "he"), ("relu", "he")])
+
+
+def test_a_threaded_depth_table_leaves_the_callers_warning_filters_alone(mnist_train,
+                                                                        mnist_validation):
+    # Entering warnings.catch_warnings() in pool threads swaps the process-wide
+    # filter list under the caller: with 2 workers, most such tables left it changed.
+    X, y = mnist_train
+    X_val, y_val = mnist_validation
+    training, validation = (X[:40], y[:40]), (X_val[:20], y_val[:20])
+    changed = 0
+    for _ in range(20):
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.filterwarnings("error", message="the caller's own filter")
+            before = list(warnings.filters)
+            remedies.depth_table(training, validation, [("sigmoid", "default"), ("relu", "he")],
+                                 depths=(1, 2, 3), seeds=range(4), epochs=1, width=5,
+                                 workers=2)
+            changed += warnings.filters != before
+    assert changed == 0
+
+
+def test_depth_table_marks_runs_that_blew_up_without_warning(mnist_train, mnist_validation):
+    X, y = mnist_train
+    X_val, y_val = mnist_validation
+    training, validation = (X[:300], y[:300]), (X_val[:100], y_val[:100])
+    choices = [("sigmoid", "default"), ("tanh", "large")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # any warning from a run fails the test
+        table = remedies.depth_table(training, validation, choices, depths=(2,),
+                                     seeds=range(2), epochs=2, eta=1e306, lmbda=0.0)
+    blown = table["sigmoid/default"][2]
+    assert blown["finite"] == [False, False] and blown["accuracy"] == [0.0, 0.0]
+    kept = table["tanh/large"][2]              # tanh's bounded outputs keep its steps finite
+    assert kept["finite"] == [True, True] and min(kept["accuracy"]) > 0
+    with pytest.warns(RuntimeWarning, match="stopped being finite"):
+        remedy = remedies.remedy_network([784, 30, 30, 10], 0, choices[0])
+        remedy.SGD(training, 1, 10, 1e306, lmbda=0.0, quiet=True)
+
+
+def test_training_speeds_record_a_blow_up_without_warning(mnist_train):
+    X, y = mnist_train
+    data = (X[:600], y[:600])                  # one mini-batch of 600: full-batch steps
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = remedies.training_speeds(data, [("sigmoid", "default"), ("tanh", "large")],
+                                          depth=2, epochs=3, mini_batch_size=600, eta=1e306,
+                                          lmbda=0.0)
+    assert result["sigmoid/default"]["finite"] is False
+    assert result["tanh/large"]["finite"] is True
+
+
+def test_depth_table_runs_through_the_sweep(mnist_train, mnist_validation):
+    from fastnet import speed
+    X, y = mnist_train
+    X_val, y_val = mnist_validation
+    training, validation = (X[:200], y[:200]), (X_val[:100], y_val[:100])
+    finished = []
+    table = remedies.depth_table(training, validation, [("relu", "he")], depths=(1, 2),
+                                 seeds=range(2), epochs=1, workers=2, on_run=finished.append)
+    alone = speed.depth_table(training, validation, depths=(1, 2), seeds=range(2), epochs=1,
+                              workers=1, activation="relu", init="he")
+    assert table["relu/he"] == {d: dict(row, seconds=table["relu/he"][d]["seconds"])
+                                for d, row in alone.items()}
+    assert sorted((r["settings"]["depth"], r["settings"]["seed"]) for r in finished) == \
+        [(1, 0), (1, 1), (2, 0), (2, 1)]
 
 
 @pytest.mark.mnist

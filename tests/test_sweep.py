@@ -20,7 +20,7 @@ import pytest
 
 import fastnet
 from .helpers import MNIST_DIR, seed
-from fastnet import speed, speed_cli, sweep, sweep_cli
+from fastnet import remedies, speed, speed_cli, sweep, sweep_cli
 
 try:
     import distributed
@@ -80,6 +80,9 @@ def test_grid_is_every_combination_once_per_seed_slowest_first():
     assert len(sweep.grid(eta=[0.1, 0.1, 1e-1], seeds=2)) == 2       # repeats are one value
     with pytest.raises(ValueError, match="seeds"):
         sweep.grid(seeds=0)
+    assert sweep.grid(seeds=1, first_seed=2 ** 32 - 1)[0]["seed"] == 2 ** 32 - 1
+    with pytest.raises(ValueError, match="last seed"):        # past random.Random's bound
+        sweep.grid(seeds=2, first_seed=2 ** 32 - 1)
 
 
 def test_a_run_is_network2_seeded_from_its_seed(small):
@@ -94,7 +97,7 @@ def test_a_run_is_network2_seeded_from_its_seed(small):
                        monitor_evaluation_accuracy=True, quiet=True)[1]
     assert result["correct"] == expected
     assert result["validation_accuracy"] == [c / 500 for c in expected]
-    assert result["settings"] == run and result["seconds"] > 0
+    assert result["settings"] == run and result["seconds"] > 0 and result["finite"] is True
     assert result["where"]["pid"] == os.getpid()
 
 
@@ -383,6 +386,20 @@ def test_depth_table_on_a_cluster_equals_threads(cluster, small):
     for depth in (1, 2):
         assert on_dask[depth]["correct"] == threads[depth]["correct"]
         assert on_dask[depth]["accuracy"] == threads[depth]["accuracy"]
+
+
+@needs_dask
+def test_remedies_depth_table_on_a_cluster_equals_threads(cluster, small):
+    training, validation = small
+    kwargs = dict(choices=[("relu", "he"), ("sigmoid", "default")], depths=(1, 2),
+                  seeds=(0, 1), epochs=1)
+    threads = remedies.depth_table(training, validation, workers=2, **kwargs)
+    on_dask = remedies.depth_table(training, validation,
+                                   scheduler=cluster[0].scheduler_address, **kwargs)
+    for name in ("relu/he", "sigmoid/default"):
+        for depth in (1, 2):
+            assert on_dask[name][depth]["correct"] == threads[name][depth]["correct"]
+            assert on_dask[name][depth]["finite"] == [True, True]
 
 
 @pytest.mark.mnist
