@@ -27,7 +27,7 @@ chapter's, so only the hidden layers and the initial weights change.
 import random
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import numpy as np
 
@@ -221,7 +221,8 @@ def training_speeds(data, choices, depth=4, seed=0, epochs=500, mini_batch_size=
 # Accuracy against depth
 
 def depth_table(training, validation, choices, depths=(1, 2, 4, 6, 8), seeds=range(2),
-                epochs=10, mini_batch_size=10, eta=0.1, lmbda=5.0, width=30, workers=2):
+                epochs=10, mini_batch_size=10, eta=0.1, lmbda=5.0, width=30, workers=2,
+                on_run=None):
     """Validation accuracy (percent) after training each choice at each depth, over seeds.
 
     Every (choice, depth, seed) is one run, ``remedy_network`` trained by SGD
@@ -230,6 +231,10 @@ def depth_table(training, validation, choices, depths=(1, 2, 4, 6, 8), seeds=ran
     being finite (too large a step for that network) counts as 0% correct
     and is marked ``finite: False``.  Returns
     ``{choice_name: {depth: {"accuracy" (per seed), "mean", "std", "finite"}}}``.
+
+    ``on_run(result)``, if given, is called in this thread as each run
+    finishes, with ``{"choice", "depth", "seed", "accuracy", "finite"}``, so
+    that a caller stopped half-way (Ctrl-C) still holds the runs that finished.
     """
     choices = check_choices(choices)
     seeds = [check_seed(s) for s in seeds]
@@ -248,8 +253,21 @@ def depth_table(training, validation, choices, depths=(1, 2, 4, 6, 8), seeds=ran
         return 100.0 * correct / n_val, finite
 
     jobs = [(c, d, s) for d in sorted(depths, reverse=True) for c in choices for s in seeds]
+    outcomes = {}
     with kernel_threads(), ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = dict(zip(jobs, pool.map(lambda job: run(*job), jobs)))
+        futures = {pool.submit(run, *job): job for job in jobs}
+        try:
+            for future in as_completed(futures):
+                job = futures[future]
+                outcomes[job] = future.result()
+                if on_run is not None:
+                    on_run({"choice": choice_name(job[0]), "depth": job[1], "seed": job[2],
+                            "accuracy": outcomes[job][0], "finite": outcomes[job][1]})
+        except BaseException:
+            # Leaving the pool waits for its queue: drop the runs not started.
+            for future in futures:
+                future.cancel()
+            raise
     table = {}
     for choice in choices:
         rows = {}

@@ -112,3 +112,19 @@ def test_speed_command_takes_activation_and_init(tmp_path):
     data = json.loads((out / "speed.json").read_text())
     assert data["settings"]["activation"] == "tanh" and data["settings"]["init"] == "glorot"
     assert "tanh" in (out / "report.md").read_text()
+
+
+def test_depth_table_hands_each_finished_run_to_on_run(mnist_train, mnist_validation):
+    X, y = mnist_train
+    Xv, yv = mnist_validation
+    seen = []
+    table = remedies.depth_table((X[:200], y[:200]), (Xv[:100], yv[:100]),
+                                 [("sigmoid", "default"), ("relu", "he")], depths=(1, 2),
+                                 seeds=(0, 1), epochs=1, workers=2, on_run=seen.append)
+    assert len(seen) == 8
+    for run in seen:
+        row = table[run["choice"]][run["depth"]]
+        k = row["seeds"].index(run["seed"])
+        assert run["accuracy"] == row["accuracy"][k] and run["finite"] == row["finite"][k]
+    assert {(r["choice"], r["depth"], r["seed"]) for r in seen} == {
+        (c, d, s) for c in table for d in (1, 2) for s in (0, 1)}
