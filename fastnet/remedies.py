@@ -22,7 +22,7 @@ explodes.  This module measures what the usual remedies change:
 A *choice* is a pair ``(activation, init)``, e.g. ``("relu", "he")``; every
 network has a sigmoid output layer and the cross-entropy cost, as the
 chapter's, so only the hidden layers and the initial weights change.
-``fastnet remedies`` runs all of it (``fastnet.remedies_cli``).
+``fastnet remedies`` runs all of it (``fastnet.cli.remedies``).
 """
 import random
 import time

@@ -29,7 +29,7 @@ For example::
     speeds = speed.train_with_speeds(net, data, 500, 1000, 0.1, 5.0)   # shape (501, 4)
 
 ``python -m fastnet speed`` runs all of the chapter's experiments and writes
-figures, a JSON file and a report (see ``fastnet.speed_cli``).
+figures, a JSON file and a report (see ``fastnet.cli.speed``).
 
 Seeds without the global generators.  network2 draws initial weights from the
 global ``np.random`` and shuffles with the global ``random``.  Threads running

@@ -30,7 +30,7 @@ once (``Client.scatter(..., broadcast=True)``) and each task gets a reference
 to them, not a copy.  A task whose worker dies is rescheduled by the
 scheduler on another worker, and a task that raises is retried
 (``retries``), so a lost worker loses no run.  The command line is
-``fastnet sweep`` (``fastnet.sweep_cli``); Dask is the optional extra
+``fastnet sweep`` (``fastnet.cli.sweep``); Dask is the optional extra
 ``pip install "fastnet[dask]"``.
 """
 import itertools

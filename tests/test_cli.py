@@ -264,3 +264,27 @@ def test_an_error_caused_by_ctrl_c_counts_as_the_interrupt():
     except RuntimeError as wrapped:
         assert cli.caused_by_interrupt(wrapped)
     assert not cli.caused_by_interrupt(RuntimeError("something else"))
+
+
+def test_the_commands_share_the_library_s_bounds_and_names():
+    """fastnet.cli.common writes the bounds out (to keep NumPy out of the startup):
+    they must stay those of the library, and the choices those of fastnet.activations."""
+    from fastnet import activations, checks, datasets
+    from fastnet.cli import common
+    assert common.SEED_LIMIT == checks.SEED_LIMIT
+    assert common.TRAINING_IMAGES == datasets.N_TRAIN
+    assert common.choices() == {"activation": tuple(activations.HIDDEN),
+                                "output": tuple(activations.OUTPUTS),
+                                "init": activations.INITIALISERS}
+    for command in ("speed", "sweep"):
+        parser = cli.build_parser()
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--activation", "elu"])
+
+
+def test_importing_the_command_line_loads_no_numpy(env, tmp_path):
+    r = subprocess.run([sys.executable, "-c", "import sys, fastnet.cli; "
+                        "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"],
+                       env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"

@@ -1,12 +1,21 @@
 """fastnet.remedies and ``fastnet remedies``: the chain, the grid's measurements, the command."""
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import fastnet
 from fastnet import remedies
 from fastnet.cli import main
-from .helpers import MNIST_DIR
+from .helpers import MNIST_DIR, posix_signals
+
+PACKAGE_ROOT = Path(fastnet.__file__).resolve().parents[1]
 
 
 def test_exploding_chain_multiplies_by_25_per_layer():
@@ -128,3 +137,45 @@ def test_depth_table_hands_each_finished_run_to_on_run(mnist_train, mnist_valida
         assert run["accuracy"] == row["accuracy"][k] and run["finite"] == row["finite"][k]
     assert {(r["choice"], r["depth"], r["seed"]) for r in seen} == {
         (c, d, s) for c in table for d in (1, 2) for s in (0, 1)}
+
+
+@pytest.mark.mnist
+@posix_signals
+def test_ctrl_c_writes_the_finished_measurements_and_table_runs(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(PACKAGE_ROOT)
+    # Python started from a background job may inherit an ignored SIGINT: restore it.
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from fastnet import cli; sys.exit(cli.main(['remedies'] + sys.argv[1:]))")
+    out = tmp_path / "out"
+    runs = 2 * 2 * 50                   # choices x depths x seeds, 0.1 s or so each
+    p = subprocess.Popen([sys.executable, "-c", code, "--quick", "--activations", "sigmoid,relu",
+                          "--inits", "he", "--table-depths", "1,2", "--table-seeds", "50",
+                          "--table-images", "50000", "--no-plots", "--out", str(out),
+                          "--data", str(MNIST_DIR)],
+                         env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stdout:                       # wait until the table has started
+            if line.startswith("Accuracy against depth"):
+                break
+        time.sleep(3)                               # and some of its runs have finished
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert stdout.startswith("Interrupted. Wrote remedies.json, report.md")
+    results = json.loads((out / "remedies.json").read_text())
+    assert results["interrupted"] is True
+    assert results["chain"]["exploding"]["dC_db"][0] == 1953.125
+    assert set(results["training_speeds"]) == {"sigmoid/he", "relu/he"}
+    assert "depth_table" not in results
+    finished = results["depth_table_runs"]
+    assert 1 <= len(finished) < runs
+    assert {r["choice"] for r in finished} <= {"sigmoid/he", "relu/he"}
+    assert all(0 <= r["accuracy"] <= 100 and r["depth"] in (1, 2) for r in finished)
+    report = (out / "report.md").read_text()
+    assert "Interrupted" in report and "The runs that finished before the table" in report
