@@ -1,21 +1,12 @@
 """fastnet.remedies and ``fastnet remedies``: the chain, the grid's measurements, the command."""
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import fastnet
 from fastnet import remedies
 from fastnet.cli import main
-from .helpers import MNIST_DIR, posix_signals
-
-PACKAGE_ROOT = Path(fastnet.__file__).resolve().parents[1]
+from .helpers import MNIST_DIR, interrupt_command, posix_signals
 
 
 def test_exploding_chain_multiplies_by_25_per_layer():
@@ -142,30 +133,14 @@ def test_depth_table_hands_each_finished_run_to_on_run(mnist_train, mnist_valida
 @pytest.mark.mnist
 @posix_signals
 def test_ctrl_c_writes_the_finished_measurements_and_table_runs(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}
-    env["PYTHONPATH"] = str(PACKAGE_ROOT)
-    # Python started from a background job may inherit an ignored SIGINT: restore it.
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from fastnet import cli; sys.exit(cli.main(['remedies'] + sys.argv[1:]))")
     out = tmp_path / "out"
     runs = 2 * 2 * 50                   # choices x depths x seeds, 0.1 s or so each
-    p = subprocess.Popen([sys.executable, "-c", code, "--quick", "--activations", "sigmoid,relu",
-                          "--inits", "he", "--table-depths", "1,2", "--table-seeds", "50",
-                          "--table-images", "50000", "--no-plots", "--out", str(out),
-                          "--data", str(MNIST_DIR)],
-                         env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        for line in p.stdout:                       # wait until the table has started
-            if line.startswith("Accuracy against depth"):
-                break
-        time.sleep(3)                               # and some of its runs have finished
-        p.send_signal(signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130, stderr
+    code, stdout, stderr = interrupt_command(
+        ["remedies", "--quick", "--activations", "sigmoid,relu", "--inits", "he",
+         "--table-depths", "1,2", "--table-seeds", "50", "--table-images", "50000",
+         "--no-plots", "--out", out, "--data", MNIST_DIR], tmp_path,
+        after="Accuracy against depth", wait=3)   # some of the table's runs have finished
+    assert code == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert stdout.startswith("Interrupted. Wrote remedies.json, report.md")
     results = json.loads((out / "remedies.json").read_text())

@@ -19,7 +19,7 @@ import fastnet
 from fastnet import cli, reference, speed
 from fastnet.cli import speed as speed_command
 
-from .helpers import MNIST_DIR, posix_signals, seed
+from .helpers import MNIST_DIR, interrupt_command, posix_signals, seed
 
 PACKAGE_ROOT = Path(fastnet.__file__).resolve().parents[1]   # the installed package
 
@@ -415,28 +415,12 @@ def test_fastnet_command_has_the_speed_subcommand(tmp_path):
 @pytest.mark.mnist
 @posix_signals
 def test_ctrl_c_stops_and_writes_what_was_finished(tmp_path):
-    import signal
-    env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}
-    env["PYTHONPATH"] = str(PACKAGE_ROOT)
-    # Python started from a background job may inherit an ignored SIGINT: restore it.
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from fastnet import cli; sys.exit(cli.main(['speed'] + sys.argv[1:]))")
     out = tmp_path / "out"
-    p = subprocess.Popen([sys.executable, "-c", code, "--quick", "--epochs", "1000000",
-                          "--no-plots", "--out", str(out), "--data", str(MNIST_DIR)],
-                         env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        for line in p.stdout:                       # wait until training has started
-            if line.startswith("Learning speed during"):
-                break
-        p.send_signal(signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130, stderr
-    assert "interrupted" in stderr
+    code, stdout, stderr = interrupt_command(
+        ["speed", "--quick", "--epochs", "1000000", "--no-plots", "--out", out,
+         "--data", MNIST_DIR], tmp_path, after="Learning speed during")
+    assert code == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
     results = json.loads((out / "speed.json").read_text())
     assert results["interrupted"] is True
     assert "initial_speeds" in results and "depth_table" not in results

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from .helpers import MNIST_DIR, seed
+from .helpers import MNIST_DIR, interrupt_command, posix_signals, seed
 from fastnet import cli, speed, sweep
 from fastnet.cli import sweep as sweep_command
 
@@ -225,25 +225,14 @@ def test_a_rerun_skips_recorded_runs_and_trains_the_rest(tmp_path, capsys):
 
 
 @pytest.mark.mnist
+@posix_signals
 def test_ctrl_c_writes_the_finished_runs_and_a_rerun_completes_them(tmp_path):
     out = tmp_path / "out"
     grid = ["--eta", "0.1", "0.2", "0.5", "1.0", "--seeds", "25", "--epochs", "1",
             "--limit", "500", "--threads", "2"]
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from fastnet import cli; sys.exit(cli.main(['sweep'] + sys.argv[1:]))")
-    p = subprocess.Popen([sys.executable, "-c", code] + sweep_args(out, *grid),
-                         env=subprocess_env(), cwd=str(tmp_path), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        for line in p.stdout:                     # wait until a run has been saved
-            if line.startswith("[1/100]"):
-                break
-        p.send_signal(signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130, stderr
+    code, stdout, stderr = interrupt_command(["sweep"] + sweep_args(out, *grid), tmp_path,
+                                             after="[1/100]")    # a run has been saved
+    assert code == 130, stderr
     assert "interrupted" in stderr
     record = json.loads((out / "sweep.json").read_text())
     assert record["interrupted"] is True
@@ -253,7 +242,7 @@ def test_ctrl_c_writes_the_finished_runs_and_a_rerun_completes_them(tmp_path):
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
     before = {sweep.run_key(r["settings"]): r for r in record["runs"]}
 
-    proc = subprocess.run([sys.executable, "-c", code] + sweep_args(out, *grid),
+    proc = subprocess.run([sys.executable, "-m", "fastnet", "sweep"] + sweep_args(out, *grid),
                           env=subprocess_env(), cwd=str(tmp_path), capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -163,6 +163,23 @@ def layer_sizes(text):
     return sizes
 
 
+def add_data_and_output(parser, out, written, quiet, dataset=False):
+    """The experiment commands' "data and output" options: --data (and, with
+    ``dataset``, --dataset), --out (default ``out``; ``written`` says what goes
+    in it), --no-plots and --quiet (``quiet`` says what it leaves)."""
+    io = parser.add_argument_group("data and output")
+    io.add_argument("--data", metavar="PATH",
+                    help="a folder with the four IDX files or mnist.pkl.gz, or the pickle "
+                         "itself (default: search as 'fastnet train' does)")
+    if dataset:
+        io.add_argument("--dataset", choices=("mnist", "fashion"), default="mnist",
+                        help="MNIST digits or Fashion-MNIST clothes (default: mnist)")
+    io.add_argument("--out", metavar="DIR", default=out,
+                    help="folder for {}; created if missing (default: ./{})".format(written, out))
+    io.add_argument("--no-plots", action="store_true", help="write no figures")
+    io.add_argument("--quiet", action="store_true", help=quiet)
+
+
 def choices():
     """The names a user may give: ``{"activation", "output", "init"}`` -> tuple of names,
     as fastnet.activations defines them."""

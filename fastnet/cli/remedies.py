@@ -13,9 +13,9 @@ import argparse
 import os
 import time
 
-from fastnet.cli.common import (ETA, LMBDA, MINI_BATCH_SIZE, SPEED_MINI_BATCH_SIZE, WIDTH, CtrlC,
-                                Failure, check_images, check_seeds, choices, int_at_least,
-                                say_unless)
+from fastnet.cli.common import (ETA, LMBDA, MINI_BATCH_SIZE, SPEED_MINI_BATCH_SIZE, WIDTH,
+                                CtrlC, Failure, add_data_and_output, check_images, check_seeds,
+                                choices, int_at_least, say_unless)
 from fastnet.cli.outputs import output_folder, write_results
 
 HELP = "measure the remedies for unstable gradients: activations x initialisations"
@@ -89,14 +89,8 @@ def add_parser(subparsers):
                    help="first seed (default: 0)")
     g.add_argument("--workers", type=int_at_least(1), metavar="N",
                    help="threads (default: 2, or 1 on a one-core machine)")
-    io = p.add_argument_group("data and output")
-    io.add_argument("--data", metavar="PATH", help="MNIST folder or mnist.pkl.gz "
-                    "(default: search as 'fastnet train' does)")
-    io.add_argument("--out", metavar="DIR", default="remedies-report",
-                    help="folder for remedies.json, report.md and the figures "
-                         "(default: ./remedies-report)")
-    io.add_argument("--no-plots", action="store_true", help="write no figures")
-    io.add_argument("--quiet", action="store_true", help="print only the last line")
+    add_data_and_output(p, "remedies-report", "remedies.json, report.md and the figures",
+                        "print only the last line")
     p.set_defaults(run=run)
     return p
 
@@ -356,7 +350,8 @@ def _figures(results):
             ax.legend()
         yield "chain.png", fig
 
-    names = ["{}/{}".format(*c) for c in results["settings"]["choices"]]   # as remedies.choice_name has them
+    # The choices' names, as remedies.choice_name writes them.
+    names = ["{}/{}".format(*c) for c in results["settings"]["choices"]]
     cols = min(4, len(names))
     rows = -(-len(names) // cols)
     if "initial_speeds" in results:

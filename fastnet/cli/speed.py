@@ -17,8 +17,8 @@ from fastnet.cli import speed_report
 from fastnet.cli.common import (ETA, LMBDA, MAX_EPOCHS, MAX_SEEDS, MAX_SPEED_SEEDS,
                                 MAX_TABLE_EPOCHS, MAX_WORKERS, MINI_BATCH_SIZE,
                                 SPEED_MINI_BATCH_SIZE, TRAINING_IMAGES, WIDTH, CtrlC, Failure,
-                                check_seeds, choices, int_in, progress_bar, say_unless,
-                                seed_type, where_from_args)
+                                add_data_and_output, check_seeds, choices, int_in,
+                                progress_bar, say_unless, seed_type, where_from_args)
 from fastnet.cli.outputs import output_folder, write_results
 
 HELP = "reproduce chapter 5's vanishing-gradient experiments (learning speed per layer)"
@@ -100,16 +100,8 @@ def _add_arguments(p):
                            "(pip install \"fastnet[dask]\")")
     what.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                       help="run the depth table on the Dask cluster of this scheduler")
-    io = p.add_argument_group("data and output")
-    io.add_argument("--data", metavar="PATH",
-                    help="a folder with the four MNIST IDX files or mnist.pkl.gz, or the "
-                         "pickle itself (default: search as 'fastnet train' does)")
-    io.add_argument("--out", metavar="DIR", default="speed-report",
-                    help="folder for speed.json, report.md and the figures; created if "
-                         "missing (default: ./speed-report)")
-    io.add_argument("--no-plots", action="store_true", help="write no figures")
-    io.add_argument("--quiet", action="store_true",
-                    help="no progress bars and only the final summary line")
+    add_data_and_output(p, "speed-report", "speed.json, report.md and the figures",
+                        "no progress bars and only the final summary line")
 
 
 def add_parser(subparsers):
@@ -145,7 +137,7 @@ def _settings(args):
     s.update(eta=ETA, lmbda=LMBDA, width=WIDTH, speed_mini_batch_size=SPEED_MINI_BATCH_SIZE,
              table_mini_batch_size=MINI_BATCH_SIZE)
     check_seeds(s["seed"], max(s["seeds"], s["speed_seeds"]))
-    s["table_where"] = where_from_args(args)      # {} (threads), {"cluster": N} or {"scheduler": ...}
+    s["table_where"] = where_from_args(args)   # {} (threads), {"cluster": N} or {"scheduler": .}
     return s
 
 

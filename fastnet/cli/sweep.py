@@ -18,9 +18,10 @@ import os
 import time
 
 from fastnet.cli.common import (EPOCHS, ETA, LMBDA, MINI_BATCH_SIZE, SIZES, TRAINING_IMAGES,
-                                CtrlC, Failure, UsageError, check_chapter_sizes, check_images,
-                                check_seeds, choices, float_in, int_at_least, layer_sizes,
-                                progress_bar, say_unless, where_from_args)
+                                CtrlC, Failure, UsageError, add_data_and_output,
+                                check_chapter_sizes, check_images, check_seeds, choices,
+                                float_in, int_at_least, layer_sizes, progress_bar, say_unless,
+                                where_from_args)
 from fastnet.cli.outputs import output_folder, write_figures
 from fastnet.files import write_atomically
 
@@ -93,19 +94,10 @@ def _add_arguments(p):
                        help="start a Dask LocalCluster of N worker processes on this machine")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="send the runs to the Dask cluster of this scheduler")
-    io = p.add_argument_group("data and output")
-    io.add_argument("--data", metavar="PATH",
-                    help="a folder with the four IDX files or mnist.pkl.gz, or the pickle "
-                         "itself (default: search as 'fastnet train' does)")
-    io.add_argument("--dataset", choices=("mnist", "fashion"), default="mnist",
-                    help="MNIST digits or Fashion-MNIST clothes (default: mnist)")
-    io.add_argument("--out", metavar="DIR", default="sweep",
-                    help="folder for sweep.json, sweep.md and the figures; created if "
-                         "missing; runs already in its sweep.json are skipped "
-                         "(default: ./sweep)")
-    io.add_argument("--no-plots", action="store_true", help="write no figures")
-    io.add_argument("--quiet", action="store_true",
-                    help="no progress bar or per-run lines; only the final summary line")
+    add_data_and_output(p, "sweep", "sweep.json, sweep.md and the figures; runs already in "
+                        "its sweep.json are skipped",
+                        "no progress bar or per-run lines; only the final summary line",
+                        dataset=True)
 
 
 def add_parser(subparsers):
