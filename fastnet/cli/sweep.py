@@ -152,7 +152,7 @@ def run(args):
         if len(todo) < len(planned) else ""))
 
     start = time.perf_counter()
-    with CtrlC("fastnet sweep", stopped=sweep.Stopped) as ctrl_c:
+    with CtrlC("fastnet sweep") as ctrl_c:
         if todo:
             _train(args, todo, len(planned), record, path, where, say)
     interrupted = record["interrupted"] = ctrl_c.interrupted
