@@ -101,7 +101,7 @@ def _add_arguments(p):
 
 
 def add_parser(subparsers):
-    """Register ``sweep`` on an argparse subparsers object; its default ``run`` runs it."""
+    """Add ``sweep`` to argparse's subparsers; its default ``run`` runs it."""
     p = subparsers.add_parser("sweep", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(p)
