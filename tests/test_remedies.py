@@ -134,12 +134,12 @@ def test_depth_table_hands_each_finished_run_to_on_run(mnist_train, mnist_valida
 @posix_signals
 def test_ctrl_c_writes_the_finished_measurements_and_table_runs(tmp_path):
     out = tmp_path / "out"
-    runs = 2 * 2 * 50                   # choices x depths x seeds, 0.1 s or so each
+    runs = 2 * 2 * 200                  # choices x depths x seeds: a minute or so in all
     code, stdout, stderr = interrupt_command(
         ["remedies", "--quick", "--activations", "sigmoid,relu", "--inits", "he",
-         "--table-depths", "1,2", "--table-seeds", "50", "--table-images", "50000",
+         "--table-depths", "1,2", "--table-seeds", "200", "--table-images", "5000",
          "--no-plots", "--out", out, "--data", MNIST_DIR], tmp_path,
-        after="Accuracy against depth", wait=3)   # some of the table's runs have finished
+        after="Accuracy against depth", wait=4)   # some of the table's runs have finished
     assert code == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert stdout.startswith("Interrupted. Wrote remedies.json, report.md")
