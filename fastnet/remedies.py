@@ -230,11 +230,22 @@ def depth_table(training, validation, choices, depths=(1, 2, 4, 6, 8), seeds=ran
     or on Dask (``cluster``, ``scheduler``), the results not depending on
     where a run ran.  A run whose weights stop being finite (too large a step
     for that network) counts as 0% correct and is marked ``finite: False``.
-    ``progress``, ``stop`` and ``on_run`` are ``depth_grid``'s.  Returns
+    ``progress`` and ``stop`` are ``depth_grid``'s.  Returns
     ``{choice_name: {depth: {"accuracy" (per seed), "mean", "std", "finite", ...}}}``.
+
+    ``on_run(result)``, if given, is called in this thread as each run
+    finishes, with ``{"choice", "depth", "seed", "accuracy", "finite"}``, so
+    that a caller stopped half-way (Ctrl-C) still holds the runs that finished.
     """
     choices = check_choices(choices)
+    report = None
+    if on_run is not None:
+        def report(run):
+            s = run["settings"]
+            on_run({"choice": choice_name((s["activation"], s["init"])), "depth": s["depth"],
+                    "seed": s["seed"], "finite": run["finite"],
+                    "accuracy": 100.0 * run["correct"][-1] / run["validation_images"]})
     grid = depth_grid(training, validation, choices, depths, seeds, epochs, mini_batch_size,
                       eta, lmbda, width, workers, progress=progress, stop=stop,
-                      scheduler=scheduler, cluster=cluster, on_run=on_run)
+                      scheduler=scheduler, cluster=cluster, on_run=report)
     return {choice_name(choice): rows for choice, rows in grid.items()}

@@ -68,3 +68,33 @@ def max_abs_diff(a_list, b_list):
     """The largest |a - b| over pairs of arrays (weights, biases, gradients) as a float."""
     return max(float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
                for a, b in zip(a_list, b_list))
+
+
+def interrupt_command(argv, cwd, after, wait=0.0, timeout=60):
+    """Run ``fastnet ARGV`` in a child Python on the imported fastnet, press Ctrl-C
+    (SIGINT) once a line of its output starts with ``after`` and ``wait`` seconds
+    have passed, and return ``(exit code, the output after that line, stderr)``."""
+    import signal
+    import subprocess
+    import time
+
+    import fastnet
+
+    env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}
+    env["PYTHONPATH"] = str(Path(fastnet.__file__).resolve().parents[1])
+    # Python started from a background job may inherit an ignored SIGINT: restore it.
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from fastnet import cli; sys.exit(cli.main(sys.argv[1:]))")
+    p = subprocess.Popen([sys.executable, "-c", code, *map(str, argv)], env=env, cwd=str(cwd),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stdout:
+            if line.startswith(after):
+                break
+        time.sleep(wait)
+        p.send_signal(signal.SIGINT)
+        stdout, stderr = p.communicate(timeout=timeout)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    return p.returncode, stdout, stderr

@@ -264,3 +264,62 @@ def test_an_error_caused_by_ctrl_c_counts_as_the_interrupt():
     except RuntimeError as wrapped:
         assert cli.caused_by_interrupt(wrapped)
     assert not cli.caused_by_interrupt(RuntimeError("something else"))
+
+
+def test_the_commands_share_the_library_s_bounds_and_names():
+    """fastnet.cli.common writes the bounds out (to keep NumPy out of the startup):
+    they must stay those of the library, and the choices those of fastnet.activations."""
+    from fastnet import activations, checks, datasets
+    from fastnet.cli import common
+    assert common.SEED_LIMIT == checks.SEED_LIMIT
+    assert common.TRAINING_IMAGES == datasets.N_TRAIN
+    assert common.choices() == {"activation": tuple(activations.HIDDEN),
+                                "output": tuple(activations.OUTPUTS),
+                                "init": activations.INITIALISERS}
+    for command in ("speed", "sweep"):
+        parser = cli.build_parser()
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--activation", "elu"])
+
+
+def test_importing_the_command_line_loads_no_numpy(env, tmp_path):
+    r = subprocess.run([sys.executable, "-c", "import sys, fastnet.cli; "
+                        "print(sorted(m for m in ('numpy', 'scipy') if m in sys.modules))"],
+                       env=env, cwd=str(tmp_path), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
+
+
+class _Stopped(Exception):
+    """A library's "stopped" exception."""
+
+
+@posix_signals
+def test_the_ctrl_c_policy(capsys):
+    """The first Ctrl-C ends the work and the command goes on to write (exit code 130);
+    at safe points it only asks, and a second one quits at once."""
+    from fastnet.cli.common import CtrlC, QuitNow
+    with CtrlC("fastnet x") as ctrl_c:
+        raise KeyboardInterrupt
+    assert ctrl_c.interrupted and ctrl_c.stop.is_set() and ctrl_c.exit_code == 130
+    assert capsys.readouterr().err == "\nfastnet x: interrupted; writing what was finished\n"
+    with CtrlC("fastnet x", stopped=_Stopped) as ctrl_c:
+        raise _Stopped()
+    assert ctrl_c.exit_code == 130
+    with pytest.raises(ValueError), CtrlC("fastnet x") as ctrl_c:
+        raise ValueError("not an interruption")
+    assert not ctrl_c.interrupted and ctrl_c.exit_code == 0
+
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(QuitNow):
+        with CtrlC("fastnet x", at_safe_points=True, notice="Stopping soon") as ctrl_c:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):                    # the handler runs between bytecodes
+                if ctrl_c.stop.is_set():
+                    break
+                time.sleep(0.01)
+            assert ctrl_c.interrupted and ctrl_c.stop.is_set()
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    assert "Stopping soon" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is before

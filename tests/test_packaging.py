@@ -18,8 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 def unbuilt_tree(folder, source_tree=True):
     """fastnet's Python files without the compiled kernels, as a fresh clone has them."""
     shutil.copytree(INSTALLED, folder / "fastnet",
-                    ignore=lambda d, names: [n for n in names
-                                             if not n.endswith(".py") and n != "_kernels"])
+                    ignore=lambda d, names: [n for n in names if n == "__pycache__" or not (
+                        n.endswith(".py") or os.path.isdir(os.path.join(d, n)))])
     if source_tree:
         (folder / "setup.py").write_text("")
         (folder / "pyproject.toml").write_text("")

@@ -7,7 +7,7 @@ import pytest
 
 from fastnet import remedies
 from fastnet.cli import main
-from .helpers import MNIST_DIR
+from .helpers import MNIST_DIR, interrupt_command, posix_signals
 
 
 def test_exploding_chain_multiplies_by_25_per_layer():
@@ -117,7 +117,7 @@ def test_depth_table_runs_through_the_sweep(mnist_train, mnist_validation):
                               workers=1, activation="relu", init="he")
     assert table["relu/he"] == {d: dict(row, seconds=table["relu/he"][d]["seconds"])
                                 for d, row in alone.items()}
-    assert sorted((r["settings"]["depth"], r["settings"]["seed"]) for r in finished) == \
+    assert sorted((r["depth"], r["seed"]) for r in finished) == \
         [(1, 0), (1, 1), (2, 0), (2, 1)]
 
 
@@ -179,3 +179,45 @@ def test_speed_command_takes_activation_and_init(tmp_path):
     data = json.loads((out / "speed.json").read_text())
     assert data["settings"]["activation"] == "tanh" and data["settings"]["init"] == "glorot"
     assert "tanh" in (out / "report.md").read_text()
+
+
+def test_depth_table_hands_each_finished_run_to_on_run(mnist_train, mnist_validation):
+    X, y = mnist_train
+    Xv, yv = mnist_validation
+    seen = []
+    table = remedies.depth_table((X[:200], y[:200]), (Xv[:100], yv[:100]),
+                                 [("sigmoid", "default"), ("relu", "he")], depths=(1, 2),
+                                 seeds=(0, 1), epochs=1, workers=2, on_run=seen.append)
+    assert len(seen) == 8
+    for run in seen:
+        row = table[run["choice"]][run["depth"]]
+        k = row["seeds"].index(run["seed"])
+        assert run["accuracy"] == row["accuracy"][k] and run["finite"] == row["finite"][k]
+    assert {(r["choice"], r["depth"], r["seed"]) for r in seen} == {
+        (c, d, s) for c in table for d in (1, 2) for s in (0, 1)}
+
+
+@pytest.mark.mnist
+@posix_signals
+def test_ctrl_c_writes_the_finished_measurements_and_table_runs(tmp_path):
+    out = tmp_path / "out"
+    runs = 2 * 2 * 200                  # choices x depths x seeds: a minute or so in all
+    code, stdout, stderr = interrupt_command(
+        ["remedies", "--quick", "--activations", "sigmoid,relu", "--inits", "he",
+         "--table-depths", "1,2", "--table-seeds", "200", "--table-images", "5000",
+         "--no-plots", "--out", out, "--data", MNIST_DIR], tmp_path,
+        after="Accuracy against depth", wait=4)   # some of the table's runs have finished
+    assert code == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert stdout.startswith("Interrupted. Wrote remedies.json, report.md")
+    results = json.loads((out / "remedies.json").read_text())
+    assert results["interrupted"] is True
+    assert results["chain"]["exploding"]["dC_db"][0] == 1953.125
+    assert set(results["training_speeds"]) == {"sigmoid/he", "relu/he"}
+    assert "depth_table" not in results
+    finished = results["depth_table_runs"]
+    assert 1 <= len(finished) < runs
+    assert {r["choice"] for r in finished} <= {"sigmoid/he", "relu/he"}
+    assert all(0 <= r["accuracy"] <= 100 and r["depth"] in (1, 2) for r in finished)
+    report = (out / "report.md").read_text()
+    assert "Interrupted" in report and "The runs that finished before the table" in report

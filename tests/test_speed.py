@@ -1,4 +1,4 @@
-"""The vanishing-gradient toolkit (fastnet.speed) and ``fastnet speed`` (fastnet.speed_cli).
+"""The vanishing-gradient toolkit (fastnet.speed) and ``fastnet speed`` (fastnet.cli.speed).
 
 The learning speeds come from the compiled kernels; here they are checked
 against network2's per-example backprop (fastnet.reference) in float64, the
@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 import fastnet
-from fastnet import reference, speed, speed_cli
+from fastnet import cli, reference, speed
+from fastnet.cli import speed as speed_command
 
-from .helpers import MNIST_DIR, posix_signals, seed
+from .helpers import MNIST_DIR, interrupt_command, posix_signals, seed
 
 PACKAGE_ROOT = Path(fastnet.__file__).resolve().parents[1]   # the installed package
 
@@ -347,7 +348,7 @@ def check_outputs(out, figures_expected):
 @pytest.mark.mnist
 def test_command_writes_json_report_and_figures(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    assert speed_cli.main(quick_args(tmp_path / "out")) == 0
+    assert cli.main(["speed"] + quick_args(tmp_path / "out")) == 0
     check_outputs(tmp_path / "out", figures_expected=True)
     assert "Wrote speed.json" in capsys.readouterr().out
 
@@ -355,7 +356,7 @@ def test_command_writes_json_report_and_figures(tmp_path, capsys):
 @pytest.mark.mnist
 def test_command_without_matplotlib_says_figures_are_skipped(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)          # import fails
-    assert speed_cli.main(quick_args(tmp_path / "out")[:-1]) == 0  # not --quiet
+    assert cli.main(["speed"] + quick_args(tmp_path / "out")[:-1]) == 0  # not --quiet
     check_outputs(tmp_path / "out", figures_expected=False)
     assert "Figures skipped: matplotlib is not installed" in capsys.readouterr().out
 
@@ -364,7 +365,7 @@ def test_command_without_matplotlib_says_figures_are_skipped(tmp_path, capsys, m
 def test_command_smoke_run_in_a_subprocess(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}
     env["PYTHONPATH"] = str(PACKAGE_ROOT)
-    r = subprocess.run([sys.executable, "-m", "fastnet.speed_cli", "--quick", "--out", "tmp",
+    r = subprocess.run([sys.executable, "-m", "fastnet", "speed", "--quick", "--out", "tmp",
                         "--data", str(MNIST_DIR)], cwd=str(tmp_path), env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
@@ -384,7 +385,7 @@ def test_command_smoke_run_in_a_subprocess(tmp_path):
     (["--data", "/no/such/folder"], "no such file or folder"),
 ])
 def test_command_rejects_bad_arguments(tmp_path, capsys, args, message):
-    code = speed_cli.main(["--out", str(tmp_path / "out"), "--quick", *args])
+    code = cli.main(["speed"] + ["--out", str(tmp_path / "out"), "--quick", *args])
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out" / "speed.json").exists()
@@ -393,50 +394,33 @@ def test_command_rejects_bad_arguments(tmp_path, capsys, args, message):
 def test_command_rejects_a_file_as_output_folder(tmp_path, capsys):
     target = tmp_path / "file"
     target.write_text("x")
-    assert speed_cli.main(["--out", str(target), "--quick"]) == 2
+    assert cli.main(["speed"] + ["--out", str(target), "--quick"]) == 2
     assert "that is a file" in capsys.readouterr().err
 
 
 def test_add_parser_registers_the_subcommand():
     import argparse
     parser = argparse.ArgumentParser(prog="fastnet")
-    speed_cli.add_parser(parser.add_subparsers(dest="command"))
+    speed_command.add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["speed", "--quick", "--seeds", "3", "--no-table"])
-    assert args.func is speed_cli.run and args.run is speed_cli.run
+    assert args.run is speed_command.run
     assert args.quick and args.seeds == 3 and args.no_table
 
 
 def test_fastnet_command_has_the_speed_subcommand(tmp_path):
-    from fastnet import cli
     args = cli.build_parser().parse_args(["speed", "--quick", "--out", str(tmp_path)])
-    assert args.run is speed_cli.run and args.quick
+    assert args.run is speed_command.run and args.quick
 
 
 @pytest.mark.mnist
 @posix_signals
 def test_ctrl_c_stops_and_writes_what_was_finished(tmp_path):
-    import signal
-    env = {k: v for k, v in os.environ.items() if k not in ("FASTNET_DATA", "PYTHONPATH")}
-    env["PYTHONPATH"] = str(PACKAGE_ROOT)
-    # Python started from a background job may inherit an ignored SIGINT: restore it.
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from fastnet import speed_cli; sys.exit(speed_cli.main(sys.argv[1:]))")
     out = tmp_path / "out"
-    p = subprocess.Popen([sys.executable, "-c", code, "--quick", "--epochs", "1000000",
-                          "--no-plots", "--out", str(out), "--data", str(MNIST_DIR)],
-                         env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        for line in p.stdout:                       # wait until training has started
-            if line.startswith("Learning speed during"):
-                break
-        p.send_signal(signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130, stderr
-    assert "interrupted" in stderr
+    code, stdout, stderr = interrupt_command(
+        ["speed", "--quick", "--epochs", "1000000", "--no-plots", "--out", out,
+         "--data", MNIST_DIR], tmp_path, after="Learning speed during")
+    assert code == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
     results = json.loads((out / "speed.json").read_text())
     assert results["interrupted"] is True
     assert "initial_speeds" in results and "depth_table" not in results

@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 
 import fastnet
-from .helpers import MNIST_DIR, seed
-from fastnet import remedies, speed, speed_cli, sweep, sweep_cli
+from .helpers import MNIST_DIR, interrupt_command, posix_signals, seed
+from fastnet import cli, remedies, speed, sweep
+from fastnet.cli import sweep as sweep_command
 
 try:
     import distributed
@@ -176,9 +177,9 @@ def test_same_accuracies_in_process_on_a_local_cluster_and_on_a_scheduler(
         tmp_path, scheduler_and_worker, capsys):
     address, worker_pids = scheduler_and_worker
     outs = {name: tmp_path / name for name in ("threads", "cluster", "scheduler")}
-    assert sweep_cli.main(sweep_args(outs["threads"], *GRID)) == 0
-    assert sweep_cli.main(sweep_args(outs["cluster"], *GRID, "--cluster", "local:2")) == 0
-    assert sweep_cli.main(sweep_args(outs["scheduler"], *GRID, "--scheduler", address)) == 0
+    assert cli.main(["sweep"] + sweep_args(outs["threads"], *GRID)) == 0
+    assert cli.main(["sweep"] + sweep_args(outs["cluster"], *GRID, "--cluster", "local:2")) == 0
+    assert cli.main(["sweep"] + sweep_args(outs["scheduler"], *GRID, "--scheduler", address)) == 0
     printed = capsys.readouterr().out
     assert "a Dask LocalCluster of 2 worker processes" in printed
     assert "Dask at " + address in printed
@@ -204,7 +205,7 @@ def test_same_accuracies_in_process_on_a_local_cluster_and_on_a_scheduler(
 def test_a_rerun_skips_recorded_runs_and_trains_the_rest(tmp_path, capsys):
     out = tmp_path / "out"
     grid = ["--eta", "0.1", "0.5", "--epochs", "1", "--limit", "500"]
-    assert sweep_cli.main(sweep_args(out, *grid, "--seeds", "2")) == 0
+    assert cli.main(["sweep"] + sweep_args(out, *grid, "--seeds", "2")) == 0
     first, runs = accuracies(out)
     assert len(first) == 4
     capsys.readouterr()
@@ -212,7 +213,7 @@ def test_a_rerun_skips_recorded_runs_and_trains_the_rest(tmp_path, capsys):
     record = json.loads((out / "sweep.json").read_text())
     lost = record["runs"].pop(1)
     (out / "sweep.json").write_text(json.dumps(record))
-    assert sweep_cli.main(sweep_args(out, *grid, "--seeds", "3")) == 0
+    assert cli.main(["sweep"] + sweep_args(out, *grid, "--seeds", "3")) == 0
     printed = capsys.readouterr().out
     assert "6 runs: 2 settings x 3 seeds; 3 already in" in printed and "3 to train" in printed
     assert len(re.findall(r"^\[\d/6\]", printed, re.M)) == 3
@@ -221,31 +222,20 @@ def test_a_rerun_skips_recorded_runs_and_trains_the_rest(tmp_path, capsys):
     assert {k: second[k] for k in first} == first                 # the same numbers again
     assert sweep.run_key(lost["settings"]) in second
     # Everything is there: a third run trains nothing.
-    assert sweep_cli.main(sweep_args(out, *grid, "--seeds", "3")) == 0
+    assert cli.main(["sweep"] + sweep_args(out, *grid, "--seeds", "3")) == 0
     assert "Training" not in capsys.readouterr().out
     assert accuracies(out)[1] == runs
 
 
 @pytest.mark.mnist
+@posix_signals
 def test_ctrl_c_writes_the_finished_runs_and_a_rerun_completes_them(tmp_path):
     out = tmp_path / "out"
     grid = ["--eta", "0.1", "0.2", "0.5", "1.0", "--seeds", "25", "--epochs", "1",
             "--limit", "500", "--threads", "2"]
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from fastnet import sweep_cli; sys.exit(sweep_cli.main(sys.argv[1:]))")
-    p = subprocess.Popen([sys.executable, "-c", code] + sweep_args(out, *grid),
-                         env=subprocess_env(), cwd=str(tmp_path), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        for line in p.stdout:                     # wait until a run has been saved
-            if line.startswith("[1/100]"):
-                break
-        p.send_signal(signal.SIGINT)
-        stdout, stderr = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 130, stderr
+    code, stdout, stderr = interrupt_command(["sweep"] + sweep_args(out, *grid), tmp_path,
+                                             after="[1/100]")    # a run has been saved
+    assert code == 130, stderr
     assert "interrupted" in stderr
     record = json.loads((out / "sweep.json").read_text())
     assert record["interrupted"] is True
@@ -255,7 +245,7 @@ def test_ctrl_c_writes_the_finished_runs_and_a_rerun_completes_them(tmp_path):
     assert not [n for n in os.listdir(out) if n.endswith(".tmp")]
     before = {sweep.run_key(r["settings"]): r for r in record["runs"]}
 
-    proc = subprocess.run([sys.executable, "-c", code] + sweep_args(out, *grid),
+    proc = subprocess.run([sys.executable, "-m", "fastnet", "sweep"] + sweep_args(out, *grid),
                           env=subprocess_env(), cwd=str(tmp_path), capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -274,7 +264,7 @@ def test_ctrl_c_in_a_terminal_stops_a_local_cluster_sweep_cleanly(tmp_path):
     grid = ["--eta", "0.1", "0.5", "--seeds", "20", "--epochs", "1", "--limit", "2000",
             "--cluster", "local:2"]
     code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from fastnet import sweep_cli; sys.exit(sweep_cli.main(sys.argv[1:]))")
+            "from fastnet import cli; sys.exit(cli.main(['sweep'] + sys.argv[1:]))")
     # Its own process group, like a command in a terminal, whose Ctrl-C reaches the group.
     p = subprocess.Popen([sys.executable, "-c", code] + sweep_args(out, *grid),
                          env=subprocess_env(), cwd=str(tmp_path), stdout=subprocess.PIPE,
@@ -303,7 +293,7 @@ def test_figures_and_table(tmp_path):
     out = tmp_path / "out"
     argv = ["--data", str(MNIST_DIR), "--out", str(out), "--quiet", "--eta", "0.1", "0.5",
             "--lmbda", "0", "5", "--seeds", "2", "--epochs", "2", "--limit", "300"]
-    assert sweep_cli.main(argv) == 0
+    assert cli.main(["sweep"] + argv) == 0
     record = json.loads((out / "sweep.json").read_text())
     assert set(record["figures"]) == {"accuracy_vs_eta.png", "accuracy_vs_lmbda.png",
                                       "accuracy_vs_epoch.png"}
@@ -411,7 +401,7 @@ def test_speed_command_runs_its_depth_table_on_the_scheduler(tmp_path, cluster):
         out = tmp_path / name
         argv = ["--quick", "--no-plots", "--quiet", "--out", str(out), "--data",
                 str(MNIST_DIR), *extra]
-        assert speed_cli.main(argv) == 0
+        assert cli.main(["speed"] + argv) == 0
         results = json.loads((out / "speed.json").read_text())
         tables[name] = {d: row["correct"] for d, row in results["depth_table"].items()}
     assert tables["dask"] == tables["threads"] and set(tables["dask"]) == {"1", "2"}
@@ -446,10 +436,10 @@ def test_grid_search_under_joblib_dask_backend(cluster, small):
 @pytest.mark.mnist
 def test_without_dask_the_options_say_what_to_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)        # import distributed fails
-    assert sweep_cli.main(sweep_args(tmp_path, "--cluster", "local:2")) == 2
+    assert cli.main(["sweep"] + sweep_args(tmp_path, "--cluster", "local:2")) == 2
     err = capsys.readouterr().err
     assert 'pip install "fastnet[dask]"' in err and len(err.strip().splitlines()) == 1
-    assert speed_cli.main(["--quick", "--out", str(tmp_path), "--scheduler",
+    assert cli.main(["speed"] + ["--quick", "--out", str(tmp_path), "--scheduler",
                            "tcp://127.0.0.1:8786"]) == 2
     assert 'pip install "fastnet[dask]"' in capsys.readouterr().err
     assert not (tmp_path / "sweep.json").exists()
@@ -468,7 +458,7 @@ def test_without_dask_the_options_say_what_to_install(tmp_path, capsys, monkeypa
     (["--dtype", "float16"], "invalid choice"),
 ])
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys, args, message):
-    assert sweep_cli.main(["--out", str(tmp_path / "out"), *args]) == 2
+    assert cli.main(["sweep"] + ["--out", str(tmp_path / "out"), *args]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
@@ -477,13 +467,12 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path, capsys, args, message):
 @pytest.mark.mnist
 def test_a_file_that_is_not_a_sweep_is_not_overwritten(tmp_path, capsys):
     (tmp_path / "sweep.json").write_text("[1, 2]")
-    assert sweep_cli.main(sweep_args(tmp_path, "--limit", "10")) == 1
+    assert cli.main(["sweep"] + sweep_args(tmp_path, "--limit", "10")) == 1
     assert "not a sweep's record" in capsys.readouterr().err
     assert (tmp_path / "sweep.json").read_text() == "[1, 2]"
 
 
 def test_fastnet_command_has_the_sweep_subcommand():
-    from fastnet import cli
     args = cli.build_parser().parse_args(["sweep", "--eta", "0.1", "0.2", "--seeds", "4"])
-    assert args.run is sweep_cli.run and args.eta == [0.1, 0.2] and args.seeds == 4
+    assert args.run is sweep_command.run and args.eta == [0.1, 0.2] and args.seeds == 4
     assert cli.main(["sweep", "--cluster", "nowhere"]) == 2

@@ -10,22 +10,19 @@ validation accuracy after every epoch, its seconds and where it ran),
 is installed, figures.  ``sweep.json`` is rewritten as each run finishes, and
 a rerun with the same ``--out`` skips the runs it already holds, so an
 interrupted sweep loses at most the runs that were in flight.
-
-Exit codes: 0 done, 1 the data could not be loaded, the cluster not reached or
-the output not written, 2 bad arguments, 130 stopped by Ctrl-C (what was
-finished is written).
 """
 import argparse
 import datetime
 import json
 import os
-import re
-import sys
 import time
 
-from fastnet._cli_common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Failure,
-                                 UsageError, float_in, int_at_least, layer_sizes,
-                                 write_figures)
+from fastnet.cli.common import (EPOCHS, ETA, LMBDA, MINI_BATCH_SIZE, SIZES, TRAINING_IMAGES,
+                                CtrlC, Failure, UsageError, add_data_and_output,
+                                check_chapter_sizes, check_images, check_seeds, choices,
+                                float_in, int_at_least, layer_sizes, progress_bar, say_unless,
+                                where_from_args)
+from fastnet.cli.outputs import output_folder, write_figures
 from fastnet.files import write_atomically
 
 HELP = "train a grid of hyperparameters over several seeds, on threads or on Dask distributed"
@@ -55,36 +52,34 @@ Data: --data PATH, else $FASTNET_DATA, the cache folder, or a download (as
 
 example: fastnet sweep --sizes 784,30,10 784,30,30,10 --eta 0.1 0.5 --epochs 5 --seeds 3"""
 
-LOCAL_CLUSTER = re.compile(r"^local:(\d+)$")
-ADDRESS = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
-
-
 # ---------------------------------------------------------------------------
 # Arguments
 
 def _add_arguments(p):
-    # The argument types of 'fastnet train' (fastnet._cli_common), so both commands read
+    # The argument types of 'fastnet train' (fastnet.cli.common), so both commands read
     # values alike.
+    names = choices()
     grid = p.add_argument_group("the grid (each takes one or more values; defaults: the book's)")
-    grid.add_argument("--sizes", type=layer_sizes, nargs="+", default=[[784, 30, 10]],
+    grid.add_argument("--sizes", type=layer_sizes, nargs="+", default=[list(SIZES)],
                       metavar="N,N,...", help="networks, input layer first; each must start "
                                                "with 784 and end with 10 (default: 784,30,10)")
-    grid.add_argument("--eta", type=float_in(0.0, positive=True), nargs="+", default=[0.1],
+    grid.add_argument("--eta", type=float_in(0.0, positive=True), nargs="+", default=[ETA],
                       metavar="RATE", help="learning rates (default: 0.1)")
     grid.add_argument("--lmbda", type=float_in(0.0, positive=False), nargs="+",
-                      default=[5.0], metavar="LAMBDA",
+                      default=[LMBDA], metavar="LAMBDA",
                       help="L2 regularisation parameters (default: 5.0)")
-    grid.add_argument("--mini-batch-size", type=int_at_least(1), nargs="+", default=[10],
+    grid.add_argument("--mini-batch-size", type=int_at_least(1), nargs="+",
+                      default=[MINI_BATCH_SIZE],
                       metavar="N", help="mini-batch sizes (default: 10)")
     grid.add_argument("--dtype", choices=("float64", "float32"), nargs="+",
                       default=["float64"], help="training precisions (default: float64)")
-    grid.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), nargs="+",
+    grid.add_argument("--activation", choices=names["activation"], nargs="+",
                       default=["sigmoid"], help="hidden layers' activations (default: sigmoid)")
-    grid.add_argument("--init", choices=("default", "large", "glorot", "he"), nargs="+",
+    grid.add_argument("--init", choices=names["init"], nargs="+",
                       default=["default"],
                       help="weight initialisations (default: network2's default)")
     runs = p.add_argument_group("every run")
-    runs.add_argument("--epochs", type=int_at_least(1), default=30, metavar="N",
+    runs.add_argument("--epochs", type=int_at_least(1), default=EPOCHS, metavar="N",
                       help="epochs per run (default: 30)")
     runs.add_argument("--seeds", type=int_at_least(1), default=3, metavar="K",
                       help="runs per setting, with seeds S, S+1, ..., S+K-1 (default: 3)")
@@ -99,23 +94,14 @@ def _add_arguments(p):
                        help="start a Dask LocalCluster of N worker processes on this machine")
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                        help="send the runs to the Dask cluster of this scheduler")
-    io = p.add_argument_group("data and output")
-    io.add_argument("--data", metavar="PATH",
-                    help="a folder with the four IDX files or mnist.pkl.gz, or the pickle "
-                         "itself (default: search as 'fastnet train' does)")
-    io.add_argument("--dataset", choices=("mnist", "fashion"), default="mnist",
-                    help="MNIST digits or Fashion-MNIST clothes (default: mnist)")
-    io.add_argument("--out", metavar="DIR", default="sweep",
-                    help="folder for sweep.json, sweep.md and the figures; created if "
-                         "missing; runs already in its sweep.json are skipped "
-                         "(default: ./sweep)")
-    io.add_argument("--no-plots", action="store_true", help="write no figures")
-    io.add_argument("--quiet", action="store_true",
-                    help="no progress bar or per-run lines; only the final summary line")
+    add_data_and_output(p, "sweep", "sweep.json, sweep.md and the figures; runs already in "
+                        "its sweep.json are skipped",
+                        "no progress bar or per-run lines; only the final summary line",
+                        dataset=True)
 
 
 def add_parser(subparsers):
-    """Register ``sweep`` on an argparse subparsers object; its default ``run`` runs it."""
+    """Add ``sweep`` to argparse's subparsers; its default ``run`` runs it."""
     p = subparsers.add_parser("sweep", help=HELP, description=DESCRIPTION, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arguments(p)
@@ -123,91 +109,29 @@ def add_parser(subparsers):
     return p
 
 
-def main(argv=None):
-    """``python -m fastnet.sweep_cli``: the same as ``fastnet sweep`` (fastnet.cli parses the
-    arguments and turns errors and Ctrl-C into exit codes, one line each)."""
-    from fastnet.cli import main as fastnet_main      # here: fastnet.cli imports this module
-    return fastnet_main(["sweep"] + list(sys.argv[1:] if argv is None else argv))
-
-
-def where_from_args(args, option_owner="--cluster"):
-    """``{"cluster": N}``, ``{"scheduler": address}`` or ``{}`` (threads) from
-    ``--cluster``/``--scheduler``, checking them and that Dask is installed.
-    Shared with ``fastnet speed``."""
-    cluster, scheduler = getattr(args, "cluster", None), getattr(args, "scheduler", None)
-    if cluster is not None and scheduler is not None:
-        raise UsageError("give --cluster or --scheduler, not both")
-    if cluster is None and scheduler is None:
-        return {}
-    if cluster is not None:
-        m = LOCAL_CLUSTER.match(cluster)
-        if not m or int(m.group(1)) < 1:
-            raise UsageError("--cluster takes local:N with N worker processes, at least 1; "
-                             "got {!r}".format(cluster))
-        where = {"cluster": int(m.group(1))}
-    else:
-        if not ADDRESS.match(scheduler):
-            raise UsageError("--scheduler takes a Dask scheduler's address like "
-                             "tcp://HOST:PORT; got {!r}".format(scheduler))
-        where = {"scheduler": scheduler}
-    from fastnet import sweep
-    try:
-        sweep.import_distributed()
-    except sweep.DaskMissing:
-        raise UsageError("--{} needs Dask distributed, which is not installed: {}".format(
-            next(iter(where)), sweep.DASK_HINT)) from None
-    return where
-
-
 # ---------------------------------------------------------------------------
 # Running
 
-def run(args):
-    """Run the sweep the parsed ``args`` ask for; return the exit code."""
-    prog = "fastnet sweep"
-    try:
-        return _run(args)
-    except UsageError as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
-        return EXIT_USAGE
-    except Failure as e:
-        print("{}: error: {}".format(prog, e), file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:      # a second Ctrl-C, while the results are being written
-        print("{}: interrupted".format(prog), file=sys.stderr)
-        return EXIT_INTERRUPTED
-
-
 def _check(args):
-    from fastnet import datasets
-
+    """Every check that needs no data; the output folder, created, and where to run."""
     for sizes in args.sizes:
-        if sizes[0] != 784 or sizes[-1] != 10:
-            raise UsageError("--sizes must start with 784 (one input per pixel) and end with "
-                             "10 (one output per class), got {}".format(
-                                 ",".join(map(str, sizes))))
-    if args.limit is not None and args.limit > datasets.N_TRAIN:
-        raise UsageError("--limit can be at most {} (the training images), got {}".format(
-            datasets.N_TRAIN, args.limit))
-    if args.seed + args.seeds > 2 ** 32:
-        raise UsageError("--seed is too large: seeds must stay below 2**32")
-    if args.data is not None and not os.path.exists(args.data):
-        raise UsageError("--data {}: no such file or folder".format(args.data))
-    out = os.path.abspath(args.out)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise UsageError("--out {}: that is a file; give a folder".format(args.out))
+        check_chapter_sizes(sizes)
+    check_images("--limit", args.limit)
+    check_seeds(args.seed, args.seeds)
     if args.threads is not None and (args.cluster or args.scheduler):
         raise UsageError("--threads is for runs in this process; with --{} the workers' "
                          "threads are the cluster's".format(
                              "cluster" if args.cluster else "scheduler"))
-    return out, where_from_args(args)
+    where = where_from_args(args)
+    return output_folder(args.out, args.data), where
 
 
-def _run(args):
+def run(args):
+    """Run the sweep the parsed ``args`` ask for; return the exit code."""
     out, where = _check(args)
-    from fastnet import datasets, sweep
+    from fastnet import sweep
 
-    n_training = args.limit or datasets.N_TRAIN
+    n_training = args.limit or TRAINING_IMAGES
     planned = sweep.grid(args.sizes, args.eta, args.lmbda, args.mini_batch_size, args.dtype,
                          epochs=args.epochs, seeds=args.seeds, first_seed=args.seed,
                          activation=args.activation, init=args.init,
@@ -216,15 +140,7 @@ def _run(args):
     record = _load_record(path)
     done = {sweep.run_key(r["settings"]) for r in record["runs"]}
     todo = [r for r in planned if sweep.run_key(r) not in done]
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        raise Failure("cannot create the folder {}: {}".format(out, e.strerror or e)) from None
-    if not os.access(out, os.W_OK):
-        raise Failure("cannot write into the folder {}".format(out))
-
-    quiet = args.quiet
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    say = say_unless(args.quiet)
     record["grid"] = {"sizes": args.sizes, "eta": args.eta, "lmbda": args.lmbda,
                       "mini_batch_size": args.mini_batch_size, "dtype": args.dtype,
                       "activation": args.activation, "init": args.init,
@@ -235,28 +151,22 @@ def _run(args):
         "; {} already in {}, {} to train".format(len(planned) - len(todo), path, len(todo))
         if len(todo) < len(planned) else ""))
 
-    interrupted = False
     start = time.perf_counter()
-    if todo:
-        try:
-            interrupted = _train(args, todo, len(planned), record, path, where, say)
-        except KeyboardInterrupt:
-            interrupted = True
-    record["interrupted"] = interrupted
-    if interrupted:
-        print("\nfastnet sweep: interrupted; writing the {} finished runs".format(
-            len(record["runs"])), file=sys.stderr)
+    with CtrlC("fastnet sweep") as ctrl_c:
+        if todo:
+            _train(args, todo, len(planned), record, path, where, say)
+    interrupted = record["interrupted"] = ctrl_c.interrupted
     written = _write_outputs(out, record, not args.no_plots, say)
     recorded = {sweep.run_key(r["settings"]) for r in record["runs"]}
     finished = sum(sweep.run_key(r) in recorded for r in planned)
     print("{}{} of {} runs done ({:.1f} s); wrote {} to {}".format(
         "Interrupted. " if interrupted else "", finished, len(planned),
         time.perf_counter() - start, ", ".join(written), out), flush=True)
-    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+    return ctrl_c.exit_code
 
 
 def _train(args, todo, total, record, path, where, say):
-    """Load the data, train ``todo``, save each result as it arrives; True if stopped."""
+    """Load the data, train ``todo``, save each result as it arrives."""
     import numpy as np
 
     from fastnet import datasets, sweep
@@ -269,14 +179,8 @@ def _train(args, todo, total, record, path, where, say):
         raise Failure(str(e)) from None
     training = (X[:args.limit], y[:args.limit]) if args.limit else (X, y)
 
-    bar = None
-    if not args.quiet and sys.stderr.isatty():
-        try:
-            from tqdm import tqdm
-            bar = tqdm(total=total, initial=total - len(todo), desc="sweep", unit="run",
-                       file=sys.stderr)
-        except ImportError:
-            pass
+    bar = progress_bar(total, "sweep", "run", args.quiet, initial=total - len(todo),
+                       leave=True)
     count = [total - len(todo)]
 
     def on_start(where_name):
@@ -297,8 +201,6 @@ def _train(args, todo, total, record, path, where, say):
     try:
         sweep.run_sweep(todo, training, validation, threads=args.threads,
                         on_result=on_result, on_start=on_start, **where)
-    except KeyboardInterrupt:
-        return True
     except OSError as e:
         if where.get("scheduler"):
             raise Failure("cannot reach the Dask scheduler at {}: {}".format(
@@ -307,7 +209,6 @@ def _train(args, todo, total, record, path, where, say):
     finally:
         if bar is not None:
             bar.close()
-    return False
 
 
 def _label(settings, keys=("sizes", "eta", "lmbda", "mini_batch_size", "dtype", "seed")):
@@ -491,6 +392,3 @@ def _write_outputs(out, record, plots, say):
         raise Failure("cannot write into {}: {}".format(out, e.strerror or e)) from None
     return ["sweep.json", "sweep.md"] + record["figures"]
 
-
-if __name__ == "__main__":
-    sys.exit(main())
