@@ -394,6 +394,8 @@ def run_sweep(runs, training, validation, *, threads=None, scheduler=None, clust
                 done, pending = backend.wait(pending, WAKE_SECONDS)
                 for future in done:
                     i = futures.pop(future)
+                    if stop.is_set() and isinstance(future.exception(), Stopped):
+                        continue            # stopped by us: the check below says why
                     results[i] = future.result()
                     if progress is not None and isinstance(backend, _Dask):
                         progress(_batches(runs[i], n_training))
