@@ -63,7 +63,7 @@ class Trainer:
         if FullBatchDescent.applies(mini_batch_size, n):
             self.descent = FullBatchDescent(params, train, eta, lmbda, self.kind, threads, layers)
         else:
-            self.descent = MiniBatchDescent(params, train, mini_batch_size, eta, lmbda,
+            self.descent = MiniBatchDescent(params, train, mini_batch_size, eta, lmbda, n,
                                             self.kind, layers)
         # With one mini-batch per epoch on the very examples monitored (the
         # chapter's setting), each step's bias gradient is the speed before
@@ -152,12 +152,14 @@ class MiniBatchDescent:
     With ``progress``, an epoch runs in about 100 chunks and ``progress(k)``
     is told after each of the k mini-batches just done, so that Ctrl-C lands
     between chunks; ``sync`` (or ``close``) then brings ``params`` up to
-    date.  The chunks share the workspace, so they compute what one call for
+    date.  ``n`` is the size of the training set (the weight decay's
+    denominator).  The chunks share the workspace, so they compute what one call for
     the whole epoch computes.
     """
 
-    def __init__(self, params, train, mini_batch_size, eta, lmbda, cost_kind, layers=DEFAULT):
-        self.params, self.train, self.trained = params, train, params
+    def __init__(self, params, train, mini_batch_size, eta, lmbda, n, cost_kind,
+                 layers=DEFAULT):
+        self.params, self.train, self.trained, self.n = params, train, params, n
         self.mini_batch_size, self.eta, self.lmbda, self.cost_kind = (mini_batch_size, eta,
                                                                       lmbda, cost_kind)
         self.layers = layers
@@ -179,7 +181,7 @@ class MiniBatchDescent:
                     work=self.work, inputs=train.X, targets=self.targets, order=order,
                     params=params.flat, cost=self.cost_kind,
                     mini_batch_size=self.mini_batch_size, eta=self.eta, lmbda=self.lmbda,
-                    n=train.n, first_batch=first, stop_batch=stop, bias_sums=step_bias_sums,
+                    n=self.n, first_batch=first, stop_batch=stop, bias_sums=step_bias_sums,
                     check_inputs=check_inputs, hidden=self.layers.hidden,
                     output=self.layers.output, target_rows=self.target_rows)
                 if stopped_at >= 0:
@@ -329,7 +331,7 @@ class FullBatchDescent:
 
 def update_mini_batch(params, batch, eta, lmbda, n, cost_kind, layers=DEFAULT):
     """network2's update_mini_batch: one SGD step in place on ``params`` over every row."""
-    descent = MiniBatchDescent(params, batch, batch.n, eta, lmbda, cost_kind, layers)
+    descent = MiniBatchDescent(params, batch, batch.n, eta, lmbda, n, cost_kind, layers)
     descent.epoch(np.arange(batch.n, dtype=np.intp))
     descent.close()
 

@@ -98,6 +98,8 @@ def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::
     if rows_in_order == 0 or first_batch >= stop_batch:
         return -1
     if target_rows is not None:
+        if target_rows.shape[0] != inputs.shape[0]:
+            raise ValueError("sgd_epoch: target_rows must have one entry per input row")
         label_of = &target_rows[0]
     if bias_sums is not None:
         sums = &bias_sums[0]
