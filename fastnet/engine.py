@@ -19,6 +19,7 @@ from fastnet import dispatch
 from fastnet._kernels import training as kernels
 from fastnet._kernels.workspace import Workspace
 from fastnet.activations import DEFAULT
+from fastnet.costs import cost_kind
 from fastnet.examples import check_finite
 from fastnet.parameters import Parameters, parameter_count, unpack
 from fastnet.shuffling import shuffled_positions
@@ -52,7 +53,6 @@ class Trainer:
 
     def __init__(self, params, train, mini_batch_size, eta, lmbda, cost, layers=DEFAULT, *,
                  threads=1, evaluation=None, speed_examples=None, monitor=()):
-        from fastnet.costs import cost_kind
         self.params, self.train, self.eta, self.lmbda = params, train, eta, lmbda
         self.cost, self.kind, self.layers = cost, cost_kind(cost), layers
         self.evaluation, self.speed_examples, self.monitor = evaluation, speed_examples, monitor

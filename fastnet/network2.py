@@ -214,7 +214,7 @@ class Network:
                 keep = False              # bad data: the network stays as it was
                 raise
             finally:
-                # Ctrl-C between chunks still leaves the finished mini-batches' weights.
+                # Ctrl-C between chunks leaves the finished mini-batches' weights.
                 if keep:
                     self._adopt(params.copy(np.float64) if dtype is not np.float64 else params)
         monitors = (run.evaluation_cost, run.evaluation_accuracy, run.training_cost,

@@ -158,13 +158,20 @@ cdef inline void first_layer_give_back(Buffers* work, floating* weights) noexcep
     work.first = BOTH
 
 
+cdef inline const floating** row_table(void** table, const floating* a, int count,
+                                       Py_ssize_t stride) noexcept nogil:
+    """table[i] = the row i of a (rows `stride` values apart) for i < count, for the tile
+    kernels, which take rows by pointer."""
+    cdef int i
+    for i in range(count):
+        table[i] = <void*> (a + i * stride)
+    return <const floating**> table
+
+
 cdef inline const floating** rows_of(Buffers* work, const floating* a, int m,
                                      int n) noexcept nogil:
-    """Pointers to the m rows of the (m, n) block a, for the tile kernels."""
-    cdef int i
-    for i in range(m):
-        work.row_pointers[i] = <void*> (a + <Py_ssize_t> i * n)
-    return <const floating**> work.row_pointers
+    """Pointers to the m rows of the (m, n) block a."""
+    return row_table(work.row_pointers, a, m, n)
 
 
 cdef inline const floating** layer_inputs(Buffers* work, int l, const floating* a, int m,
@@ -179,7 +186,4 @@ cdef inline const floating** layer_inputs(Buffers* work, int l, const floating* 
 cdef inline const floating** weight_rows(Buffers* work, const floating* weights, int n_out,
                                          int n_in) noexcept nogil:
     """Pointers to the n_out rows of a layer's (n_out, n_in) weights."""
-    cdef int j
-    for j in range(n_out):
-        work.weight_pointers[j] = <void*> (weights + <Py_ssize_t> j * n_in)
-    return <const floating**> work.weight_pointers
+    return row_table(work.weight_pointers, weights, n_out, n_in)
