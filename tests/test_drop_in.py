@@ -363,6 +363,22 @@ def test_weights_that_stop_being_finite_are_reported_with_their_epoch(small):
         net.SGD((X[:40], y[:40]), 3, 10, 1e308, 1e308, quiet=True)
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(messages) == 1 and "stopped being finite in epoch 0" in messages[0]
+    assert caught[0].filename == __file__          # it points at the SGD call
+
+
+def test_warn_nonfinite_false_trains_the_same_without_a_warning(small):
+    """Callers that train in threads (fastnet.remedies) report non-finite weights
+    themselves: warn_nonfinite=False gives the same weights, and no warning to filter."""
+    X, y = small
+    nets = [network2.Network([784, 6, 10], random_state=0) for _ in range(2)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nets[0].SGD((X[:40], y[:40]), 3, 10, 1e308, 1e308, quiet=True, warn_nonfinite=False)
+    assert caught == []
+    with pytest.warns(RuntimeWarning, match="stopped being finite"):
+        nets[1].SGD((X[:40], y[:40]), 3, 10, 1e308, 1e308, quiet=True, warn_nonfinite=True)
+    for a, b in zip(nets[0].weights + nets[0].biases, nets[1].weights + nets[1].biases):
+        assert np.array_equal(a, b, equal_nan=True)
 
 
 def test_one_network_trained_from_two_threads_at_once_is_refused(mnist_train):
