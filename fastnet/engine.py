@@ -25,7 +25,7 @@ from fastnet.parameters import Parameters, parameter_count, unpack
 from fastnet.shuffling import shuffled_positions
 from fastnet.threads import kernel_threads
 
-BLOCK_ROWS = 256            # rows per kernel block of outputs and gradient sums
+KERNEL_ROWS = 256           # rows per kernel block of outputs and gradient sums
 EVALUATION_ROWS = 8192      # rows per block of outputs: bounds the temporaries
 
 
@@ -342,8 +342,7 @@ def gradient_sums(params, examples, cost_kind, layers=DEFAULT, workspaces=None):
     ``workspaces(rows)``, if given, supplies the kernel's workspace.
     """
     sums = np.empty_like(params.flat)
-    rows = min(BLOCK_ROWS, max(examples.n, 1))
-    work = (workspaces or (lambda r: workspace(params, r)))(rows)
+    work = _block_workspace(params, examples.n, workspaces)
     with kernel_threads():
         kernels.gradient_sums(work=work, inputs=examples.X, targets=examples.targets,
                               params=params.flat, cost=cost_kind, gradients=sums,
@@ -374,7 +373,7 @@ def outputs(params, X, layers=DEFAULT, workspaces=None):
     """The output layer's activations for every row of ``X``, in the parameters' precision."""
     result = np.empty((X.shape[0], params.sizes[-1]), dtype=params.flat.dtype)
     if X.shape[0]:
-        work = (workspaces or (lambda r: workspace(params, r)))(min(BLOCK_ROWS, X.shape[0]))
+        work = _block_workspace(params, X.shape[0], workspaces)
         with kernel_threads():
             kernels.feedforward(work=work, inputs=X, params=params.flat, outputs=result,
                                 hidden=layers.hidden, output=layers.output)
@@ -416,6 +415,12 @@ def backprop_row(params, x, target, cost_kind, gradient, layers=DEFAULT):
     kernels.backprop_row(sizes=params.kernel_sizes, x=x, target=target, params=params.flat,
                          cost=cost_kind, gradient=gradient, hidden=layers.hidden,
                          output=layers.output, level=dispatch.level_for(1))
+
+
+def _block_workspace(params, n, workspaces=None):
+    """The workspace for blocks of KERNEL_ROWS of n rows: from ``workspaces(rows)``, or new."""
+    rows = min(KERNEL_ROWS, max(n, 1))
+    return workspaces(rows) if workspaces is not None else workspace(params, rows)
 
 
 def _blocks(n, rows=EVALUATION_ROWS):
