@@ -17,8 +17,9 @@ import warnings
 import numpy as np
 import pytest
 
-from fastnet import network2, reference, speed
+from fastnet import engine, examples, network2, reference, speed
 from fastnet._kernels import blas_twins
+from fastnet.parameters import Parameters
 from fastnet.shuffling import shuffled_positions
 
 from .helpers import max_abs_diff
@@ -364,6 +365,29 @@ def test_weights_that_stop_being_finite_are_reported_with_their_epoch(small):
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(messages) == 1 and "stopped being finite in epoch 0" in messages[0]
     assert caught[0].filename == __file__          # it points at the SGD call
+
+
+def test_the_trainer_reports_non_finite_weights_and_leaves_warning_to_its_caller(small):
+    """engine.Trainer says which epoch first left the weights non-finite (once), and
+    measures only what it is asked to; it warns nothing itself."""
+    X, y = small
+    sizes = [784, 6, 10]
+    net = network2.Network(sizes, random_state=0)
+    params = Parameters.pack(sizes, net.weights, net.biases)
+    train = examples.convert((X[:40], y[:40]), sizes, np.float64, "training_data")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with engine.Trainer(params, train, 10, 1e308, 1e308, network2.CrossEntropyCost,
+                            monitor=("training_accuracy",)) as trainer:
+            reported, measured = [], []
+            for _ in range(3):
+                reported.append(trainer.train_epoch(random.Random(0)))
+                measured.append(trainer.measure())
+            trainer.finish()
+    assert caught == []
+    assert reported == [True, False, False]
+    assert [m.training_accuracy for m in measured] == trainer.training_accuracy
+    assert all(m.training_cost is None and m.evaluation_accuracy is None for m in measured)
 
 
 def test_warn_nonfinite_false_trains_the_same_without_a_warning(small):
