@@ -1,15 +1,18 @@
 """Build fastnet's Cython kernels; the metadata lives in pyproject.toml.
 
-The extension makes no NumPy C-API call (typed memoryviews and a Python-level
-``import numpy`` only), so NumPy is not needed to build it; SciPy is, for the
-``scipy.linalg.cython_blas`` declarations it cimports.
+Each ``.pyx`` of fastnet/_kernels is its own extension module, listed in
+``MODULES`` with the hand-written C it links: the tile kernels of tiles.c
+for the modules that call them.  Adding a module is one line there.  The
+extensions make no NumPy C-API call (typed memoryviews and a Python-level
+``import numpy`` only), so NumPy is not needed to build them; SciPy is, for
+the ``scipy.linalg.cython_blas`` declarations they cimport.
 
-Rebuilds are incremental: the C file is regenerated only when what Cython
-reads changes (the .pyx/.pxd sources, SciPy's cython_blas.pxd, the Cython
-version or this file), and setuptools recompiles only a C file newer than the
-built module in build/.  So the README's second ``pip install`` reuses the
-first one's build instead of compiling again.  ``rm -rf build`` forces a full
-rebuild.
+Rebuilds are incremental: a module's C file (in build/cython) is regenerated
+only when what Cython reads for it changes (its .pyx, the shared .pxd/.h
+sources, SciPy's cython_blas.pxd, the Cython version or this file), and
+setuptools recompiles only a C file newer than the built module.  So the
+README's second ``pip install`` reuses the first one's build instead of
+compiling again.  ``rm -rf build`` forces a full rebuild.
 """
 import hashlib
 import sys
@@ -20,44 +23,64 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 KERNELS = Path("fastnet", "_kernels")
-PYX = KERNELS / "training.pyx"
-# Hand-written C compiled beside the generated module: the tile kernels and their dispatch.
+# Hand-written C compiled beside a generated module: the tile kernels and their dispatch.
 TILES = [str(KERNELS / "tiles.c")]
 TILES_HEADERS = [str(KERNELS / "tiles.h"), str(KERNELS / "tiles_body.h")]
-STAMP = Path("build", "cython-inputs.sha256")
+
+# The compiled modules of fastnet._kernels, each with the hand-written C it links.
+MODULES = {
+    "training": TILES,         # the entry points: SGD epochs, gradient sums, outputs, rows
+    "workspace": [],           # the buffers of one call
+    "shuffle": [],             # random.shuffle, replayed
+    "simd": TILES,             # what the CPU runs
+    "blas_twins": [],          # the BLAS wrappers, for tests
+    "identity": [],            # same_items, for fastnet.parameters
+}
+
+GENERATED = Path("build", "cython")
 
 
-def cython_inputs_digest():
-    """A digest of everything that decides the generated C file."""
+def shared_inputs_digest():
+    """A digest of what every module's generated C depends on besides its own .pyx."""
     import Cython
     import scipy.linalg
 
     blas_pxd = Path(scipy.linalg.__file__).parent / "cython_blas.pxd"
     digest = hashlib.sha256(Cython.__version__.encode())
-    sources = [p for p in HERE.joinpath(KERNELS).iterdir()
-               if p.suffix in (".pyx", ".pxd", ".pxi", ".h")]
+    sources = [p for p in HERE.joinpath(KERNELS).iterdir() if p.suffix in (".pxd", ".pxi", ".h")]
     for path in sorted(sources) + [blas_pxd, HERE / "setup.py"]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest
+
+
+def module_digest(shared, name):
+    digest = shared.copy()
+    digest.update((HERE / KERNELS / (name + ".pyx")).read_bytes())
     return digest.hexdigest()
 
 
+def generated_c(name):
+    return GENERATED / KERNELS / (name + ".c")
+
+
 class BuildKernels(build_ext):
-    """Cythonize when needed, then compile with flags for the compiler in use."""
+    """Cythonize the modules that need it, then compile with flags for the compiler in use."""
 
     def run(self):
         from Cython.Build import cythonize
 
-        c_file = HERE / PYX.with_suffix(".c")
-        stamp = HERE / STAMP
-        digest = cython_inputs_digest()
-        fresh = c_file.is_file() and stamp.is_file() and stamp.read_text() == digest
-        if not fresh:
-            cythonize([Extension("fastnet._kernels.training", [str(PYX)])], force=True,
-                      compiler_directives={"language_level": "3"})
-            stamp.parent.mkdir(exist_ok=True)
-            stamp.write_text(digest)
+        shared = shared_inputs_digest()
+        for name in MODULES:
+            c_file, stamp = HERE / generated_c(name), HERE / GENERATED / (name + ".sha256")
+            digest = module_digest(shared, name)
+            if not (c_file.is_file() and stamp.is_file() and stamp.read_text() == digest):
+                cythonize([Extension("fastnet._kernels." + name, [str(KERNELS / (name + ".pyx"))],
+                                     include_dirs=[str(KERNELS)])],
+                          force=True, build_dir=str(GENERATED),
+                          compiler_directives={"language_level": "3"})
+                stamp.write_text(digest)
         for ext in self.extensions:
-            ext.sources = [str(PYX.with_suffix(".c")) if s.endswith("training.pyx") else s
+            ext.sources = [str(generated_c(Path(s).stem)) if s.endswith(".pyx") else s
                            for s in ext.sources]
         super().run()
 
@@ -65,7 +88,7 @@ class BuildKernels(build_ext):
         if self.compiler.compiler_type == "msvc":
             compile_args, link_args = ["/O2"], []
         else:
-            # -g0: no debug info (most of a 2.5 MB module); -s: strip the symbol table too.
+            # -g0: no debug info (most of a large module); -s: strip the symbol table too.
             compile_args = ["-O3", "-g0"]
             link_args = ["-s"] if sys.platform.startswith("linux") else []
         for ext in self.extensions:
@@ -75,7 +98,8 @@ class BuildKernels(build_ext):
 
 
 setup(
-    ext_modules=[Extension("fastnet._kernels.training", [str(PYX)] + TILES,
-                           include_dirs=[str(KERNELS)], depends=TILES_HEADERS)],
+    ext_modules=[Extension("fastnet._kernels." + name, [str(KERNELS / (name + ".pyx"))] + c,
+                           include_dirs=[str(KERNELS)], depends=TILES_HEADERS if c else [])
+                 for name, c in MODULES.items()],
     cmdclass={"build_ext": BuildKernels},
 )

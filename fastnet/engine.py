@@ -1,24 +1,31 @@
 """Where fastnet's Python meets its kernels: every compiled call goes through here.
 
-The functions take packed ``Parameters`` and converted ``Examples`` that the
+``Trainer`` holds one call of ``Network.SGD``; the functions below it
+evaluate and differentiate a network, in blocks of rows or one example at a
+time.  They take packed ``Parameters`` and converted ``Examples`` that the
 callers have already checked, hold BLAS to fastnet's thread count while the
-kernels run (``fastnet.threads``), and bound temporary memory by working in
-blocks of rows.  ``Network`` and the chapter toolkit (``fastnet.speed``) both
-train and measure through them.  ``layers`` (a ``fastnet.activations.Layers``)
-says which activations the network computes; it defaults to network2's sigmoids.
+kernels run (``fastnet.threads``), pass each kernel call the level
+``fastnet.dispatch`` has in use, and bound temporary memory by working in
+blocks of rows.  ``layers`` (a ``fastnet.activations.Layers``) says which
+activations the network computes; it defaults to network2's sigmoids.
 """
 import itertools
+from collections import namedtuple
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from fastnet import dispatch  # noqa: F401  (applies FASTNET_KERNEL before the first call)
+from fastnet import dispatch
 from fastnet._kernels import training as kernels
+from fastnet._kernels.workspace import Workspace
 from fastnet.activations import DEFAULT
+from fastnet.costs import cost_kind
 from fastnet.examples import check_finite
 from fastnet.parameters import Parameters, parameter_count, unpack
+from fastnet.shuffling import shuffled_positions
 from fastnet.threads import kernel_threads
 
+KERNEL_ROWS = 256           # rows per kernel block of outputs and gradient sums
 EVALUATION_ROWS = 8192      # rows per block of outputs: bounds the temporaries
 
 
@@ -26,40 +33,177 @@ class NonFiniteInputs(ValueError):
     """Training inputs holding NaN or infinity, found by the kernel as it read them."""
 
 
-def sgd_epoch(params, train, order, mini_batch_size, eta, lmbda, n, cost_kind,
-              progress=None, step_bias_sums=None, check_inputs=False, layers=DEFAULT):
-    """One epoch of SGD in place on ``params.flat``, over the rows in ``order``.
+Measurements = namedtuple("Measurements", "training_cost training_accuracy "
+                                          "evaluation_cost evaluation_accuracy")
+Measurements.__doc__ = """One epoch's monitored values; None for those not monitored."""
 
-    ``n`` is the size of the training set (the weight decay's denominator).
-    With ``progress``, the epoch runs in about 100 chunks and
-    ``progress(k)`` is told after each of the k mini-batches just done, so
-    that Ctrl-C lands between chunks with consistent weights.  With
-    ``check_inputs``, the kernel checks every input row as it reads it and
-    NonFiniteInputs is raised at the first mini-batch holding NaN or
-    infinity (``params`` then holds the steps before it).
+
+class Trainer:
+    """One SGD call: the parameters being trained, the descent, and the monitors' lists.
+
+    ``train_epoch`` runs one epoch (the shuffle, then mini-batch descent, or
+    full-batch descent when one mini-batch holds every example: see
+    ``FullBatchDescent``) and says whether the weights just stopped being
+    finite; ``measure`` takes the monitors' measurements after it.  Use it
+    as a context manager: leaving it brings ``params`` up to date, also when
+    an epoch is interrupted (Ctrl-C in ``progress``).  ``monitor`` names the
+    Measurements fields to take; ``speed_examples`` (or None) the data whose
+    learning speeds are recorded after every epoch.
     """
-    batches = -(-len(order) // mini_batch_size)
-    chunk = batches if progress is None else max(1, batches // 100)
-    room = min(mini_batch_size, len(order))       # the largest mini-batch there will be
-    targets, target_rows = train.kernel_targets()
-    with kernel_threads():
-        for first in range(0, batches, chunk):
-            stop = min(first + chunk, batches)
-            stopped_at = kernels.sgd_epoch(train.X, targets, order, params.flat,
-                                           params.kernel_sizes, cost_kind, room, eta, lmbda,
-                                           n, first, stop, step_bias_sums, check_inputs,
-                                           layers.hidden, layers.output, target_rows)
-            if stopped_at >= 0:
-                raise NonFiniteInputs(
-                    "training_data inputs contain NaN or infinity{} (in mini-batch {} of "
-                    "the first epoch)".format(
-                        ", or values beyond float32's range" if params.flat.dtype == np.float32
-                        and train.X.dtype == np.float64 else "", stopped_at))
-            if progress is not None:
-                progress(stop - first)
+
+    def __init__(self, params, train, mini_batch_size, eta, lmbda, cost, layers=DEFAULT, *,
+                 threads=1, evaluation=None, speed_examples=None, monitor=()):
+        self.params, self.train, self.eta, self.lmbda = params, train, eta, lmbda
+        self.cost, self.kind, self.layers = cost, cost_kind(cost), layers
+        self.evaluation, self.speed_examples, self.monitor = evaluation, speed_examples, monitor
+        self.evaluation_cost, self.evaluation_accuracy = [], []
+        self.training_cost, self.training_accuracy = [], []
+        self.learning_speeds = []
+        n = train.n
+        if FullBatchDescent.applies(mini_batch_size, n):
+            self.descent = FullBatchDescent(params, train, eta, lmbda, self.kind, threads, layers)
+        else:
+            self.descent = MiniBatchDescent(params, train, mini_batch_size, eta, lmbda, n,
+                                            self.kind, layers)
+        # With one mini-batch per epoch on the very examples monitored (the
+        # chapter's setting), each step's bias gradient is the speed before
+        # that step, i.e. after the previous epoch: the kernel hands it over.
+        self.step_sums = (np.zeros_like(params.flat)
+                          if speed_examples is train and mini_batch_size >= n else None)
+        self.order = None             # order[k]: the row at list position k (None: k)
+        self.pairs = None if train.pairs is None else list(train.pairs)
+        self.epochs_done = 0
+        self.finite = True
+        self._workspaces = {}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.descent.close()
+
+    def train_epoch(self, shuffle_with, progress=None):
+        """One epoch; True if it is the first after which the weights are not all finite."""
+        train, n, j = self.train, self.train.n, self.epochs_done
+        permutation = shuffled_positions(n, shuffle_with)
+        self.order = permutation if self.order is None else self.order[permutation]
+        if self.pairs is not None:                  # network2 shuffles its list in place
+            self.pairs = list(map(self.pairs.__getitem__, permutation.tolist()))
+            train.pairs[:] = self.pairs
+        if self.step_sums is not None:
+            self.step_sums[:] = 0
+        self.descent.epoch(self.order, progress, self.step_sums, check_inputs=(j == 0))
+        if self.step_sums is not None and j > 0:
+            self.learning_speeds.append(hidden_speeds(self.step_sums / n, self.params.sizes))
+        self.epochs_done += 1
+        # Not isfinite(sum): the sum of large finite weights can overflow, and warn.
+        if self.finite and not np.isfinite(self.descent.trained.flat).all():
+            self.finite = False
+            return True
+        return False
+
+    def measure(self):
+        """The monitors' measurements after the epoch just trained (recorded, and returned)."""
+        measure_speed = self.step_sums is None and self.speed_examples is not None
+        if measure_speed or self.monitor:
+            self.descent.sync()
+        params, values = self.params, {}
+        for name in Measurements._fields:
+            if name in self.monitor:
+                examples = self.train if name.startswith("training") else self.evaluation
+                if name.endswith("cost"):
+                    value = total_cost(params, examples, self.lmbda, self.cost, self.layers,
+                                       self._workspace)
+                else:
+                    value = accuracy(params, examples, self.layers, self._workspace)
+                getattr(self, name).append(value)
+                values[name] = value
+        if measure_speed:
+            self.learning_speeds.append(self._speeds(self.speed_examples))
+        return Measurements(**{name: values.get(name) for name in Measurements._fields})
+
+    def finish(self):
+        """Bring ``params`` up to date and take the last learning speeds, if handed over."""
+        self.descent.sync()
+        if self.step_sums is not None and self.epochs_done > 0:
+            self.learning_speeds.append(self._speeds(self.train))
+
+    def _speeds(self, examples):
+        sums = gradient_sums(self.params, examples, self.kind, self.layers, self._workspace)
+        return hidden_speeds(sums / examples.n, self.params.sizes)
+
+    def _workspace(self, rows):
+        """The evaluations' workspace for blocks of `rows` rows, made at its first use."""
+        level = dispatch.level_for(rows)
+        found = self._workspaces.get((rows, level))
+        if found is None:
+            found = self._workspaces[rows, level] = workspace(self.params, rows, level)
+        return found
 
 
-class FullBatchSteps:
+def workspace(params, rows, level=None):
+    """A kernel workspace for blocks of up to `rows` rows of the network ``params``."""
+    return Workspace(params.kernel_sizes, rows, params.flat.itemsize,
+                     dispatch.level_for(rows) if level is None else level)
+
+
+class MiniBatchDescent:
+    """network2's SGD epochs, in the kernel, with one workspace for every epoch.
+
+    With ``progress``, an epoch runs in about 100 chunks and ``progress(k)``
+    is told after each of the k mini-batches just done, so that Ctrl-C lands
+    between chunks; ``sync`` (or ``close``) then brings ``params`` up to
+    date.  ``n`` is the size of the training set (the weight decay's
+    denominator).  The chunks share the workspace, so they compute what one call for
+    the whole epoch computes.
+    """
+
+    def __init__(self, params, train, mini_batch_size, eta, lmbda, n, cost_kind,
+                 layers=DEFAULT):
+        self.params, self.train, self.trained, self.n = params, train, params, n
+        self.mini_batch_size, self.eta, self.lmbda, self.cost_kind = (mini_batch_size, eta,
+                                                                      lmbda, cost_kind)
+        self.layers = layers
+        self.targets, self.target_rows = train.kernel_targets()
+        self.work = workspace(params, min(mini_batch_size, train.n))
+
+    def epoch(self, order, progress=None, step_bias_sums=None, check_inputs=False):
+        """One epoch over the rows in ``order``; ``step_bias_sums`` (if given) gets += the
+        bias gradients taken before each step.  With ``check_inputs``, NonFiniteInputs is
+        raised at the first mini-batch holding NaN or infinity (``params`` then holds
+        the steps before it)."""
+        params, train = self.params, self.train
+        batches = -(-len(order) // self.mini_batch_size)
+        chunk = batches if progress is None else max(1, batches // 100)
+        with kernel_threads():
+            for first in range(0, batches, chunk):
+                stop = min(first + chunk, batches)
+                stopped_at = kernels.sgd_epoch(
+                    work=self.work, inputs=train.X, targets=self.targets, order=order,
+                    params=params.flat, cost=self.cost_kind,
+                    mini_batch_size=self.mini_batch_size, eta=self.eta, lmbda=self.lmbda,
+                    n=self.n, first_batch=first, stop_batch=stop, bias_sums=step_bias_sums,
+                    check_inputs=check_inputs, hidden=self.layers.hidden,
+                    output=self.layers.output, target_rows=self.target_rows)
+                if stopped_at >= 0:
+                    raise NonFiniteInputs(
+                        "training_data inputs contain NaN or infinity{} (in mini-batch {} of "
+                        "the first epoch)".format(
+                            ", or values beyond float32's range"
+                            if params.flat.dtype == np.float32 and train.X.dtype == np.float64
+                            else "", stopped_at))
+                if progress is not None:
+                    progress(stop - first)
+
+    def sync(self):
+        """Bring ``params`` up to date (after an epoch stopped between chunks)."""
+        kernels.give_back(work=self.work, params=self.params.flat)
+
+    def close(self):
+        self.sync()
+
+
+class FullBatchDescent:
     """Gradient descent with one mini-batch of every example, its rows shared by threads.
 
     Each step is network2's with m = n:
@@ -74,8 +218,8 @@ class FullBatchSteps:
     Inputs that are zero in every example (175 of MNIST's 784 pixels in the
     first 1,000 images) are left out of the products: their weights get an
     exact zero gradient, so each step only decays them, and that is what is
-    done to them.  The other weights are trained in a compressed copy, and
-    ``sync()`` brings ``params`` up to date (before anything reads it).
+    done to them.  The other weights are trained in a compressed copy
+    (``trained``), and ``sync()`` brings ``params`` up to date.
     """
 
     BLOCK_ROWS = 250
@@ -91,21 +235,21 @@ class FullBatchSteps:
         self.layers = layers
         self.step_size = eta / n
         self.weight_decay = 1.0 - eta * (lmbda / n)
-        self.inputs, self.work, self.used = train.X, params, None
+        self.inputs, self.trained, self.used = train.X, params, None
         if train.X.nbytes <= self.COMPRESS_BYTES:
             used = np.flatnonzero(train.X.any(axis=0))        # NaN counts as used
             if len(used) < 0.9 * train.X.shape[1]:
                 self._compress(used if len(used) else np.arange(1))
         self.blocks = [slice(start, min(start + self.BLOCK_ROWS, n))
                        for start in range(0, n, self.BLOCK_ROWS)]
-        self.sums = [np.empty_like(self.work.flat) for _ in self.blocks]
-        self.decay = np.ones_like(self.work.flat)          # weights decay, biases do not
-        for weights in unpack(self.decay, self.work.sizes)[0]:
+        self.sums = [np.empty_like(self.trained.flat) for _ in self.blocks]
+        self.decay = np.ones_like(self.trained.flat)          # weights decay, biases do not
+        for weights in unpack(self.decay, self.trained.sizes)[0]:
             weights[...] = self.weight_decay
-        # The calling thread takes blocks too, with threads - 1 helpers.
+        # The calling thread takes blocks too, with threads - 1 helpers, each its workspace.
         helpers = min(threads, len(self.blocks)) - 1
         self.pool = ThreadPoolExecutor(helpers) if helpers > 0 else None
-        self.helpers = helpers
+        self.works = [workspace(self.trained, self.BLOCK_ROWS) for _ in range(helpers + 1)]
         self.pending = 0                # steps not yet written back to params (see sync)
 
     def _compress(self, used):
@@ -117,22 +261,21 @@ class FullBatchSteps:
         work.flat[work.weights[0].size:] = self.params.flat[first:]
         self.unused = np.setdiff1d(np.arange(self.params.sizes[0]), used)
         self.inputs = np.ascontiguousarray(self.train.X[:, used])
-        self.work, self.used = work, used
+        self.trained, self.used = work, used
 
-    def _block_sum(self, k):
-        rows = self.blocks[k]
-        kernels.gradient_sums(self.inputs[rows], self.train.targets[rows], self.work.flat,
-                              self.work.kernel_sizes, self.cost_kind, self.sums[k], False,
-                              hidden=self.layers.hidden, output=self.layers.output)
-
-    def _take_blocks(self, counter):
+    def _take_blocks(self, counter, work):
         for k in iter(counter.__next__, None):
             if k >= len(self.blocks):
                 return
-            self._block_sum(k)
+            rows = self.blocks[k]
+            kernels.gradient_sums(work=work, inputs=self.inputs[rows],
+                                  targets=self.train.targets[rows], params=self.trained.flat,
+                                  cost=self.cost_kind, gradients=self.sums[k],
+                                  hidden=self.layers.hidden, output=self.layers.output)
 
-    def step(self, step_bias_sums=None, check_inputs=False):
-        """One step; ``step_bias_sums`` (if given) gets += the gradient taken before it."""
+    def epoch(self, order, progress=None, step_bias_sums=None, check_inputs=False):
+        """One step (``order`` changes only the summation order, so it is not used);
+        ``step_bias_sums`` (if given) gets += the gradient taken before it."""
         if check_inputs:
             X = self.train.X
             try:
@@ -145,9 +288,9 @@ class FullBatchSteps:
             # Blocks go to whoever is free (a shared counter; next() is atomic under
             # the GIL), so a helper the system has parked just takes fewer of them.
             counter = itertools.count()
-            helping = [self.pool.submit(self._take_blocks, counter)
-                       for _ in range(self.helpers)]
-            self._take_blocks(counter)
+            helping = [self.pool.submit(self._take_blocks, counter, work)
+                       for work in self.works[1:]]
+            self._take_blocks(counter, self.works[0])
             for future in helping:
                 future.result()
         total = self.sums[0]
@@ -155,12 +298,14 @@ class FullBatchSteps:
             total += partial
         if step_bias_sums is not None:
             for full, part in zip(unpack(step_bias_sums, self.params.sizes)[1],
-                                  unpack(total, self.work.sizes)[1]):
+                                  unpack(total, self.trained.sizes)[1]):
                 full += part
-        flat = self.work.flat
+        flat = self.trained.flat
         flat *= self.decay
         flat -= self.step_size * total
         self.pending += 1
+        if progress is not None:
+            progress(1)
 
     def sync(self):
         """Bring ``params`` up to date with the steps taken (a no-op without compression).
@@ -175,8 +320,8 @@ class FullBatchSteps:
         for _ in range(self.pending):
             unused *= self.weight_decay
         first[:, self.unused] = unused
-        first[:, self.used] = self.work.weights[0]
-        self.params.flat[first.size:] = self.work.flat[self.work.weights[0].size:]
+        first[:, self.used] = self.trained.weights[0]
+        self.params.flat[first.size:] = self.trained.flat[self.trained.weights[0].size:]
         self.pending = 0
 
     def close(self):
@@ -185,12 +330,24 @@ class FullBatchSteps:
             self.pool.shutdown()
 
 
-def gradient_sums(params, examples, cost_kind, layers=DEFAULT):
-    """The sum over the examples of dC_x/d(parameters), in the packed layout."""
+def update_mini_batch(params, batch, eta, lmbda, n, cost_kind, layers=DEFAULT):
+    """network2's update_mini_batch: one SGD step in place on ``params`` over every row."""
+    descent = MiniBatchDescent(params, batch, batch.n, eta, lmbda, n, cost_kind, layers)
+    descent.epoch(np.arange(batch.n, dtype=np.intp))
+    descent.close()
+
+
+def gradient_sums(params, examples, cost_kind, layers=DEFAULT, workspaces=None):
+    """The sum over the examples of dC_x/d(parameters), in the packed layout.
+
+    ``workspaces(rows)``, if given, supplies the kernel's workspace.
+    """
     sums = np.empty_like(params.flat)
+    work = _block_workspace(params, examples.n, workspaces)
     with kernel_threads():
-        kernels.gradient_sums(examples.X, examples.targets, params.flat, params.kernel_sizes,
-                              cost_kind, sums, False, hidden=layers.hidden, output=layers.output)
+        kernels.gradient_sums(work=work, inputs=examples.X, targets=examples.targets,
+                              params=params.flat, cost=cost_kind, gradients=sums,
+                              hidden=layers.hidden, output=layers.output)
     return sums
 
 
@@ -213,34 +370,58 @@ def learning_speeds(params, examples, cost_kind, layers=DEFAULT):
                          params.sizes)
 
 
-def outputs(params, X, layers=DEFAULT):
+def outputs(params, X, layers=DEFAULT, workspaces=None):
     """The output layer's activations for every row of ``X``, in the parameters' precision."""
     result = np.empty((X.shape[0], params.sizes[-1]), dtype=params.flat.dtype)
     if X.shape[0]:
+        work = _block_workspace(params, X.shape[0], workspaces)
         with kernel_threads():
-            kernels.feedforward(X, params.flat, params.kernel_sizes, result,
+            kernels.feedforward(work=work, inputs=X, params=params.flat, outputs=result,
                                 hidden=layers.hidden, output=layers.output)
     return result
 
 
-def accuracy(params, examples, layers=DEFAULT):
+def accuracy(params, examples, layers=DEFAULT, workspaces=None):
     """How many examples have their label as the output's argmax (a Python int)."""
     correct = 0
     for rows in _blocks(examples.n):
-        predictions = np.argmax(outputs(params, examples.X[rows], layers), axis=1)
+        predictions = np.argmax(outputs(params, examples.X[rows], layers, workspaces), axis=1)
         correct += int(np.count_nonzero(predictions == examples.labels[rows]))
     return correct
 
 
-def total_cost(params, examples, lmbda, cost, layers=DEFAULT):
+def total_cost(params, examples, lmbda, cost, layers=DEFAULT, workspaces=None):
     """Mean ``cost.fn`` over the examples plus 0.5*(lmbda/n)*sum ||w||^2, as np.float64."""
     total = np.float64(0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         for rows in _blocks(examples.n):
-            total += cost.fn(outputs(params, examples.X[rows], layers), examples.targets[rows])
+            total += cost.fn(outputs(params, examples.X[rows], layers, workspaces),
+                             examples.targets[rows])
     weights, _ = unpack(params.flat, params.sizes)
     regulariser = sum(np.linalg.norm(w) ** 2 for w in weights)
     return np.float64(total / examples.n + 0.5 * (lmbda / examples.n) * regulariser)
+
+
+# One example's products are too small for BLAS threads: no limiter needed.
+
+def feedforward_row(params, x, out, layers=DEFAULT):
+    """out (float64, sizes[-1]) = the network's output for one input row x."""
+    kernels.feedforward_row(sizes=params.kernel_sizes, x=x, params=params.flat, out=out,
+                            hidden=layers.hidden, output=layers.output,
+                            level=dispatch.level_for(1))
+
+
+def backprop_row(params, x, target, cost_kind, gradient, layers=DEFAULT):
+    """gradient (float64, the packed layout) = dC_x/d(parameters) for one example."""
+    kernels.backprop_row(sizes=params.kernel_sizes, x=x, target=target, params=params.flat,
+                         cost=cost_kind, gradient=gradient, hidden=layers.hidden,
+                         output=layers.output, level=dispatch.level_for(1))
+
+
+def _block_workspace(params, n, workspaces=None):
+    """The workspace for blocks of KERNEL_ROWS of n rows: from ``workspaces(rows)``, or new."""
+    rows = min(KERNEL_ROWS, max(n, 1))
+    return workspaces(rows) if workspaces is not None else workspace(params, rows)
 
 
 def _blocks(n, rows=EVALUATION_ROWS):

@@ -1,4 +1,4 @@
-"""A drop-in for network2.py whose training runs in compiled BLAS kernels.
+"""A drop-in for network2.py whose training runs in compiled kernels.
 
 Change ``import network2`` to ``from fastnet import network2`` and a script
 keeps working: the same names, arguments, printed lines, return values, JSON
@@ -13,9 +13,10 @@ precision).  Beyond network2, keyword-only: ``Network(..., activation="tanh"
 or "relu", output="softmax" (with LogLikelihoodCost), init="glorot" or "he")``
 (``fastnet.activations``); network2's choices are the defaults.
 
-This module is the API.  Data checking lives in ``fastnet.examples``, the
-packed parameters in ``fastnet.parameters``, the shuffle replay in
-``fastnet.shuffling``, the kernel calls in ``fastnet.engine``.
+This module is the API: it validates, delegates, prints and returns
+network2's types.  Data checking lives in ``fastnet.examples``, the packed
+parameters in ``fastnet.parameters``, the training loop and every kernel call
+in ``fastnet.engine``.
 """
 import json
 import random
@@ -25,13 +26,11 @@ import warnings
 import numpy as np
 
 from fastnet import activations, engine, examples
-from fastnet._kernels import training as kernels
 from fastnet.checks import check_count, check_dtype, check_real, check_sizes, normal_generator
 from fastnet.costs import (CrossEntropyCost, LogLikelihoodCost, QuadraticCost,  # noqa: F401
                            cost_by_name, cost_kind, sigmoid, sigmoid_prime)
 from fastnet.files import write_atomically
 from fastnet.parameters import Parameters, unpack_apart
-from fastnet.shuffling import shuffled_positions
 
 __all__ = ["Network", "CrossEntropyCost", "QuadraticCost", "LogLikelihoodCost", "load",
            "vectorized_result", "sigmoid", "sigmoid_prime"]
@@ -102,8 +101,7 @@ class Network:
             return engine.outputs(params, rows, self._layers()).T
         x = examples.one_input(a, n0, "feedforward's input")
         result = np.empty((params.sizes[-1], 1) if ndim == 2 else params.sizes[-1])
-        # One example's products are too small for BLAS threads: no limiter needed.
-        kernels.feedforward_row(params.kernel_sizes, x, params.flat, result, *self._layers())
+        engine.feedforward_row(params, x, result, self._layers())
         return result
 
     def outputs(self, X, dtype=None):
@@ -147,9 +145,8 @@ class Network:
           many threads share each step's rows.  The result does not depend on it.
 
         If the weights stop being finite (a learning rate far too large), a
-        RuntimeWarning names the epoch; training goes on, as network2's does.
-        ``warn_nonfinite=False`` leaves the warning out, for callers that check
-        the weights themselves (no process-wide warning filter to change).
+        RuntimeWarning names the epoch (unless ``warn_nonfinite=False``, for
+        callers that report it themselves); training goes on, as network2's does.
         """
         epochs = check_count(epochs, "epochs", minimum=0)
         mini_batch_size = check_count(mini_batch_size, "mini_batch_size", minimum=1)
@@ -163,8 +160,8 @@ class Network:
             shuffle_with = random
         elif not isinstance(shuffle_with, random.Random):
             raise TypeError("shuffle_with must be a random.Random, got {!r}".format(shuffle_with))
-        kind = cost_kind(self.cost)
         layers = self._layers()
+        say = (lambda *args: None) if quiet else print
         with _exclusive(self):
             params = self._parameters().copy(dtype)
             # The kernel checks the inputs for NaN/inf as it reads them in the first
@@ -192,18 +189,32 @@ class Network:
                                                   "monitor_learning_speed")
                 if speed_examples.n == 0:
                     raise ValueError("monitor_learning_speed is empty")
-            run = _Run(self, params, train, evaluation, speed_examples, kind, layers, lmbda,
-                       quiet, warn_nonfinite)
+            monitor = [name for name, on in (
+                ("training_cost", monitor_training_cost),
+                ("training_accuracy", monitor_training_accuracy),
+                ("evaluation_cost", monitor_evaluation_cost),
+                ("evaluation_accuracy", monitor_evaluation_accuracy)) if on]
             keep = True
             try:
-                run.epochs(epochs, mini_batch_size, eta, shuffle_with, progress, threads,
-                           monitor_training_cost, monitor_training_accuracy,
-                           monitor_evaluation_cost, monitor_evaluation_accuracy)
+                with engine.Trainer(params, train, mini_batch_size, eta, lmbda, self.cost,
+                                    layers, threads=threads, evaluation=evaluation,
+                                    speed_examples=speed_examples, monitor=monitor) as run:
+                    for j in range(epochs):
+                        if run.train_epoch(shuffle_with, progress) and warn_nonfinite:
+                            warnings.warn("the weights stopped being finite in epoch {} "
+                                          "(eta={}, lmbda={}): the learning rate is far too "
+                                          "large".format(j, eta, lmbda), RuntimeWarning,
+                                          stacklevel=2)
+                        say("Epoch %s training complete" % j)
+                        _say_measurements(say, run.measure(), train.n,
+                                          evaluation.n if evaluation is not None else 0)
+                        say()
+                    run.finish()
             except engine.NonFiniteInputs:
                 keep = False              # bad data: the network stays as it was
                 raise
             finally:
-                # Ctrl-C between chunks still leaves the finished mini-batches' weights.
+                # Ctrl-C between chunks leaves the finished mini-batches' weights.
                 if keep:
                     self._adopt(params.copy(np.float64) if dtype is not np.float64 else params)
         monitors = (run.evaluation_cost, run.evaluation_accuracy, run.training_cost,
@@ -227,9 +238,8 @@ class Network:
             batch = examples.convert(mini_batch, params.sizes, np.float64, "mini_batch")
             if batch.n == 0:
                 raise ValueError("mini_batch is empty")
-            order = np.arange(batch.n, dtype=np.intp)
-            engine.sgd_epoch(params, batch, order, batch.n, eta, lmbda, n,
-                             cost_kind(self.cost), layers=self._layers())
+            engine.update_mini_batch(params, batch, eta, lmbda, n, cost_kind(self.cost),
+                                     self._layers())
             self._adopt(params)
 
     def backprop(self, x, y):
@@ -243,9 +253,7 @@ class Network:
         x = examples.one_input(x, sizes[0], "x")
         y = examples.one_target(y, sizes[-1], "y")
         gradient = np.empty_like(params.flat)
-        # One example's products are too small for BLAS threads: no limiter needed.
-        kernels.backprop_row(params.kernel_sizes, x, y, params.flat, cost_kind(self.cost),
-                             gradient, *self._layers())
+        engine.backprop_row(params, x, y, cost_kind(self.cost), gradient, self._layers())
         weights, biases = unpack_apart(gradient, sizes)
         return biases, weights
 
@@ -395,110 +403,17 @@ class Network:
             pass          # left as they came; checked again at the next call
 
 
-class _Run:
-    """One SGD call's state: the parameters being trained and the monitors' lists."""
-
-    def __init__(self, net, params, train, evaluation, speed_examples, kind, layers, lmbda,
-                 quiet, warn_nonfinite=True):
-        self.net, self.params, self.train = net, params, train
-        self.warn_nonfinite = warn_nonfinite
-        self.evaluation, self.speed_examples = evaluation, speed_examples
-        self.kind, self.layers, self.lmbda = kind, layers, lmbda
-        self.say = (lambda *args: None) if quiet else print
-        self.evaluation_cost, self.evaluation_accuracy = [], []
-        self.training_cost, self.training_accuracy = [], []
-        self.learning_speeds = []
-
-    def epochs(self, epochs, mini_batch_size, eta, shuffle_with, progress, threads,
-               monitor_training_cost, monitor_training_accuracy,
-               monitor_evaluation_cost, monitor_evaluation_accuracy):
-        full_batch = None
-        if engine.FullBatchSteps.applies(mini_batch_size, self.train.n):
-            full_batch = engine.FullBatchSteps(self.params, self.train, eta, self.lmbda,
-                                               self.kind, threads, self.layers)
-        try:
-            self._epochs(epochs, mini_batch_size, eta, shuffle_with, progress, full_batch,
-                         monitor_training_cost, monitor_training_accuracy,
-                         monitor_evaluation_cost, monitor_evaluation_accuracy)
-        finally:
-            if full_batch is not None:
-                full_batch.close()
-
-    def _epochs(self, epochs, mini_batch_size, eta, shuffle_with, progress, full_batch,
-                monitor_training_cost, monitor_training_accuracy,
-                monitor_evaluation_cost, monitor_evaluation_accuracy):
-        params, train, n, say = self.params, self.train, self.train.n, self.say
-        order = None                  # order[k]: the row at list position k (None: k)
-        pairs = None if train.pairs is None else list(train.pairs)
-        # With one mini-batch per epoch on the very examples monitored (the
-        # chapter's setting), each step's bias gradient is the speed before
-        # that step, i.e. after the previous epoch: the kernel hands it over.
-        step_sums = (np.zeros_like(params.flat)
-                     if self.speed_examples is train and mini_batch_size >= n else None)
-        finite = True
-        for j in range(epochs):
-            permutation = shuffled_positions(n, shuffle_with)
-            order = permutation if order is None else order[permutation]
-            if pairs is not None:                  # network2 shuffles its list in place
-                pairs = list(map(pairs.__getitem__, permutation.tolist()))
-                train.pairs[:] = pairs
-            if step_sums is not None:
-                step_sums[:] = 0
-            if full_batch is not None:
-                full_batch.step(step_sums, check_inputs=(j == 0))
-                if progress is not None:
-                    progress(1)
-            else:
-                engine.sgd_epoch(params, train, order, mini_batch_size, eta, self.lmbda, n,
-                                 self.kind, progress, step_sums, check_inputs=(j == 0),
-                                 layers=self.layers)
-            if step_sums is not None and j > 0:
-                self.learning_speeds.append(engine.hidden_speeds(step_sums / n, params.sizes))
-            trained = params if full_batch is None else full_batch.work
-            if finite and not np.isfinite(trained.flat).all():     # a sum could overflow
-                finite = False
-                if self.warn_nonfinite:
-                    warnings.warn("the weights stopped being finite in epoch {} (eta={}, "
-                                  "lmbda={}): the learning rate is far too large"
-                                  .format(j, eta, self.lmbda), RuntimeWarning, stacklevel=3)
-            say("Epoch %s training complete" % j)
-            measure_speed = step_sums is None and self.speed_examples is not None
-            if full_batch is not None and (measure_speed or monitor_training_cost or
-                                           monitor_training_accuracy or monitor_evaluation_cost
-                                           or monitor_evaluation_accuracy):
-                full_batch.sync()
-            self.monitor(monitor_training_cost, monitor_training_accuracy,
-                         monitor_evaluation_cost, monitor_evaluation_accuracy, measure_speed)
-            say()
-        if full_batch is not None:
-            full_batch.sync()
-        if step_sums is not None and epochs > 0:
-            self.learning_speeds.append(engine.learning_speeds(params, train, self.kind,
-                                                               self.layers))
-
-    def monitor(self, training_cost, training_accuracy, evaluation_cost, evaluation_accuracy,
-                measure_speed):
-        params, say = self.params, self.say
-        if training_cost:
-            cost = engine.total_cost(params, self.train, self.lmbda, self.net.cost, self.layers)
-            self.training_cost.append(cost)
-            say("Cost on training data: {}".format(cost))
-        if training_accuracy:
-            accuracy = engine.accuracy(params, self.train, self.layers)
-            self.training_accuracy.append(accuracy)
-            say("Accuracy on training data: {} / {}".format(accuracy, self.train.n))
-        if evaluation_cost:
-            cost = engine.total_cost(params, self.evaluation, self.lmbda, self.net.cost,
-                                     self.layers)
-            self.evaluation_cost.append(cost)
-            say("Cost on evaluation data: {}".format(cost))
-        if evaluation_accuracy:
-            accuracy = engine.accuracy(params, self.evaluation, self.layers)
-            self.evaluation_accuracy.append(accuracy)
-            say("Accuracy on evaluation data: {} / {}".format(accuracy, self.evaluation.n))
-        if measure_speed:
-            self.learning_speeds.append(engine.learning_speeds(params, self.speed_examples,
-                                                               self.kind, self.layers))
+def _say_measurements(say, measured, n_train, n_evaluation):
+    """network2's lines for the monitors that are on."""
+    if measured.training_cost is not None:
+        say("Cost on training data: {}".format(measured.training_cost))
+    if measured.training_accuracy is not None:
+        say("Accuracy on training data: {} / {}".format(measured.training_accuracy, n_train))
+    if measured.evaluation_cost is not None:
+        say("Cost on evaluation data: {}".format(measured.evaluation_cost))
+    if measured.evaluation_accuracy is not None:
+        say("Accuracy on evaluation data: {} / {}".format(measured.evaluation_accuracy,
+                                                          n_evaluation))
 
 
 class _exclusive:

@@ -11,7 +11,7 @@ import functools
 
 import numpy as np
 
-from fastnet._kernels.training import same_items
+from fastnet._kernels.identity import same_items
 from fastnet.checks import real_array
 
 

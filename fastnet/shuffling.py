@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from fastnet._kernels.training import shuffle_positions
+from fastnet._kernels.shuffle import shuffle_positions
 
 _MT_WORDS = 624                     # the Mersenne Twister's state: 624 words and a position
 _local = threading.local()          # one NumPy MT19937 per thread, its state set at each use

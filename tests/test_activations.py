@@ -4,8 +4,8 @@ Every combination is checked the way the sigmoid network is in test_network.py:
 float64 against the per-example NumPy reference (fastnet.reference) after an
 epoch from the same seeds, to round-off; gradients against finite
 differences; float32 against float64 within float32's precision.  And
-network2's defaults must still give exactly the numbers they gave before
-activations existed (tests/data/sigmoid_before.npz).
+network2's defaults must give the numbers saved by the build whose products
+all went to BLAS (tests/data/sigmoid_before.npz).
 """
 import io
 import json
@@ -44,7 +44,7 @@ FROM_FLOAT32_NET = ("/feedforward", "/backprop", "/total_cost", "/accuracy")
 
 
 @pytest.mark.parametrize("kernels", dispatch.LEVELS)
-def test_network2_defaults_give_the_numbers_they_gave_before_activations(kernels):
+def test_network2_defaults_give_the_numbers_saved_by_the_all_blas_build(kernels):
     """Every path of the sigmoid network, float64 and float32, both costs, on every kernel.
 
     The expectation was saved by tests/sigmoid_expectation.py with the build

@@ -17,8 +17,9 @@ import warnings
 import numpy as np
 import pytest
 
-from fastnet import network2, reference, speed
-from fastnet._kernels import training as kernels
+from fastnet import engine, examples, network2, reference, speed
+from fastnet._kernels import blas_twins
+from fastnet.parameters import Parameters
 from fastnet.shuffling import shuffled_positions
 
 from .helpers import max_abs_diff
@@ -73,16 +74,16 @@ def test_row_major_gemm_wrapper(dtype, ta, tb):
     b = rng.randn(*((n, k) if tb else (k, n))).astype(dtype)
     c = rng.randn(m, n).astype(dtype)
     expected = 0.5 * (a.T if ta else a) @ (b.T if tb else b) + 2.0 * c
-    kernels.blas_gemm(ta, tb, 0.5, a, b, 2.0, c)
+    blas_twins.blas_gemm(ta, tb, 0.5, a, b, 2.0, c)
     np.testing.assert_allclose(c, expected, rtol=1e-5 if dtype == np.float32 else 1e-13)
 
 
 def test_blas_wrappers_refuse_mismatched_shapes():
     with pytest.raises(ValueError, match="shapes do not match"):
-        kernels.blas_gemm(False, False, 1.0, np.ones((2, 3)), np.ones((4, 5)), 0.0,
+        blas_twins.blas_gemm(False, False, 1.0, np.ones((2, 3)), np.ones((4, 5)), 0.0,
                           np.ones((2, 5)))
     with pytest.raises(ValueError, match="shapes do not match"):
-        kernels.blas_gemv(False, 1.0, np.ones((2, 3)), np.ones(2), 0.0, np.ones(2))
+        blas_twins.blas_gemv(False, 1.0, np.ones((2, 3)), np.ones(2), 0.0, np.ones(2))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -93,7 +94,7 @@ def test_row_major_gemv_wrapper(dtype, ta):
     x = rng.randn(6 if ta else 4).astype(dtype)
     y = rng.randn(4 if ta else 6).astype(dtype)
     expected = -1.5 * (a.T if ta else a) @ x + 0.25 * y
-    kernels.blas_gemv(ta, -1.5, a, x, 0.25, y)
+    blas_twins.blas_gemv(ta, -1.5, a, x, 0.25, y)
     np.testing.assert_allclose(y, expected, rtol=1e-5 if dtype == np.float32 else 1e-13)
 
 
@@ -288,7 +289,7 @@ def test_old_references_keep_their_values_as_with_network2(small):
 
 
 # ---------------------------------------------------------------------------
-# Bad input: clear errors (issue 10's core cases)
+# Bad input: clear errors
 
 def test_load_checks_shapes_before_allocating(tmp_path):
     bomb = tmp_path / "bomb.json"
@@ -363,6 +364,45 @@ def test_weights_that_stop_being_finite_are_reported_with_their_epoch(small):
         net.SGD((X[:40], y[:40]), 3, 10, 1e308, 1e308, quiet=True)
     messages = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     assert len(messages) == 1 and "stopped being finite in epoch 0" in messages[0]
+    assert caught[0].filename == __file__          # it points at the SGD call
+
+
+def test_the_trainer_reports_non_finite_weights_and_leaves_warning_to_its_caller(small):
+    """engine.Trainer says which epoch first left the weights non-finite (once), and
+    measures only what it is asked to; it warns nothing itself."""
+    X, y = small
+    sizes = [784, 6, 10]
+    net = network2.Network(sizes, random_state=0)
+    params = Parameters.pack(sizes, net.weights, net.biases)
+    train = examples.convert((X[:40], y[:40]), sizes, np.float64, "training_data")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with engine.Trainer(params, train, 10, 1e308, 1e308, network2.CrossEntropyCost,
+                            monitor=("training_accuracy",)) as trainer:
+            reported, measured = [], []
+            for _ in range(3):
+                reported.append(trainer.train_epoch(random.Random(0)))
+                measured.append(trainer.measure())
+            trainer.finish()
+    assert caught == []
+    assert reported == [True, False, False]
+    assert [m.training_accuracy for m in measured] == trainer.training_accuracy
+    assert all(m.training_cost is None and m.evaluation_accuracy is None for m in measured)
+
+
+def test_warn_nonfinite_false_trains_the_same_without_a_warning(small):
+    """Callers that train in threads (fastnet.remedies) report non-finite weights
+    themselves: warn_nonfinite=False gives the same weights, and no warning to filter."""
+    X, y = small
+    nets = [network2.Network([784, 6, 10], random_state=0) for _ in range(2)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nets[0].SGD((X[:40], y[:40]), 3, 10, 1e308, 1e308, quiet=True, warn_nonfinite=False)
+    assert caught == []
+    with pytest.warns(RuntimeWarning, match="stopped being finite"):
+        nets[1].SGD((X[:40], y[:40]), 3, 10, 1e308, 1e308, quiet=True, warn_nonfinite=True)
+    for a, b in zip(nets[0].weights + nets[0].biases, nets[1].weights + nets[1].biases):
+        assert np.array_equal(a, b, equal_nan=True)
 
 
 def test_one_network_trained_from_two_threads_at_once_is_refused(mnist_train):

@@ -6,8 +6,8 @@ fails the property with its input.  The rule: a call succeeds, or raises a
 ValueError or TypeError with a message; nothing else (no OverflowError,
 ZeroDivisionError, MemoryError, IndexError, crash).
 
-The cases of issue 10 that the core used to get wrong are also tested one by
-one below.
+Cases that need a clear error (huge sizes, odd labels, weights JSON cannot
+hold) are also tested one by one below.
 """
 import json
 import math
@@ -267,7 +267,7 @@ def test_load_gives_a_network_or_a_clear_error_naming_the_file(sandbox, content)
     assert result[1]["sizes"]
 
 
-# --- the cases of issue 10 still waiting on the core -------------------------------------------
+# --- network calls that must fail with a clear error, in a worker with bounded memory ---------
 
 def _error(sandbox, case):
     result = sandbox.call("network_call", case)
@@ -277,7 +277,7 @@ def _error(sandbox, case):
 
 def test_load_of_huge_sizes_fails_before_allocating(sandbox):
     """82 bytes of JSON asking for [2**30, 2]: a ValueError from the shapes, in a
-    worker allowed 1 GiB (today: MemoryError after trying to allocate 16 GiB)."""
+    worker allowed 1 GiB (not a MemoryError after trying to allocate 16 GiB)."""
     content = json.dumps({"sizes": [2 ** 30, 2], "weights": [[[0.0]]], "biases": [[[0.0]]],
                           "cost": "CrossEntropyCost"}).encode()
     result = sandbox.call("load_file", content)
@@ -358,8 +358,7 @@ def test_empty_evaluation_data_with_cost_monitor(sandbox):
 
 def test_outputs_of_a_single_column_is_one_row(sandbox):
     """outputs(X) computes a row per row of X; a single network2 column (n0, 1)
-    is taken for one example, as fastnet has always done (documented in
-    fastnet.examples.input_rows).  Found by the fuzz test at 10,000 examples."""
+    is taken for one example (documented in fastnet.examples.input_rows).  Found by the fuzz test at 10,000 examples."""
     column = sandbox.call("network_call", {"sizes": [2, 1], "method": "outputs",
                                            "args": (np.zeros((2, 1), np.int64),)})
     row = sandbox.call("network_call", {"sizes": [2, 1], "method": "outputs",
@@ -385,8 +384,8 @@ def test_random_state_out_of_range_names_it(sandbox, state):
 @pytest.mark.parametrize("weights", [[np.full((2, 2), 1 + 1j)], [np.full((2, 2), np.nan)],
                                      [], [np.zeros((2, 3))]])
 def test_save_of_weights_load_would_refuse(sandbox, weights):
-    """save() refuses them naming the weights (today: json's TypeError for complex,
-    and for NaN a file that load() then refuses)."""
+    """save() refuses them naming the weights (rather than json's TypeError for
+    complex, or for NaN a file that load() then refuses)."""
     result = sandbox.call("network_call", {"sizes": [2, 2], "weights": weights,
                                            "method": "save_load"})
     assert result[0] == "error" and result[1] in ("ValueError", "TypeError"), result

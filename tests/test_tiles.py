@@ -21,6 +21,7 @@ import pytest
 
 from fastnet import dispatch, network2, reference
 from fastnet._kernels import training as kernels
+from fastnet._kernels.workspace import Workspace
 
 from .helpers import as_network2_list, max_abs_diff, seed
 
@@ -149,9 +150,11 @@ def test_target_rows_must_give_every_input_row_one():
     params = np.zeros(4 * 3 + 3 + 3 * 2 + 2)
     X, targets = np.zeros((5, 4)), np.eye(2)
     order = np.arange(5, dtype=np.intp)
+    work = Workspace(sizes, 2, params.itemsize, 0)
     with pytest.raises(ValueError, match="target_rows"):
-        kernels.sgd_epoch(X, targets, order, params, sizes, kernels.Cost.CROSS_ENTROPY, 2, 0.1, 0.0,
-                          5, 0, 3, target_rows=np.zeros(4, dtype=np.intp))
+        kernels.sgd_epoch(work=work, inputs=X, targets=targets, order=order, params=params,
+                          cost=kernels.Cost.CROSS_ENTROPY, mini_batch_size=2, eta=0.1, lmbda=0.0,
+                          n=5, first_batch=0, stop_batch=3, target_rows=np.zeros(4, dtype=np.intp))
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -304,12 +307,15 @@ def test_the_vector_sigmoid_matches_the_scalar_one():
 
 
 def test_tile_rows_can_be_set_for_measurement():
-    assert kernels.tile_rows() == 256
-    old = kernels.set_tile_rows(0)       # every block to BLAS, whatever the level
+    assert dispatch.tile_rows() == 256
+    old = dispatch.set_tile_rows(0)       # every block to BLAS, whatever the level
     try:
-        assert old == 256 and kernels.tile_rows() == 0
+        assert old == 256 and dispatch.tile_rows() == 0
+        assert dispatch.level_for(1) == 0
     finally:
-        kernels.set_tile_rows(old)
+        dispatch.set_tile_rows(old)
+    assert dispatch.level_for(256) == dispatch.LEVELS.index(dispatch.current())
+    assert dispatch.level_for(257) == 0
 
 
 def test_dispatch_names_levels_and_clamps_to_the_cpu():
@@ -322,20 +328,7 @@ def test_dispatch_names_levels_and_clamps_to_the_cpu():
         assert dispatch.current() == "blas"
     with pytest.raises(ValueError, match="one of blas, avx2, avx512"):
         dispatch.use("sse9")
-    assert dispatch.tile_rows() == kernels.tile_rows() >= 1
-
-
-def test_fma_flops_counts_what_it_ran():
-    # 16 chains in AVX-512's 32 registers, 12 in AVX2's 16 (beside the two constants).
-    for name, width, chains in (("avx2", 4, 12), ("avx512", 8, 16)):
-        runs = dispatch.LEVELS.index(name) <= dispatch.LEVELS.index(dispatch.supported())
-        for dtype, per_lane in ((np.float64, 1), (np.float32, 2)):
-            flops = dispatch.fma_flops(name, dtype, 1000)
-            assert flops == (1000 * chains * 2 * width * per_lane if runs else 0)
-    with pytest.raises(ValueError):
-        dispatch.fma_flops("blas", np.float64, 10)
-    with pytest.raises(ValueError):
-        dispatch.fma_flops("avx2", np.int32, 10)
+    assert dispatch.tile_rows() >= 1
 
 
 @pytest.mark.parametrize("value, expected", [("blas", "blas"), ("BLAS", "blas"),
@@ -386,3 +379,40 @@ def test_changing_kernels_while_another_thread_trains(slice_300):
         dispatch.use(before)
     assert max(max_abs_diff(net.weights, ref.weights),
                max_abs_diff(net.biases, ref.biases)) <= ROUND_OFF
+
+
+def trained_with_and_without_progress(X, y, sizes, epochs, mini_batch_size, dtype, level):
+    """The weights and biases after the same run twice: whole epochs, then with progress."""
+    runs = []
+    for progress in (None, lambda done: None):
+        seed(5)
+        net = network2.Network(sizes)
+        with dispatch.using(level):
+            net.SGD((X, y), epochs, mini_batch_size, 0.3, 2.0, quiet=True, dtype=dtype,
+                    progress=progress, shuffle_with=random.Random(3))
+        runs.append(np.concatenate([a.ravel() for a in net.weights + net.biases]))
+    return runs
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("level", LEVELS)
+def test_progress_changes_nothing_on_small_data(slice_300, level, dtype):
+    """300 images in mini-batches of 10: progress cuts each epoch into chunks of one
+    mini-batch, far fewer than an epoch needs to train its first layer transposed.  The
+    workspace keeps the transposed layer from chunk to chunk, so the weights are the same
+    bit for bit as with whole epochs (and with mini-batches of 7, the last one short)."""
+    X, y = slice_300
+    for mini_batch_size in (10, 7):
+        whole, chunked = trained_with_and_without_progress(X, y, [784, 30, 10], 2,
+                                                           mini_batch_size, dtype, level)
+        assert np.array_equal(whole, chunked), mini_batch_size
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_progress_changes_nothing_on_50000_images(mnist_train, dtype):
+    """One epoch of the headline run ([784, 30, 10], mini-batch 10), in 100 chunks of 50
+    mini-batches or in one call: the same weights, bit for bit."""
+    X, y = mnist_train
+    whole, chunked = trained_with_and_without_progress(X, y, [784, 30, 10], 1, 10, dtype,
+                                                       dispatch.current())
+    assert np.array_equal(whole, chunked)

@@ -1,4 +1,4 @@
-"""fastnet's compiled kernels (training.pyx), built by ``pip install``.
+"""fastnet's compiled kernels (one extension module per .pyx here), built by ``pip install``.
 
 Importing this package checks that they are built.  Python started in the
 repository root imports the source folder ``fastnet/`` (the current folder
@@ -10,11 +10,13 @@ import importlib.machinery
 from pathlib import Path
 
 
-def _compiled_kernels():
-    """The compiled training module files in this folder (none in an unbuilt tree)."""
+def _missing_modules():
+    """The modules of this folder not compiled (training, and every .pyx found here)."""
     here = Path(__file__).resolve().parent
-    return [p for suffix in importlib.machinery.EXTENSION_SUFFIXES
-            for p in here.glob("training" + suffix)]
+    names = {"training"} | {p.stem for p in here.glob("*.pyx")}
+    return sorted(name for name in names
+                  if not any(here.joinpath(name + suffix).is_file()
+                             for suffix in importlib.machinery.EXTENSION_SUFFIXES))
 
 
 def _missing_kernels_message():
@@ -35,5 +37,5 @@ def _missing_kernels_message():
     ).format(fastnet=root / "fastnet", root=root)
 
 
-if not _compiled_kernels():
+if _missing_modules():
     raise ImportError(_missing_kernels_message())
