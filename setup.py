@@ -23,7 +23,7 @@ KERNELS = Path("fastnet", "_kernels")
 PYX = KERNELS / "training.pyx"
 # Hand-written C compiled beside the generated module: the tile kernels and their dispatch.
 TILES = [str(KERNELS / "tiles.c")]
-TILES_HEADERS = [str(KERNELS / "tiles.h"), str(KERNELS / "tiles_body.h")]
+TILES_HEADERS = [str(p) for p in sorted(KERNELS.glob("tiles*.h"))]
 STAMP = Path("build", "cython-inputs.sha256")
 
 
