@@ -21,6 +21,8 @@ from setuptools.command.build_ext import build_ext
 HERE = Path(__file__).resolve().parent
 KERNELS = Path("fastnet", "_kernels")
 PYX = KERNELS / "training.pyx"
+# The tile kernels' test twins (tests, benchmarks): a module of their own, off the hot path.
+TWINS_PYX = KERNELS / "twins.pyx"
 # Hand-written C compiled beside the generated module: the tile kernels and their dispatch.
 TILES = [str(KERNELS / "tiles.c")]
 TILES_HEADERS = [str(p) for p in sorted(KERNELS.glob("tiles*.h"))]
@@ -47,17 +49,18 @@ class BuildKernels(build_ext):
     def run(self):
         from Cython.Build import cythonize
 
-        c_file = HERE / PYX.with_suffix(".c")
+        c_files = [HERE / pyx.with_suffix(".c") for pyx in (PYX, TWINS_PYX)]
         stamp = HERE / STAMP
         digest = cython_inputs_digest()
-        fresh = c_file.is_file() and stamp.is_file() and stamp.read_text() == digest
+        fresh = all(c.is_file() for c in c_files) and stamp.is_file() and stamp.read_text() == digest
         if not fresh:
-            cythonize([Extension("fastnet._kernels.training", [str(PYX)])], force=True,
+            cythonize([Extension("fastnet._kernels.training", [str(PYX)]),
+                       Extension("fastnet._kernels.twins", [str(TWINS_PYX)])], force=True,
                       compiler_directives={"language_level": "3"})
             stamp.parent.mkdir(exist_ok=True)
             stamp.write_text(digest)
         for ext in self.extensions:
-            ext.sources = [str(PYX.with_suffix(".c")) if s.endswith("training.pyx") else s
+            ext.sources = [str(Path(s).with_suffix(".c")) if s.endswith(".pyx") else s
                            for s in ext.sources]
         super().run()
 
@@ -76,6 +79,8 @@ class BuildKernels(build_ext):
 
 setup(
     ext_modules=[Extension("fastnet._kernels.training", [str(PYX)] + TILES,
+                           include_dirs=[str(KERNELS)], depends=TILES_HEADERS),
+                 Extension("fastnet._kernels.twins", [str(TWINS_PYX)] + TILES,
                            include_dirs=[str(KERNELS)], depends=TILES_HEADERS)],
     cmdclass={"build_ext": BuildKernels},
 )
