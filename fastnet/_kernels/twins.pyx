@@ -50,11 +50,14 @@ def check_level(int level):
 
 
 def as_operand(name, array, dtype, ndim, writeable=False):
-    """`array` if it can be handed to a kernel as it is: an ndarray of `dtype` with
-    `ndim` dimensions, rows contiguous, strides non-negative (and writeable if asked)."""
+    """`array` if it can be handed to a kernel as it is: an ndarray of `dtype` (None: float32
+    or float64, the first operand's choice) with `ndim` dimensions, rows contiguous, strides
+    non-negative (and writeable if asked)."""
     if not isinstance(array, np.ndarray):
         raise TypeError("{} must be a NumPy array, not {}".format(name, type(array).__name__))
-    if array.dtype != dtype:
+    if dtype is None and array.dtype not in (np.float32, np.float64):
+        raise TypeError("{} must be float32 or float64, not {}".format(name, array.dtype))
+    if dtype is not None and array.dtype != dtype:
         raise TypeError("{} is {}, not {} as the other operands".format(name, array.dtype, dtype))
     if array.ndim != ndim:
         raise ValueError("{} must have {} dimensions, not {}".format(name, ndim, array.ndim))
@@ -68,66 +71,78 @@ def as_operand(name, array, dtype, ndim, writeable=False):
     return array
 
 
+def bias_operand(name, bias, dtype, n):
+    """bias as a kernel takes it: None, or n contiguous values of dtype."""
+    if bias is None:
+        return None
+    bias = as_operand(name, bias, dtype, 1)
+    if bias.shape != (n,):
+        raise ValueError("{} must have {} values, not {}".format(name, n, bias.shape[0]))
+    return bias
+
+
 def stride(array, axis=0):
     """The stride of `array` along `axis`, in values."""
     return array.strides[axis] // array.itemsize
-
-
-cdef void** row_pointers(array) except NULL:
-    """A malloc'ed pointer to each row of the 2-D `array` (the caller frees it)."""
-    cdef Py_ssize_t rows = array.shape[0], i
-    cdef uintptr_t base = array.ctypes.data, step = array.strides[0]
-    cdef void** pointers = <void**> malloc(rows * sizeof(void*))
-    if pointers == NULL:
-        raise MemoryError()
-    for i in range(rows):
-        pointers[i] = <void*> (base + i * step)
-    return pointers
 
 
 cdef inline uintptr_t address(array):
     return 0 if array is None else <uintptr_t> array.ctypes.data
 
 
+cdef class Rows:
+    """A pointer to each row of a 2-D array (none for None), as the kernels take rows; the
+    pointers are freed with this object, the array kept alive as long."""
+    cdef void** pointers
+    cdef int count
+    cdef Py_ssize_t row_bytes
+    cdef object array
+
+    def __cinit__(self, array):
+        cdef Py_ssize_t i
+        cdef uintptr_t base, step
+        self.array = array
+        if array is None:
+            return
+        base, step = array.ctypes.data, array.strides[0]
+        self.count, self.row_bytes = array.shape[0], array.shape[1] * array.itemsize
+        self.pointers = <void**> malloc(self.count * sizeof(void*))
+        if self.pointers == NULL:
+            raise MemoryError()
+        for i in range(self.count):
+            self.pointers[i] = <void*> (base + i * step)
+
+    def __dealloc__(self):
+        free(self.pointers)
+
+
+def prefetch_rows(prefetch):
+    """The rows a kernel asks the cache for along the way (None: none)."""
+    return Rows(None if prefetch is None else as_operand("prefetch", prefetch, None, 2))
+
+
 def dot_rows(int level, a, b, bias, c, prefetch=None):
     """c[i, j] = sum_p a[i, p] b[j, p] (+ bias[j] unless bias is None), for the (m, k) a,
     (n, k) b and (m, n) c; prefetch's rows (if given) are asked for along the way."""
     check_level(level)
-    a = as_operand("a", a, a.dtype if isinstance(a, np.ndarray) else None, 2)
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError("a must be float32 or float64, not {}".format(a.dtype))
+    a = as_operand("a", a, None, 2)
     b = as_operand("b", b, a.dtype, 2)
     c = as_operand("c", c, a.dtype, 2, writeable=True)
     m, k = a.shape
     n = b.shape[0]
     if b.shape[1] != k or c.shape != (m, n):
         raise ValueError("dot_rows: a {}, b {} and c {} do not match".format(a.shape, b.shape, c.shape))
-    if bias is not None:
-        bias = as_operand("bias", bias, a.dtype, 1)
-        if bias.shape != (n,):
-            raise ValueError("dot_rows: bias must have {} values".format(n))
-    cdef void** ap = row_pointers(a)
-    cdef void** bp = NULL
-    cdef void** pp = NULL
-    cdef int prefetch_rows = 0
-    cdef Py_ssize_t prefetch_bytes = 0
-    try:
-        bp = row_pointers(b)
-        if prefetch is not None:
-            pp = row_pointers(as_operand("prefetch", prefetch, prefetch.dtype, 2))
-            prefetch_rows, prefetch_bytes = prefetch.shape[0], prefetch.shape[1] * prefetch.itemsize
-        if a.dtype == np.float32:
-            tile_dot_rows[float](level, m, n, k, <const float**> ap, <const float**> bp,
-                                 <const float*> address(bias), <float*> address(c), stride(c),
-                                 <const char**> pp, prefetch_rows, prefetch_bytes)
-        else:
-            tile_dot_rows[double](level, m, n, k, <const double**> ap, <const double**> bp,
-                                  <const double*> address(bias), <double*> address(c), stride(c),
-                                  <const char**> pp, prefetch_rows, prefetch_bytes)
-    finally:
-        free(ap)
-        free(bp)
-        free(pp)
+    bias = bias_operand("bias", bias, a.dtype, n)
+    cdef Rows ar = Rows(a), br = Rows(b), pf = prefetch_rows(prefetch)
+    if a.dtype == np.float32:
+        tile_dot_rows[float](level, m, n, k, <const float**> ar.pointers, <const float**> br.pointers,
+                             <const float*> address(bias), <float*> address(c), stride(c),
+                             <const char**> pf.pointers, pf.count, pf.row_bytes)
+    else:
+        tile_dot_rows[double](level, m, n, k, <const double**> ar.pointers,
+                              <const double**> br.pointers, <const double*> address(bias),
+                              <double*> address(c), stride(c), <const char**> pf.pointers,
+                              pf.count, pf.row_bytes)
 
 
 def axpy_rows(int level, s, b, beta, c, prefetch=None):
@@ -135,9 +150,7 @@ def axpy_rows(int level, s, b, beta, c, prefetch=None):
     non-negative strides: a transposed view is read in place), (terms, k) b and
     (rows, k) c; beta = 0 writes c without reading it."""
     check_level(level)
-    b = as_operand("b", b, b.dtype if isinstance(b, np.ndarray) else None, 2)
-    if b.dtype not in (np.float32, np.float64):
-        raise TypeError("b must be float32 or float64, not {}".format(b.dtype))
+    b = as_operand("b", b, None, 2)
     if not isinstance(s, np.ndarray) or s.dtype != b.dtype or s.ndim != 2 or s.size == 0:
         raise TypeError("s must be a non-empty 2-D array of {}".format(b.dtype))
     if any(t < 0 or t % s.itemsize for t in s.strides):
@@ -147,69 +160,53 @@ def axpy_rows(int level, s, b, beta, c, prefetch=None):
     k = b.shape[1]
     if b.shape[0] != terms or c.shape != (rows, k):
         raise ValueError("axpy_rows: s {}, b {} and c {} do not match".format(s.shape, b.shape, c.shape))
-    cdef void** bp = row_pointers(b)
-    cdef void** pp = NULL
-    cdef int prefetch_rows = 0
-    cdef Py_ssize_t prefetch_bytes = 0
-    try:
-        if prefetch is not None:
-            pp = row_pointers(as_operand("prefetch", prefetch, prefetch.dtype, 2))
-            prefetch_rows, prefetch_bytes = prefetch.shape[0], prefetch.shape[1] * prefetch.itemsize
-        if b.dtype == np.float32:
-            tile_axpy_rows[float](level, rows, k, terms, <const float*> address(s), stride(s, 0),
-                                  stride(s, 1), <const float**> bp, beta, <float*> address(c),
-                                  stride(c), <const char**> pp, prefetch_rows, prefetch_bytes)
-        else:
-            tile_axpy_rows[double](level, rows, k, terms, <const double*> address(s), stride(s, 0),
-                                   stride(s, 1), <const double**> bp, beta, <double*> address(c),
-                                   stride(c), <const char**> pp, prefetch_rows, prefetch_bytes)
-    finally:
-        free(bp)
-        free(pp)
+    cdef Rows br = Rows(b), pf = prefetch_rows(prefetch)
+    if b.dtype == np.float32:
+        tile_axpy_rows[float](level, rows, k, terms, <const float*> address(s), stride(s, 0),
+                              stride(s, 1), <const float**> br.pointers, beta, <float*> address(c),
+                              stride(c), <const char**> pf.pointers, pf.count, pf.row_bytes)
+    else:
+        tile_axpy_rows[double](level, rows, k, terms, <const double*> address(s), stride(s, 0),
+                               stride(s, 1), <const double**> br.pointers, beta,
+                               <double*> address(c), stride(c), <const char**> pf.pointers,
+                               pf.count, pf.row_bytes)
+
+
+def padded_operand(kernel, name, array, dtype, level, rows, n):
+    """array if it has `rows` rows at least padded(n, lanes) wide: the whole vectors a
+    column form reads (b) or rewrites (c)."""
+    array = as_operand(name, array, dtype, 2, writeable=name == "c")
+    width = padded(n, lanes(level, dtype == np.float32))
+    if array.shape[0] != rows or array.shape[1] < width:
+        raise ValueError("{}: {} must be {} rows by at least {} (n = {} in whole vectors), not {}"
+                         .format(kernel, name, rows, width, n, array.shape))
+    return array
 
 
 def rows_times_matrix(int level, a, b, scale, bias, c, prefetch=None):
     """c[i, j] = scale sum_p a[i, p] b[p, j] + bias[j] (no bias if None), for the (m, k) a,
     (m, n) c and a b of k rows at least padded(n, lanes) wide (whole vectors are read)."""
     check_level(level)
-    a = as_operand("a", a, a.dtype if isinstance(a, np.ndarray) else None, 2)
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError("a must be float32 or float64, not {}".format(a.dtype))
-    b = as_operand("b", b, a.dtype, 2)
+    a = as_operand("a", a, None, 2)
     c = as_operand("c", c, a.dtype, 2, writeable=True)
     m, k = a.shape
     n = c.shape[1]
-    width = padded(n, lanes(level, a.dtype == np.float32))
-    if c.shape[0] != m or b.shape[0] != k or b.shape[1] < width:
-        raise ValueError("rows_times_matrix: a {}, c {} need b of {} rows by at least {}, not {}"
-                         .format(a.shape, c.shape, k, width, b.shape))
-    if bias is not None:
-        bias = as_operand("bias", bias, a.dtype, 1)
-        if bias.shape != (n,):
-            raise ValueError("rows_times_matrix: bias must have {} values".format(n))
-    cdef void** ap = row_pointers(a)
-    cdef void** pp = NULL
-    cdef int prefetch_rows = 0
-    cdef Py_ssize_t prefetch_bytes = 0
-    try:
-        if prefetch is not None:
-            pp = row_pointers(as_operand("prefetch", prefetch, prefetch.dtype, 2))
-            prefetch_rows, prefetch_bytes = prefetch.shape[0], prefetch.shape[1] * prefetch.itemsize
-        if a.dtype == np.float32:
-            tile_rows_times_matrix[float](level, m, n, k, <const float**> ap,
-                                          <const float*> address(b), stride(b), scale,
-                                          <const float*> address(bias), <float*> address(c),
-                                          stride(c), <const char**> pp, prefetch_rows,
-                                          prefetch_bytes)
-        else:
-            tile_rows_times_matrix[double](level, m, n, k, <const double**> ap,
-                                           <const double*> address(b), stride(b), scale,
-                                           <const double*> address(bias), <double*> address(c),
-                                           stride(c), <const char**> pp, prefetch_rows,
-                                           prefetch_bytes)
-    finally:
-        free(ap)
-        free(pp)
+    if c.shape[0] != m:
+        raise ValueError("rows_times_matrix: a {} and c {} do not match".format(a.shape, c.shape))
+    b = padded_operand("rows_times_matrix", "b", b, a.dtype, level, k, n)
+    bias = bias_operand("bias", bias, a.dtype, n)
+    cdef Rows ar = Rows(a), pf = prefetch_rows(prefetch)
+    if a.dtype == np.float32:
+        tile_rows_times_matrix[float](level, m, n, k, <const float**> ar.pointers,
+                                      <const float*> address(b), stride(b), scale,
+                                      <const float*> address(bias), <float*> address(c), stride(c),
+                                      <const char**> pf.pointers, pf.count, pf.row_bytes)
+    else:
+        tile_rows_times_matrix[double](level, m, n, k, <const double**> ar.pointers,
+                                       <const double*> address(b), stride(b), scale,
+                                       <const double*> address(bias), <double*> address(c),
+                                       stride(c), <const char**> pf.pointers, pf.count,
+                                       pf.row_bytes)
 
 
 def rank_update(int level, a, d, alpha, c):
@@ -217,28 +214,22 @@ def rank_update(int level, a, d, alpha, c):
     k rows at least padded(n, lanes) wide, whose columns n to padded(n) are rewritten
     unchanged."""
     check_level(level)
-    a = as_operand("a", a, a.dtype if isinstance(a, np.ndarray) else None, 2)
-    if a.dtype not in (np.float32, np.float64):
-        raise TypeError("a must be float32 or float64, not {}".format(a.dtype))
+    a = as_operand("a", a, None, 2)
     d = as_operand("d", d, a.dtype, 2)
-    c = as_operand("c", c, a.dtype, 2, writeable=True)
     terms, k = a.shape
     n = d.shape[1]
-    width = padded(n, lanes(level, a.dtype == np.float32))
-    if d.shape[0] != terms or c.shape[0] != k or c.shape[1] < width:
-        raise ValueError("rank_update: a {}, d {} need c of {} rows by at least {}, not {}"
-                         .format(a.shape, d.shape, k, width, c.shape))
-    cdef void** ap = row_pointers(a)
-    try:
-        if a.dtype == np.float32:
-            tile_rank_update[float](level, k, n, terms, <const float**> ap, <const float*> address(d),
-                                    stride(d), alpha, <float*> address(c), stride(c))
-        else:
-            tile_rank_update[double](level, k, n, terms, <const double**> ap,
-                                     <const double*> address(d), stride(d), alpha,
-                                     <double*> address(c), stride(c))
-    finally:
-        free(ap)
+    if d.shape[0] != terms:
+        raise ValueError("rank_update: a {} and d {} do not match".format(a.shape, d.shape))
+    c = padded_operand("rank_update", "c", c, a.dtype, level, k, n)
+    cdef Rows ar = Rows(a)
+    if a.dtype == np.float32:
+        tile_rank_update[float](level, k, n, terms, <const float**> ar.pointers,
+                                <const float*> address(d), stride(d), alpha, <float*> address(c),
+                                stride(c))
+    else:
+        tile_rank_update[double](level, k, n, terms, <const double**> ar.pointers,
+                                 <const double*> address(d), stride(d), alpha,
+                                 <double*> address(c), stride(c))
 
 
 def vector(name, x, dtype=None, writeable=False):
