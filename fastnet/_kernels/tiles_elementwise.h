@@ -81,8 +81,10 @@ TARGET static void FN(sigmoid)(T* z, ptrdiff_t count)
 
 /* The bias part of a step: with totals[j] = sum_i D[i][j] (D's m rows of n added one
  * after another), sums[j] += totals[j] unless sums is NULL, and
- * b[j] = alpha totals[j] + beta b[j] (beta = 0: written, not read), the products
- * rounded apart as training.pyx's scalar loop rounds them. */
+ * b[j] = alpha totals[j] + beta b[j] (beta = 0: written, not read).  Written as two
+ * products and a sum, but GCC's default -ffp-contract=fast fuses one product into the
+ * sum (an FMA, one rounding fewer) where beta is not 0: the golden results hold that
+ * rounding, so a build that stops the fusion moves them by an ulp. */
 TARGET static void FN(bias_step)(int m, int n, const T* d, T alpha, T beta, T* b, T* sums)
 {
     int i, j;
