@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 KERNELS = Path("fastnet", "_kernels")
 # Hand-written C compiled beside a generated module: the tile kernels and their dispatch.
 TILES = [str(KERNELS / "tiles.c")]
-TILES_HEADERS = [str(KERNELS / "tiles.h"), str(KERNELS / "tiles_body.h")]
+TILES_HEADERS = [str(p) for p in sorted(KERNELS.glob("tiles*.h"))]
 
 # The compiled modules of fastnet._kernels, each with the hand-written C it links.
 MODULES = {
@@ -35,6 +35,7 @@ MODULES = {
     "simd": TILES,             # what the CPU runs
     "blas_twins": [],          # the BLAS wrappers, for tests
     "identity": [],            # same_items, for fastnet.parameters
+    "twins": TILES,            # the tile kernels one by one, for tests; the FMA probe
 }
 
 GENERATED = Path("build", "cython")

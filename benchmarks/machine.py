@@ -207,17 +207,20 @@ def kernels():
 def fma_peak(dtype, isa, rounds, repeats):
     """GFLOP/s of one core doing nothing but fused multiply-adds with ``isa``'s vectors.
 
-    ``fastnet.dispatch.fma_flops`` runs independent FMA chains (as many as the vector
+    ``fma_chain`` of ``fastnet._kernels.twins`` (the tile kernels' twins, which the
+    benchmarks and tests use) runs independent FMA chains (as many as the vector
     registers hold: 16 with AVX-512, 12 with AVX2) that never leave the registers, so loads, stores and dependencies cannot hold it back: its rate is the most
     one core can compute in ``dtype``.  Returns the median of ``repeats`` timed calls after
     one warm-up (and the best), or None when the CPU lacks ``isa``.
     """
     from fastnet import dispatch
-    dispatch.fma_flops(isa, dtype, max(1, rounds // 10))        # warm-up: clocks, pages
+    from fastnet._kernels import twins
+    level, single = dispatch.LEVELS.index(isa), np.dtype(dtype) == np.float32
+    twins.fma_chain(level, single, max(1, rounds // 10))        # warm-up: clocks, pages
     times, flops = [], 0
     for _ in range(repeats):
         t0 = time.perf_counter()
-        flops = dispatch.fma_flops(isa, dtype, rounds)
+        flops = twins.fma_chain(level, single, rounds)
         times.append(time.perf_counter() - t0)
     if not flops:
         return None

@@ -64,7 +64,7 @@ def kernels_section(res, w):
           k["current"], k["supported"], k["environment"] or "unset", k["tile_rows"]))
     w("")
     if res.get("fma_peaks"):
-        w("FMA peak of one core, measured in this run by `fastnet.dispatch.fma_flops` "
+        w("FMA peak of one core, measured in this run by `fma_chain` of `fastnet._kernels.twins` "
           "(independent register-only FMA chains, as many as the vector registers hold: 16 "
           "with AVX-512, 12 with AVX2; median of {} calls after a warm-up, and the "
           "best); the **bold** rows are the peaks that \"% of FMA peak\" divides by:".format(

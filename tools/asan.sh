@@ -31,8 +31,10 @@ echo "asan.sh: building the kernels with -fsanitize=address in $work" >&2
 (cd "$work" && CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" \
     LDFLAGS="-fsanitize=address" "$python" setup.py -q build_ext --inplace >/dev/null)
 # The build must really be instrumented.
-nm -D "$work"/fastnet/_kernels/training*.so | grep __asan_ >/dev/null \
-    || { echo "asan.sh: the kernel was built without ASan" >&2; exit 1; }
+for module in "$work"/fastnet/_kernels/*.so; do
+    nm -D "$module" | grep __asan_ >/dev/null \
+        || { echo "asan.sh: $(basename "$module") was built without ASan" >&2; exit 1; }
+done
 
 # libstdc++ is preloaded too: without it, ASan's interceptor of C++ exceptions
 # finds no __cxa_throw and aborts ("CHECK failed: ... real___cxa_throw") as

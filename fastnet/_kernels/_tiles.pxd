@@ -1,9 +1,11 @@
 # cython: language_level=3
 """The hand-written small-matrix kernels of tiles.c, one wrapper per routine over `floating`.
 
-tiles.c picks its AVX-512 or AVX2 variant at run time; simd_level() is 0 where
-neither runs (or where a user asked for BLAS), and then nothing here may be called.
-Row-major throughout, rows given by pointers (see tiles.h for the forms).
+Each wrapper calls its kernel through the table of `level` in its precision
+(``fastnet_tables_d`` or ``fastnet_tables_f``), which tiles.c fills when the module
+loads.  The caller passes the level (fastnet.dispatch holds the one in use); level 0
+(BLAS only) has no kernels: nothing here may be called with it.  Row-major throughout,
+rows given by pointers (see tiles.h for the forms).
 """
 from cython cimport floating
 
@@ -12,53 +14,59 @@ cdef extern from "tiles.h" nogil:
     int FASTNET_SIMD_NONE
     int FASTNET_SIMD_AVX2
     int FASTNET_SIMD_AVX512
+    int FASTNET_SIMD_LEVELS
+
+    # One table of kernels per level and precision (tiles.h says what each computes).
+    ctypedef struct fastnet_table_d:
+        int lanes
+        void (*dot_rows)(int m, int n, int k, const double* const* a, const double* const* b,
+                         const double* bias, double* c, Py_ssize_t ldc,
+                         const char* const* prefetch, int prefetch_rows, Py_ssize_t prefetch_bytes) noexcept nogil
+        void (*axpy_rows)(int rows, int k, int terms, const double* s_values,
+                          Py_ssize_t s_row_step, Py_ssize_t s_col_step, const double* const* b,
+                          double beta, double* c, Py_ssize_t ldc, const char* const* prefetch,
+                          int prefetch_rows, Py_ssize_t prefetch_bytes) noexcept nogil
+        void (*rows_times_matrix)(int m, int n, int k, const double* const* a, const double* b,
+                                  Py_ssize_t ldb, double scale, const double* bias, double* c,
+                                  Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
+                                  Py_ssize_t prefetch_bytes) noexcept nogil
+        void (*rank_update)(int k, int n, int terms, const double* const* a, const double* d,
+                            Py_ssize_t ldd, double alpha, double* c, Py_ssize_t ldc) noexcept nogil
+        void (*sigmoid)(double* z, Py_ssize_t count) noexcept nogil
+        void (*bias_step)(int m, int n, const double* d, double alpha, double beta, double* b,
+                          double* sums) noexcept nogil
+        void (*times_sigmoid_slope)(double* d, const double* a, Py_ssize_t count) noexcept nogil
+        int (*all_finite)(const double* x, Py_ssize_t count) noexcept nogil
+        double (*fma_chain)(long long rounds) noexcept nogil
+
+    ctypedef struct fastnet_table_f:
+        int lanes
+        void (*dot_rows)(int m, int n, int k, const float* const* a, const float* const* b,
+                         const float* bias, float* c, Py_ssize_t ldc,
+                         const char* const* prefetch, int prefetch_rows, Py_ssize_t prefetch_bytes) noexcept nogil
+        void (*axpy_rows)(int rows, int k, int terms, const float* s_values,
+                          Py_ssize_t s_row_step, Py_ssize_t s_col_step, const float* const* b,
+                          float beta, float* c, Py_ssize_t ldc, const char* const* prefetch,
+                          int prefetch_rows, Py_ssize_t prefetch_bytes) noexcept nogil
+        void (*rows_times_matrix)(int m, int n, int k, const float* const* a, const float* b,
+                                  Py_ssize_t ldb, float scale, const float* bias, float* c,
+                                  Py_ssize_t ldc, const char* const* prefetch, int prefetch_rows,
+                                  Py_ssize_t prefetch_bytes) noexcept nogil
+        void (*rank_update)(int k, int n, int terms, const float* const* a, const float* d,
+                            Py_ssize_t ldd, float alpha, float* c, Py_ssize_t ldc) noexcept nogil
+        void (*sigmoid)(float* z, Py_ssize_t count) noexcept nogil
+        void (*bias_step)(int m, int n, const float* d, float alpha, float beta, float* b,
+                          float* sums) noexcept nogil
+        void (*times_sigmoid_slope)(float* d, const float* a, Py_ssize_t count) noexcept nogil
+        int (*all_finite)(const float* x, Py_ssize_t count) noexcept nogil
+        double (*fma_chain)(long long rounds) noexcept nogil
+
+    const fastnet_table_d* fastnet_tables_d[]
+    const fastnet_table_f* fastnet_tables_f[]
+
     int fastnet_simd_supported()
-    int fastnet_simd_level()
-    int fastnet_simd_use(int level)
-    double fastnet_fma_chain(int level, int single_precision, long long rounds)
-    int fastnet_all_finite_d(int level, const double* x, Py_ssize_t count)
-    int fastnet_all_finite_f(int level, const float* x, Py_ssize_t count)
-    void fastnet_dot_rows_d(int level, int m, int n, int k, const double* const* a,
-                            const double* const* b, const double* bias, double* c, Py_ssize_t ldc,
-                            const char* const* prefetch, int prefetch_rows,
-                            Py_ssize_t prefetch_bytes)
-    void fastnet_dot_rows_f(int level, int m, int n, int k, const float* const* a,
-                            const float* const* b, const float* bias, float* c, Py_ssize_t ldc,
-                            const char* const* prefetch, int prefetch_rows,
-                            Py_ssize_t prefetch_bytes)
-    void fastnet_axpy_rows_d(int level, int rows, int k, int terms, const double* s_values,
-                             Py_ssize_t s_row_step, Py_ssize_t s_col_step, const double* const* b,
-                             double beta, double* c, Py_ssize_t ldc,
-                             const char* const* prefetch, int prefetch_rows,
-                             Py_ssize_t prefetch_bytes)
-    void fastnet_axpy_rows_f(int level, int rows, int k, int terms, const float* s_values,
-                             Py_ssize_t s_row_step, Py_ssize_t s_col_step, const float* const* b,
-                             float beta, float* c, Py_ssize_t ldc,
-                             const char* const* prefetch, int prefetch_rows,
-                             Py_ssize_t prefetch_bytes)
-    void fastnet_rows_times_matrix_d(int level, int m, int n, int k, const double* const* a,
-                                     const double* b, Py_ssize_t ldb, double scale, const double* bias,
-                                     double* c, Py_ssize_t ldc, const char* const* prefetch,
-                                     int prefetch_rows, Py_ssize_t prefetch_bytes)
-    void fastnet_rows_times_matrix_f(int level, int m, int n, int k, const float* const* a,
-                                     const float* b, Py_ssize_t ldb, float scale, const float* bias,
-                                     float* c, Py_ssize_t ldc, const char* const* prefetch,
-                                     int prefetch_rows, Py_ssize_t prefetch_bytes)
-    void fastnet_rank_update_d(int level, int k, int n, int terms, const double* const* a,
-                               const double* d, Py_ssize_t ldd, double alpha, double* c,
-                               Py_ssize_t ldc)
-    void fastnet_rank_update_f(int level, int k, int n, int terms, const float* const* a,
-                               const float* d, Py_ssize_t ldd, float alpha, float* c,
-                               Py_ssize_t ldc)
     void fastnet_prefetch(const void* p, Py_ssize_t bytes)
-    void fastnet_bias_step_d(int level, int m, int n, const double* d, double alpha, double beta,
-                             double* b, double* sums)
-    void fastnet_bias_step_f(int level, int m, int n, const float* d, float alpha, float beta,
-                             float* b, float* sums)
-    void fastnet_times_sigmoid_slope_d(int level, double* d, const double* a, Py_ssize_t count)
-    void fastnet_times_sigmoid_slope_f(int level, float* d, const float* a, Py_ssize_t count)
-    void fastnet_sigmoid_d(int level, double* z, Py_ssize_t count)
-    void fastnet_sigmoid_f(int level, float* z, Py_ssize_t count)
+    double fastnet_fma_chain(int level, int single_precision, long long rounds)
 
 
 cdef inline void dot_rows(int level, int m, int n, int k, const floating** a, const floating** b,
@@ -72,9 +80,11 @@ cdef inline void dot_rows(int level, int m, int n, int k, const floating** a, co
     the cache along the way.
     """
     if floating is float:
-        fastnet_dot_rows_f(level, m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
+        fastnet_tables_f[level].dot_rows(m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows,
+                                           prefetch_bytes)
     else:
-        fastnet_dot_rows_d(level, m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
+        fastnet_tables_d[level].dot_rows(m, n, k, a, b, bias, c, ldc, prefetch, prefetch_rows,
+                                           prefetch_bytes)
 
 
 cdef inline void axpy_rows(int level, int rows, int k, int terms, const floating* s_values,
@@ -88,16 +98,16 @@ cdef inline void axpy_rows(int level, int rows, int k, int terms, const floating
     the cache along the way.
     """
     if floating is float:
-        fastnet_axpy_rows_f(level, rows, k, terms, s_values, s_row_step, s_col_step, b, beta, c, ldc,
-                            prefetch, prefetch_rows, prefetch_bytes)
+        fastnet_tables_f[level].axpy_rows(rows, k, terms, s_values, s_row_step, s_col_step, b,
+                                            beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
     else:
-        fastnet_axpy_rows_d(level, rows, k, terms, s_values, s_row_step, s_col_step, b, beta, c, ldc,
-                            prefetch, prefetch_rows, prefetch_bytes)
+        fastnet_tables_d[level].axpy_rows(rows, k, terms, s_values, s_row_step, s_col_step, b,
+                                            beta, c, ldc, prefetch, prefetch_rows, prefetch_bytes)
 
 
 cdef inline int vector_bytes(int level) noexcept nogil:
-    """The width of `level`'s vectors in bytes."""
-    return 64 if level == FASTNET_SIMD_AVX512 else 32
+    """The width of `level`'s vectors in bytes, as tiles.c's tables give it."""
+    return fastnet_tables_d[level].lanes * <int> sizeof(double)
 
 
 cdef inline void rows_times_matrix(int level, int m, int n, int k, const floating** a,
@@ -112,11 +122,11 @@ cdef inline void rows_times_matrix(int level, int m, int n, int k, const floatin
     the cache along the way.
     """
     if floating is float:
-        fastnet_rows_times_matrix_f(level, m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch,
-                                    prefetch_rows, prefetch_bytes)
+        fastnet_tables_f[level].rows_times_matrix(m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch,
+                                                  prefetch_rows, prefetch_bytes)
     else:
-        fastnet_rows_times_matrix_d(level, m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch,
-                                    prefetch_rows, prefetch_bytes)
+        fastnet_tables_d[level].rows_times_matrix(m, n, k, a, b, ldb, scale, bias, c, ldc, prefetch,
+                                                  prefetch_rows, prefetch_bytes)
 
 
 cdef inline void rank_update(int level, int k, int n, int terms, const floating** a,
@@ -128,17 +138,17 @@ cdef inline void rank_update(int level, int k, int n, int terms, const floating*
     written (the padding unchanged).
     """
     if floating is float:
-        fastnet_rank_update_f(level, k, n, terms, a, d, ldd, alpha, c, ldc)
+        fastnet_tables_f[level].rank_update(k, n, terms, a, d, ldd, alpha, c, ldc)
     else:
-        fastnet_rank_update_d(level, k, n, terms, a, d, ldd, alpha, c, ldc)
+        fastnet_tables_d[level].rank_update(k, n, terms, a, d, ldd, alpha, c, ldc)
 
 
 cdef inline void sigmoid_all(int level, floating* z, Py_ssize_t count) noexcept nogil:
     """z[i] <- sigmoid(z[i]) for i < count, vectorised."""
     if floating is float:
-        fastnet_sigmoid_f(level, z, count)
+        fastnet_tables_f[level].sigmoid(z, count)
     else:
-        fastnet_sigmoid_d(level, z, count)
+        fastnet_tables_d[level].sigmoid(z, count)
 
 
 cdef inline void bias_step(int level, int m, int n, const floating* d, floating alpha,
@@ -146,23 +156,23 @@ cdef inline void bias_step(int level, int m, int n, const floating* d, floating 
     """b[j] = alpha * sum_i d[i, j] + beta * b[j] (beta = 0: written, not read), and
     sums[j] += sum_i d[i, j] unless sums is NULL, for the (m, n) deltas d."""
     if floating is float:
-        fastnet_bias_step_f(level, m, n, d, alpha, beta, b, sums)
+        fastnet_tables_f[level].bias_step(m, n, d, alpha, beta, b, sums)
     else:
-        fastnet_bias_step_d(level, m, n, d, alpha, beta, b, sums)
+        fastnet_tables_d[level].bias_step(m, n, d, alpha, beta, b, sums)
 
 
 cdef inline void times_sigmoid_slope(int level, floating* d, const floating* a,
                                      Py_ssize_t count) noexcept nogil:
     """d[i] <- d[i] * a[i] * (1 - a[i]) for i < count, vectorised."""
     if floating is float:
-        fastnet_times_sigmoid_slope_f(level, d, a, count)
+        fastnet_tables_f[level].times_sigmoid_slope(d, a, count)
     else:
-        fastnet_times_sigmoid_slope_d(level, d, a, count)
+        fastnet_tables_d[level].times_sigmoid_slope(d, a, count)
 
 
 cdef inline bint vector_all_finite(int level, const floating* x, Py_ssize_t count) noexcept nogil:
     """Whether no value of x[:count] is NaN or infinite, with the vectors of `level`."""
     if floating is float:
-        return fastnet_all_finite_f(level, x, count)
+        return fastnet_tables_f[level].all_finite(x, count)
     else:
-        return fastnet_all_finite_d(level, x, count)
+        return fastnet_tables_d[level].all_finite(x, count)
