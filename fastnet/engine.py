@@ -38,6 +38,26 @@ Measurements = namedtuple("Measurements", "training_cost training_accuracy "
 Measurements.__doc__ = """One epoch's monitored values; None for those not monitored."""
 
 
+class EarlyStopping:
+    """The port's early stopping: count the epochs since the accuracy last beat its best."""
+
+    def __init__(self, patience):
+        self.patience, self.best, self.without_gain = patience, 0, 0
+
+    def stop_after(self, measured):
+        """Whether training stops after this epoch's measurements."""
+        if not self.patience:
+            return False
+        accuracy = measured.evaluation_accuracy
+        if accuracy is None:
+            accuracy = measured.training_accuracy
+        if accuracy > self.best:
+            self.best, self.without_gain = accuracy, 0
+        else:
+            self.without_gain += 1
+        return self.without_gain == self.patience
+
+
 class Trainer:
     """One SGD call: the parameters being trained, the descent, and the monitors' lists.
 

@@ -118,6 +118,7 @@ class Network:
             evaluation_data=None,
             monitor_evaluation_cost=False, monitor_evaluation_accuracy=False,
             monitor_training_cost=False, monitor_training_accuracy=False,
+            early_stopping_n=0,
             *, dtype=None, progress=None, quiet=False, monitor_learning_speed=None,
             shuffle_with=None, threads=1, warn_nonfinite=True):
         """Train with mini-batch stochastic gradient descent and L2 regularisation.
@@ -125,7 +126,11 @@ class Network:
         Exactly network2's SGD: every epoch shuffles ``training_data`` in place
         with ``random.shuffle``, steps through it in mini-batches, prints
         ``Epoch j training complete`` and the monitors that are switched on,
-        and the four monitor lists are returned.  Arrays ``(X, y)`` are never
+        and the four monitor lists are returned.  ``early_stopping_n`` (the
+        most used Python 3 port's extension): when positive, training stops
+        after ``early_stopping_n`` epochs in a row without an accuracy above
+        the best so far (the evaluation accuracy, or the training accuracy if
+        only that is monitored); 0 trains every epoch.  Arrays ``(X, y)`` are never
         reordered: each call starts from their own row order and shuffles
         that order as network2 would shuffle a list.  fastnet's extras, all
         keyword-only:
@@ -154,6 +159,10 @@ class Network:
         lmbda = check_real(lmbda, "lmbda")
         dtype = check_dtype(dtype)
         threads = check_count(threads, "threads", minimum=1, maximum=256)
+        early_stopping_n = check_count(early_stopping_n, "early_stopping_n", minimum=0)
+        if early_stopping_n and not (monitor_evaluation_accuracy or monitor_training_accuracy):
+            raise ValueError("early_stopping_n needs an accuracy to watch: set "
+                             "monitor_evaluation_accuracy (or monitor_training_accuracy)")
         if progress is not None and not callable(progress):
             raise TypeError("progress must be a callable taking a number of mini-batches")
         if shuffle_with is None:
@@ -199,6 +208,7 @@ class Network:
                 with engine.Trainer(params, train, mini_batch_size, eta, lmbda, self.cost,
                                     layers, threads=threads, evaluation=evaluation,
                                     speed_examples=speed_examples, monitor=monitor) as run:
+                    watch = engine.EarlyStopping(early_stopping_n)
                     for j in range(epochs):
                         if run.train_epoch(shuffle_with, progress) and warn_nonfinite:
                             warnings.warn("the weights stopped being finite in epoch {} "
@@ -206,9 +216,11 @@ class Network:
                                           "large".format(j, eta, lmbda), RuntimeWarning,
                                           stacklevel=2)
                         say("Epoch %s training complete" % j)
-                        _say_measurements(say, run.measure(), train.n,
+                        measured = run.measure()
+                        _say_measurements(say, measured, train.n,
                                           evaluation.n if evaluation is not None else 0)
-                        say()
+                        if watch.stop_after(measured):
+                            break
                     run.finish()
             except engine.NonFiniteInputs:
                 keep = False              # bad data: the network stays as it was

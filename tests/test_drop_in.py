@@ -202,6 +202,68 @@ def test_return_values_have_network2_s_types(small, capsys):
     assert printed[1] == "Cost on training data: {}".format(monitors[2][0])
 
 
+def test_epochs_print_the_python_3_ports_lines_with_no_blank_line_between(small, capsys):
+    X, y = small
+    net = network2.Network([784, 10, 10], random_state=1)
+    net.SGD((X[:60], y[:60]), 2, 10, 0.5, 5.0, evaluation_data=(X[60:90], y[60:90]),
+            monitor_evaluation_accuracy=True)
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 4 and "" not in printed
+    assert printed[0] == "Epoch 0 training complete" and printed[2] == "Epoch 1 training complete"
+    assert printed[1].startswith("Accuracy on evaluation data: ") and printed[1].endswith(" / 30")
+
+
+def port_early_stopping(accuracies, patience):
+    """The epochs the Python 3 port trains, written out: it stops once `patience` epochs
+    in a row bring no accuracy above the best so far (which starts at 0)."""
+    best, without_gain = 0, 0
+    for epoch, accuracy in enumerate(accuracies):
+        if accuracy > best:
+            best, without_gain = accuracy, 0
+        else:
+            without_gain += 1
+        if without_gain == patience:
+            return epoch + 1
+    return len(accuracies)
+
+
+@pytest.mark.parametrize("patience", [1, 2, 3])
+def test_early_stopping_n_stops_as_the_port_does(mnist_train, patience, capsys):
+    X, y = mnist_train
+    data, evaluation = (X[:200], y[:200]), (X[200:260], y[200:260])
+    full = network2.Network([784, 12, 10], random_state=2)
+    _, accuracies, _, _ = full.SGD(data, 12, 10, 2.0, evaluation_data=evaluation,
+                                   monitor_evaluation_accuracy=True, quiet=True,
+                                   shuffle_with=random.Random(4))
+    expected = port_early_stopping(accuracies, patience)
+    assert expected < 12 or patience == 3      # the small set plateaus: stopping is exercised
+    net = network2.Network([784, 12, 10], random_state=2)
+    _, stopped, _, _ = net.SGD(data, 12, 10, 2.0, 0.0, evaluation, False, True,
+                               early_stopping_n=patience, shuffle_with=random.Random(4))
+    assert stopped == accuracies[:expected]
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-2] == "Epoch {} training complete".format(expected - 1)
+    # The weights are those after the last epoch trained, as the port leaves them.
+    again = network2.Network([784, 12, 10], random_state=2)
+    again.SGD(data, expected, 10, 2.0, quiet=True, shuffle_with=random.Random(4))
+    assert all(np.array_equal(a, b) for a, b in zip(net.weights, again.weights))
+
+
+def test_early_stopping_n_zero_changes_nothing_and_needs_an_accuracy(small):
+    X, y = small
+    runs = []
+    for extra in ({}, {"early_stopping_n": 0}):
+        net = network2.Network([784, 8, 10], random_state=5)
+        net.SGD((X[:100], y[:100]), 2, 10, 0.5, quiet=True, shuffle_with=random.Random(1), **extra)
+        runs.append(net.weights)
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+    with pytest.raises(ValueError, match="early_stopping_n needs an accuracy"):
+        network2.Network([784, 8, 10]).SGD((X[:10], y[:10]), 2, 10, 0.5, early_stopping_n=2)
+    with pytest.raises(ValueError, match="early_stopping_n"):
+        network2.Network([784, 8, 10]).SGD((X[:10], y[:10]), 2, 10, 0.5, early_stopping_n=-1,
+                                           monitor_training_accuracy=True)
+
+
 # ---------------------------------------------------------------------------
 # The packed parameters: replacements are noticed, shapes always checked
 
