@@ -73,7 +73,7 @@ class Network:
         order as a list would be shuffled), steps through it in mini-batches
         of ``mini_batch_size`` with learning rate ``eta`` and prints
         ``Epoch j: correct / n_test`` when ``test_data`` is given, else
-        ``Epoch j complete``.
+        ``Epoch j complete``.  Returns None.
         """
         arrays = examples.is_array_form(training_data)
         if not arrays and not isinstance(training_data, list):
@@ -87,9 +87,11 @@ class Network:
             epoch = _ArrayEpochs(self._net, training_data, mini_batch_size, eta)
         else:
             epoch = _PairEpochs(self._net, training_data, mini_batch_size, eta)
+        # As network.py's ``if test_data:``, empty test data counts as none.
+        has_test = test_data is not None and _count(test_data) > 0
         for j in range(epochs):
             epoch.run()
-            if test_data is not None:
+            if has_test:
                 print("Epoch {0}: {1} / {2}".format(j, self.evaluate(test_data),
                                                     _count(test_data)))
             else:

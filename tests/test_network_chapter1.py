@@ -248,6 +248,32 @@ def test_parameters_edited_by_the_reader_are_trained(chapter1_data):
     assert max_abs_diff(net.weights + net.biases, book.weights + book.biases) <= ROUND_OFF
 
 
+def test_overridden_backprop_is_what_training_uses(chapter1_data):
+    training_data, test_data = chapter1_data
+
+    class DoubleGradient(network.Network):
+        def backprop(self, x, y):
+            nabla_b, nabla_w = super().backprop(x, y)
+            return [2 * b for b in nabla_b], [2 * w for w in nabla_w]
+
+    trained = []
+    for net_class, eta in ((DoubleGradient, 1.5), (network.Network, 3.0)):
+        seed(6)
+        net = net_class([784, 30, 10])
+        trained.append((printed(net.SGD, list(training_data[:500]), 1, 10, eta, test_data), net))
+    (doubled_out, doubled), (plain_out, plain) = trained
+    assert doubled_out == plain_out
+    assert max_abs_diff(doubled.weights + doubled.biases, plain.weights + plain.biases) <= ROUND_OFF
+
+
+def test_empty_test_data_counts_as_none(chapter1_data):
+    training_data, _ = chapter1_data
+    seed(2)
+    net = network.Network([784, 10])
+    assert printed(net.SGD, list(training_data[:100]), 1, 10, 3.0, test_data=[]) == \
+        "Epoch 0 complete\n"
+
+
 def test_overridden_feedforward_is_what_evaluate_uses(chapter1_data):
     _, test_data = chapter1_data
 
