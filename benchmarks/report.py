@@ -291,6 +291,10 @@ def render(res):
     if sweep:
         from benchmarks.sweep_case import render as render_sweep
         render_sweep(sweep, w)
+    chapter1 = next((c for c in res["cases"] if c["name"] == "network"), None)
+    if chapter1:
+        from benchmarks.chapter1 import render as render_chapter1
+        render_chapter1(chapter1, w)
 
     if res.get("notes"):
         w("### Notes")

@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 
-from benchmarks import SCHEMA, cases, impls, jit_peers, machine, report, sweep_case
+from benchmarks import SCHEMA, cases, chapter1, impls, jit_peers, machine, report, sweep_case
 from benchmarks import data as data_mod
 
 CASE_NAMES = [c["name"] for c in cases.TRAIN_CASES] + ["inference", "learning-speed",
-                                                       "per-call", "sweep"]
+                                                       "per-call", "sweep", "network"]
 
 
 def parse_args(argv):
@@ -181,6 +181,8 @@ def main(argv=None):
     if "sweep" in args.cases:
         res["cases"].append(sweep_case.run_sweep_case(mode, data, log))
         res["versions"]["dask"] = res["cases"][-1]["dask"]
+    if "network" in args.cases:
+        res["cases"].append(chapter1.run_network_case(mode, data, choice["headline"], log))
 
     # Summary lines, notes, output.
     res["headline_summary"] = headline_summary(res)

@@ -20,7 +20,7 @@ def __getattr__(name):
     if name in __all__:
         from fastnet import network2
         return getattr(network2, name)
-    if name in ("network2", "datasets", "mnist_loader", "speed", "files", "threads",
+    if name in ("network", "network2", "datasets", "mnist_loader", "speed", "files", "threads",
                 "reference", "cli", "sweep", "remedies", "sklearn", "activations", "dispatch"):
         return importlib.import_module("fastnet." + name)
     raise AttributeError("module 'fastnet' has no attribute {!r}".format(name))

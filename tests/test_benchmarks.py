@@ -85,7 +85,7 @@ def test_json_structure(quick):
             assert len(p["times_s"]) >= 1
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
-    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep"]
+    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep", "network"]
 
 
 def test_training_cases(quick):
@@ -162,6 +162,23 @@ def test_per_call_case(quick):
         assert r["max_abs_diff_vs_reference"] <= 1e-13
         if impl == "fastnet":
             assert positive(r["time_over_blas_kernels"])
+
+
+def test_chapter1_network_case(quick):
+    result, stdout = quick
+    case = next(c for c in result["cases"] if c["name"] == "network")
+    labels = [r["label"] for r in case["results"]]
+    assert labels == ["network.py reference", "fastnet.network from pairs",
+                      "fastnet.network from arrays"]
+    for r in case["results"]:
+        check_timing_row(r)
+        assert r["speedup_vs_reference"] == pytest.approx(
+            case["results"][0]["median_s"] / r["median_s"])
+    # Both forms train as network.py does, to round-off.
+    assert [a["impl"] for a in case["agreement"]] == labels[1:]
+    for a in case["agreement"]:
+        assert a["within"] and max(a["max_abs_diff_weights"], a["max_abs_diff_biases"]) <= 1e-10
+    assert "### Chapter 1: network.py's epoch" in stdout
 
 
 def test_sweep_throughput(quick):
