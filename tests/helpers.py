@@ -45,6 +45,19 @@ def need_mnist():
     pytest.skip(reason)
 
 
+def first_training_images(n):
+    """The first n MNIST training images, scaled by 1/256 as the book's loader does, and
+    their labels (int64), read straight from the IDX files."""
+    import gzip
+
+    def read(name, header):
+        return np.frombuffer(gzip.decompress((MNIST_DIR / name).read_bytes()), dtype=np.uint8,
+                             offset=header)
+
+    images = read("train-images-idx3-ubyte.gz", 16).reshape(-1, 784)[:n] / 256.0
+    return images, read("train-labels-idx1-ubyte.gz", 8)[:n].astype(np.int64)
+
+
 def as_network2_list(X, labels, one_hot=True):
     """network2's list form: (column x, one-hot column y) or (column x, int label)."""
     data = []

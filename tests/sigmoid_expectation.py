@@ -6,7 +6,6 @@
 ``tests/test_activations.py`` checks that network2's defaults still give
 exactly these numbers.
 """
-import gzip
 import random
 import sys
 from pathlib import Path
@@ -18,19 +17,13 @@ SIZES = [98, 6, 5, 10]            # every 8th pixel: a small file
 
 def mnist_slice(n=600):
     if __package__:
-        from .helpers import MNIST_DIR, need_mnist
+        from .helpers import first_training_images, need_mnist
         need_mnist()
-    else:                                        # run as a script, to regenerate the file
+    else:                                        # run as a script, to write the file
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from tests.helpers import MNIST_DIR
-
-    def read(name, header):
-        return np.frombuffer(gzip.decompress((MNIST_DIR / name).read_bytes()), dtype=np.uint8,
-                             offset=header)
-
-    images = read("train-images-idx3-ubyte.gz", 16).reshape(-1, 784)[:n, ::8] / 256.0
-    labels = read("train-labels-idx1-ubyte.gz", 8)[:n].astype(np.int64)
-    return np.ascontiguousarray(images), labels
+        from tests.helpers import first_training_images
+    images, labels = first_training_images(n)
+    return np.ascontiguousarray(images[:, ::8]), labels
 
 
 def results(network2):
