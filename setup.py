@@ -33,9 +33,8 @@ MODULES = {
     "workspace": [],           # the buffers of one call
     "shuffle": [],             # random.shuffle, replayed
     "simd": TILES,             # what the CPU runs
-    "blas_twins": [],          # the BLAS wrappers, for tests
     "identity": [],            # same_items, for fastnet.parameters
-    "twins": TILES,            # the tile kernels one by one, for tests; the FMA probe
+    "twins": TILES,            # the tile kernels and BLAS wrappers one by one, for tests
 }
 
 GENERATED = Path("build", "cython")

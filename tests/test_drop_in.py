@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from fastnet import engine, examples, network2, reference, speed
-from fastnet._kernels import blas_twins
+from fastnet._kernels import twins
 from fastnet.parameters import Parameters
 from fastnet.shuffling import shuffled_positions
 
@@ -74,16 +74,16 @@ def test_row_major_gemm_wrapper(dtype, ta, tb):
     b = rng.randn(*((n, k) if tb else (k, n))).astype(dtype)
     c = rng.randn(m, n).astype(dtype)
     expected = 0.5 * (a.T if ta else a) @ (b.T if tb else b) + 2.0 * c
-    blas_twins.blas_gemm(ta, tb, 0.5, a, b, 2.0, c)
+    twins.blas_gemm(ta, tb, 0.5, a, b, 2.0, c)
     np.testing.assert_allclose(c, expected, rtol=1e-5 if dtype == np.float32 else 1e-13)
 
 
 def test_blas_wrappers_refuse_mismatched_shapes():
     with pytest.raises(ValueError, match="shapes do not match"):
-        blas_twins.blas_gemm(False, False, 1.0, np.ones((2, 3)), np.ones((4, 5)), 0.0,
+        twins.blas_gemm(False, False, 1.0, np.ones((2, 3)), np.ones((4, 5)), 0.0,
                           np.ones((2, 5)))
     with pytest.raises(ValueError, match="shapes do not match"):
-        blas_twins.blas_gemv(False, 1.0, np.ones((2, 3)), np.ones(2), 0.0, np.ones(2))
+        twins.blas_gemv(False, 1.0, np.ones((2, 3)), np.ones(2), 0.0, np.ones(2))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -94,7 +94,7 @@ def test_row_major_gemv_wrapper(dtype, ta):
     x = rng.randn(6 if ta else 4).astype(dtype)
     y = rng.randn(4 if ta else 6).astype(dtype)
     expected = -1.5 * (a.T if ta else a) @ x + 0.25 * y
-    blas_twins.blas_gemv(ta, -1.5, a, x, 0.25, y)
+    twins.blas_gemv(ta, -1.5, a, x, 0.25, y)
     np.testing.assert_allclose(y, expected, rtol=1e-5 if dtype == np.float32 else 1e-13)
 
 
