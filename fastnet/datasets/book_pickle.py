@@ -27,7 +27,7 @@ from fastnet.datasets.formats import (
 
 # The book's pickle is about 220 MB (440 MB if someone stored it in float64).
 MAX_PICKLE_BYTES = 512 << 20
-# The book's pickle is about 150 opcodes (six arrays, four tuples).  Every
+# The book's pickle is about 160 opcodes (six arrays, four tuples).  Every
 # opcode builds at most one small object besides the data it reads, so this
 # bounds the stack, the memo and every container to well under a few MB.
 MAX_PICKLE_OPCODES = 10_000
@@ -236,7 +236,7 @@ def _counted(handler, text_line):
     def run(self):
         self.opcodes_left -= 1
         if self.opcodes_left < 0:
-            _refuse("a pickle of more than {:,} opcodes (the book's has about 150: a corrupt "
+            _refuse("a pickle of more than {:,} opcodes (the book's has about 160: a corrupt "
                     "file, or one built to exhaust memory)".format(self.max_opcodes))
         if not text_line:
             return handler(self)
