@@ -3,12 +3,22 @@
     from fastnet import mnist_loader
     training_data, validation_data, test_data = mnist_loader.load_data_wrapper()
 
-Called with no argument, it looks where the book's loader does first:
-``../data/mnist.pkl.gz`` relative to the working directory (the book's scripts
-run from ``src/`` or ``fig/``, with the data in ``data/`` beside them).  If
-that file is not there, it searches FASTNET_DATA, the per-user cache and
-finally the public mirrors, as ``fastnet.datasets.search`` describes.  A
-``path`` (a folder with the four MNIST IDX files, gzip'd or not, or the
+Called with no argument, it looks in this order, relative to the working
+directory, and takes the first that holds the data:
+
+  1. ``../data/mnist.pkl.gz`` (``BOOK_PATH``): where the book's loader opens
+     it; the book's scripts run from ``src/`` or ``fig/``, with the data in
+     ``data/`` beside them.
+  2. ``./mnist.pkl.gz`` (``PORT_PATH``): where the most used Python 3 port
+     (DeepLearningPython) and its notebook keep it.
+  3. the folders in ``$FASTNET_DATA``, then the per-user cache, then a
+     download from the public mirrors, as ``fastnet.datasets.search``
+     describes.
+
+The book's own place comes first so that its scripts get the book's file
+whatever else is around; the user's files come before fastnet's cache and
+the network.  If the data is nowhere, the error names every place looked
+at.  A ``path`` (a folder with the four MNIST IDX files, gzip'd or not, or the
 book's ``mnist.pkl.gz`` itself) is used instead of any search.  Both routes
 give the same float32 arrays (pixel bytes / 256).
 
@@ -22,10 +32,12 @@ import numpy as np
 
 from fastnet.datasets import load_mnist
 
-__all__ = ["load_data", "load_data_wrapper", "vectorized_result", "BOOK_PATH"]
+__all__ = ["load_data", "load_data_wrapper", "vectorized_result", "BOOK_PATH", "PORT_PATH"]
 
 # Where the book's own loader opens the data, relative to the working directory.
 BOOK_PATH = os.path.join("..", "data", "mnist.pkl.gz")
+# Where the Python 3 port's loader opens it: the working directory itself.
+PORT_PATH = "mnist.pkl.gz"
 
 
 def load_data(path=None):
@@ -33,11 +45,10 @@ def load_data(path=None):
 
     Each is a pair ``(images, labels)``: images a float32 array of shape
     (N, 784) with values in [0, 1), labels an int64 array of shape (N,);
-    N is 50,000, 10,000 and 10,000.  Without ``path``: ``BOOK_PATH`` if it
-    exists, else the search of ``fastnet.datasets.load_mnist``."""
-    if path is None and os.path.isfile(BOOK_PATH):
-        path = BOOK_PATH
-    return load_mnist(path, dataset="mnist", dtype=np.float32)
+    N is 50,000, 10,000 and 10,000.  Without ``path``: ``BOOK_PATH``, then
+    ``PORT_PATH``, then the search of ``fastnet.datasets.load_mnist``."""
+    return load_mnist(path, dataset="mnist", dtype=np.float32,
+                      book_files=(BOOK_PATH, PORT_PATH))
 
 
 def load_data_wrapper(path=None):

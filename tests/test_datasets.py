@@ -5,6 +5,7 @@ import io
 import os
 import pickle
 import pickletools
+import re
 import struct
 import time
 from pathlib import Path
@@ -606,6 +607,17 @@ def test_the_unpickler_reads_plain_arrays_in_every_protocol(protocol):
         if isinstance(a, np.ndarray):
             assert a.dtype == b.dtype and np.array_equal(a, b)
     assert got[1] == 3 and got[2] == 2.5 and got[3][0].dtype == bool
-    with pytest.raises(pickle.UnpicklingError, match="dtype object"):
+    with pytest.raises(pickle.UnpicklingError, match="refusing to load dtype .O8."):
         ArrayUnpickler(io.BytesIO(pickle.dumps(np.array([1, "a"], object), protocol=protocol)),
                        encoding="latin1").load()
+
+
+def test_book_files_are_looked_at_first_and_for_mnist_only(tmp_path, book_pickle, mnist):
+    missing = tmp_path / "nothing" / "mnist.pkl.gz"
+    (X, y), _, _ = load_mnist(book_files=[missing, book_pickle], download=False)
+    assert np.array_equal(X, mnist[0][0]) and np.array_equal(y, mnist[0][1])
+    with pytest.raises(DataNotFoundError,
+                       match=re.escape(str(missing)) + r" \(missing\), FASTNET_DATA"):
+        load_mnist(book_files=[missing], download=False)
+    with pytest.raises(ValueError, match="book_files: the book's pickle holds MNIST"):
+        load_mnist(dataset="fashion", book_files=[book_pickle])

@@ -2,6 +2,7 @@
 
 import gzip
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -95,6 +96,42 @@ def test_no_argument_looks_where_the_book_does_first(book_layout, monkeypatch, t
     assert np.array_equal(y, va_y)
 
 
+@pytest.fixture(scope="module")
+def port_layout(tmp_path_factory, book_layout):
+    """The port's folder: mnist.pkl.gz in the folder the scripts run in, its
+    validation labels shifted by two (the book's file, beside it in
+    ../data, by one)."""
+    book_root, va_y = book_layout
+    (tr_x, tr_y), (va_x, _), (te_x, te_y) = mnist_loader.load_data(DATA)
+    root = tmp_path_factory.mktemp("port")
+    triple = ((tr_x, tr_y), (va_x, (va_y + 2) % 10), (te_x, te_y))
+    with gzip.open(root / "mnist.pkl.gz", "wb", compresslevel=1) as f:
+        pickle.dump(triple, f, protocol=2)
+    return root
+
+
+def test_no_argument_finds_the_ports_file_in_the_working_directory(
+        book_layout, port_layout, monkeypatch, tmp_path):
+    book_root, va_y = book_layout
+    monkeypatch.setenv("FASTNET_DATA", str(DATA))   # after the port's file
+    monkeypatch.setenv("FASTNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(port_layout)
+    assert mnist_loader.PORT_PATH == "mnist.pkl.gz"
+    _, (_, y), _ = mnist_loader.load_data()
+    assert np.array_equal(y, (va_y + 2) % 10)       # the port's file, not FASTNET_DATA's
+    _, validation, _ = mnist_loader.load_data_wrapper()
+    assert validation[0][1] == (va_y[0] + 2) % 10
+    # With both layouts at once, the book's ../data/mnist.pkl.gz comes first.
+    both = book_root / "src" / "mnist.pkl.gz"
+    shutil.copyfile(port_layout / "mnist.pkl.gz", both)
+    try:
+        monkeypatch.chdir(book_root / "src")
+        _, (_, y), _ = mnist_loader.load_data()
+        assert np.array_equal(y, (va_y + 1) % 10)
+    finally:
+        both.unlink()
+
+
 def test_failed_search_leaves_no_folders_behind(monkeypatch, tmp_path):
     """Nothing anywhere, no network: a clear error, and no empty
     ~/.cache/fastnet/mnist created on the way."""
@@ -107,5 +144,14 @@ def test_failed_search_leaves_no_folders_behind(monkeypatch, tmp_path):
     monkeypatch.chdir(home / "work" / "src")
     with pytest.raises(FileNotFoundError) as info:
         mnist_loader.load_data()
-    assert "no MNIST files found" in str(info.value)
+    message = str(info.value)
+    assert "no MNIST files found" in message
     assert sorted(p.name for p in home.iterdir()) == ["work"]
+    # Every place, in the order looked at: the book's, the port's, the
+    # environment variable, the cache, then the download.
+    places = [str(home / "work" / "data" / "mnist.pkl.gz") + " (missing)",
+              str(home / "work" / "src" / "mnist.pkl.gz") + " (missing)",
+              "FASTNET_DATA (not set)", str(home / ".cache" / "fastnet" / "mnist") + " (missing)",
+              "download failed"]
+    at = [message.find(p) for p in places]
+    assert -1 not in at and at == sorted(at), (places, message)

@@ -17,7 +17,8 @@ Every problem with a file is a DataFormatError naming it.
 One module per concern:
   formats      the files, shapes and known SHA-256 of each dataset; the errors
   idx          IDX files, read piece by piece within what the header promises
-  book_pickle  the book's pickle, through an unpickler that builds only arrays
+  book_pickle  the book's pickle, through an unpickler that knows only the
+               opcodes of arrays, tuples and lists, and runs few of them
   downloads    verified downloads into the per-user cache
   search       where ``load_mnist`` looks, in order, and ``load_mnist`` itself
 """

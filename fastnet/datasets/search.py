@@ -1,15 +1,17 @@
 """Where ``load_mnist`` looks for the data, in order (the first that holds it wins).
 
   1. ``path``, if given: a directory, or a pickle file.  Nothing else is tried.
-  2. the directories in the environment variable ``FASTNET_DATA``
+  2. the pickle files in ``book_files``, for MNIST, in order (``mnist_loader``
+     names the book's ``../data/mnist.pkl.gz`` and the port's ``./mnist.pkl.gz``).
+  3. the directories in the environment variable ``FASTNET_DATA``
      (several may be joined with ``os.pathsep``); in each, the dataset may sit
      in the directory itself or in a sub-directory ``mnist/`` (``fashion-mnist/``
      or ``fashion/`` for Fashion-MNIST).
-  3. for Fashion-MNIST, Debian's package ``dataset-fashion-mnist``
+  4. for Fashion-MNIST, Debian's package ``dataset-fashion-mnist``
      (``DEBIAN_DIRS``: ``/usr/share/datasets/fashion-mnist``).
-  4. the per-user cache: ``$FASTNET_CACHE``, else ``$XDG_CACHE_HOME/fastnet``,
+  5. the per-user cache: ``$FASTNET_CACHE``, else ``$XDG_CACHE_HOME/fastnet``,
      else ``~/.cache/fastnet``; one sub-directory per dataset.
-  5. a download into that cache from the public mirrors (``MIRRORS``, or the
+  6. a download into that cache from the public mirrors (``MIRRORS``, or the
      base URLs in the environment variable ``FASTNET_MIRRORS``).
 
 A folder holds the data if it has the four IDX files (gzip'd or not) or, for
@@ -115,7 +117,7 @@ def _load_from_path(path, dataset, dtype):
 
 def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
                mirrors=None, cache_dir=None, timeout=DEFAULT_TIMEOUT, progress=None,
-               opener=None):
+               opener=None, book_files=()):
     """Return ``(X_train, y_train), (X_val, y_val), (X_test, y_test)``.
 
     path: a directory with the four IDX files (gzip'd or not) or ``mnist.pkl.gz``,
@@ -131,6 +133,9 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
         (with tqdm, if installed); True always, False never.
     opener: what opens a download's URL (see ``download``); default
         ``urllib.request.urlopen``.
+    book_files: pickle files (the book's ``mnist.pkl.gz``) tried in order
+        before the folders, for MNIST only; each one missing is named in the
+        error if the data is found nowhere.
 
     Raises DataFormatError (a ValueError) for a bad file, DataNotFoundError
     (a FileNotFoundError) when the data is nowhere and cannot be downloaded.
@@ -142,9 +147,19 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
     if path is not None:
         return _load_from_path(os.path.expanduser(os.fspath(path)), dataset, dtype)
 
+    looked = []
+    for book_file in book_files:
+        if dataset != "mnist":
+            raise ValueError("book_files: the book's pickle holds MNIST, not " + name)
+        book_file = os.path.expanduser(os.fspath(book_file))
+        if os.path.isfile(book_file):
+            return read_pickle(book_file, dtype)
+        looked.append("{} ({})".format(os.path.abspath(book_file), "not a file" if
+                                       os.path.exists(book_file) else "missing"))
     cache = os.path.join(cache_dir or default_cache_dir(), dataset)
     places = _places(dataset) + [cache]
-    looked = [] if os.environ.get("FASTNET_DATA") else ["FASTNET_DATA (not set)"]
+    if not os.environ.get("FASTNET_DATA"):
+        looked.append("FASTNET_DATA (not set)")
     for place in places:
         if not os.path.isdir(place):
             looked.append(place + " (missing)")
