@@ -54,7 +54,7 @@ from fastnet import examples, network2
 from fastnet.activations import NUMPY_FUNCTIONS
 from fastnet.checks import check_count, check_depths, check_seed, check_seeds, check_sizes
 from fastnet.costs import QuadraticCost, cost_kind
-from fastnet.datasets import N_TRAIN
+from fastnet.datasets import N_CLASSES, N_PIXELS, N_TRAIN
 from fastnet.stats import mean_std, sample_std
 from fastnet.sweep import Stopped, run_sweep
 from fastnet.threads import kernel_threads
@@ -91,7 +91,7 @@ BOOK = {
 }
 
 
-def chapter_sizes(depth, width=30, n_in=784, n_out=10):
+def chapter_sizes(depth, width=30, n_in=N_PIXELS, n_out=N_CLASSES):
     """``[784, 30, ..., 30, 10]`` with ``depth`` hidden layers."""
     depth = check_count(depth, "depth", 1)
     width = check_count(width, "width", 1)

@@ -51,6 +51,7 @@ from concurrent.futures import wait as _threads_wait
 import numpy as np
 
 from fastnet.checks import check_count, check_seed
+from fastnet.datasets import N_CLASSES, N_PIXELS
 from fastnet.network2 import CrossEntropyCost, Network
 from fastnet.stats import sample_std
 
@@ -78,7 +79,7 @@ class DaskMissing(ImportError):
 # ---------------------------------------------------------------------------
 # The grid
 
-def grid(sizes=((784, 30, 10),), eta=(0.1,), lmbda=(5.0,), mini_batch_size=(10,),
+def grid(sizes=((N_PIXELS, 30, N_CLASSES),), eta=(0.1,), lmbda=(5.0,), mini_batch_size=(10,),
          dtype=("float64",), epochs=30, seeds=1, first_seed=0, activation=("sigmoid",),
          init=("default",), **labels):
     """Every combination of the given values, once per seed, as a list of runs.

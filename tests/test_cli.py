@@ -99,7 +99,7 @@ def test_bad_argument_in_a_subprocess(env, tmp_path):
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--data", "/no/such/folder"], "--data /no/such/folder: no such file or folder"),
     (["--save", "/no/such/folder/net.json"], "folder /no/such/folder does not exist"),
-    # issue 10: each of these used to end in a traceback (or 31 s and a MemoryError)
+    # Sizes that are too large or malformed: a one-line error, never a traceback or a MemoryError
     (["--sizes", "784,2000000000,10"], "at most 20,000,000 are allowed"),
     (["--sizes", "784,500000000,10"], "would have 397,500,000,010 weights and biases"),
     (["--sizes", "784," + "1," * 100 + "10"], "--sizes: at most 100 layers, got 102"),

@@ -21,7 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 from .fuzzing import FUZZ, Sandbox, clear_error
 
-# Issue 10's core cases (empty evaluation data, labels >= 2**63, random_state
+# The hand-picked hostile cases (empty evaluation data, labels >= 2**63, random_state
 # outside [0, 2**32), cost given as a list or dict, feedforward with (n,) biases
 # or a short weights list, save of complex or NaN weights, huge values or
 # rates) have a test each below.  Left out of the generated cases: outputs of
