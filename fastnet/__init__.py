@@ -6,9 +6,27 @@ are available here at the top level.  They are imported on first use, so that
 at startup meets the command's handler instead of an import of NumPy.
 """
 import importlib
+import sys
+
+
+def _started_as_command():
+    """True while ``python -m fastnet ...`` imports this package, before its __main__ runs."""
+    argv = getattr(sys, "orig_argv", None)
+    if argv is not None and "-m" in argv[:-1]:
+        target = argv[argv.index("-m") + 1]
+        if target != "fastnet" and not target.startswith("fastnet."):
+            return False
+    return sys.argv[:1] == ["-m"]
+
 
 # First, and cheap: in an unbuilt source tree this raises an ImportError that says what to do.
-from fastnet import _kernels  # noqa: F401
+try:
+    from fastnet import _kernels  # noqa: F401
+except ImportError as error:
+    if not _started_as_command():
+        raise
+    # A command prints its error, not a traceback of the import that found it.
+    sys.exit(str(error))
 
 __version__ = "0.1.0"
 

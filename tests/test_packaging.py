@@ -42,6 +42,18 @@ def test_unbuilt_source_tree_says_what_to_do(tmp_path):
     assert "run Python from any other folder" in r.stderr and "pip install -e ." in r.stderr
 
 
+def test_python_m_fastnet_in_an_unbuilt_source_tree_prints_the_message_not_a_traceback(tmp_path):
+    tree = unbuilt_tree(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([sys.executable, "-m", "fastnet", "--help"], cwd=str(tree), env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and r.stdout == ""
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.startswith(
+        "fastnet's compiled kernels are not built in {}".format(tree / "fastnet")), r.stderr
+    assert "pip install -e ." in r.stderr
+
+
 def test_installed_copy_without_kernels_says_reinstall(tmp_path):
     tree = unbuilt_tree(tmp_path, source_tree=False)
     r = run_python("import fastnet", cwd=tree)
