@@ -476,3 +476,73 @@ def test_fastnet_command_has_the_sweep_subcommand():
     args = cli.build_parser().parse_args(["sweep", "--eta", "0.1", "0.2", "--seeds", "4"])
     assert args.run is sweep_command.run and args.eta == [0.1, 0.2] and args.seeds == 4
     assert cli.main(["sweep", "--cluster", "nowhere"]) == 2
+
+
+def _good_run(**settings):
+    run = {"settings": dict(sweep.grid(epochs=1, dataset="mnist", training_images=10)[0],
+                            **settings),
+           "correct": [900], "validation_accuracy": [0.09], "validation_images": 10000,
+           "finite": True, "seconds": 0.5, "where": {"worker": "thread 1"}}
+    return run
+
+
+def _hostile(change):
+    run = _good_run()
+    change(run)
+    return json.dumps({"runs": [_good_run(), run]})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[1, 2]", "no list of runs"),
+    ('{"runs": [1]}', "run 1 of 1: not an object"),
+    ("[" * 100000 + "]" * 100000, "nested too deeply"),
+    ('{"runs": []' + ', "x": NaN}', "NaN is not a number"),
+    (_hostile(lambda r: r.pop("correct")), "run 2 of 2: no 'correct'"),
+    (_hostile(lambda r: r["settings"].pop("eta")), "run 2 of 2: its settings have no 'eta'"),
+    (_hostile(lambda r: r["settings"].update(eta="0.1")), "'eta' is not a finite number"),
+    (_hostile(lambda r: r["settings"].update(sizes=[784, True, 10])), "'sizes'"),
+    (_hostile(lambda r: r["settings"].update(seed=10 ** 400)), "not a run of this grid"),
+    (_hostile(lambda r: r.update(seconds=10 ** 400)), "'seconds' is not a finite"),
+    (_hostile(lambda r: r.update(validation_accuracy=[2.0])), "'validation_accuracy'"),
+    (_hostile(lambda r: r.update(validation_accuracy=[])), "'validation_accuracy'"),
+    (_hostile(lambda r: r.update(correct=["9"])), "'correct'"),
+    (_hostile(lambda r: r.update(finite=1)), "'finite'"),
+    (_hostile(lambda r: None), "run 2 of 2: the same run as an earlier one"),
+    (_hostile(lambda r: r["settings"].update(eta=0.5)), "run 2 of 2: not a run of this grid"),
+    (_hostile(lambda r: r["settings"].update(training_images=20)), "not a run of this grid"),
+    (json.dumps({"runs": [_good_run()]}).replace("0.5", "1e400"), "'seconds' is not"),
+    (json.dumps({"runs": [_good_run()]}).replace("0.5", "NaN"), "NaN is not a number"),
+])
+def test_a_hostile_sweep_json_is_refused_before_training(tmp_path, capsys, text, message):
+    (tmp_path / "sweep.json").write_text(text)
+    # --data is no data: a sweep that got as far as loading it would fail differently.
+    (tmp_path / "data.pkl.gz").write_bytes(b"not the data")
+    args = ["--out", str(tmp_path), "--data", str(tmp_path / "data.pkl.gz"), "--epochs", "1",
+            "--seeds", "1", "--limit", "10", "--quiet"]
+    assert cli.main(["sweep"] + args) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert str(tmp_path / "sweep.json") in err and message in err, err
+    assert (tmp_path / "sweep.json").read_text() == text
+
+
+def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path, capsys):
+    from fastnet import sweep_record
+    with sweep_record.hold(str(tmp_path)):
+        assert cli.main(["sweep", "--out", str(tmp_path), "--limit", "10", "--quiet"]) == 1
+        assert "another fastnet sweep is writing into" in capsys.readouterr().err
+    assert not (tmp_path / "sweep.json").exists()
+    # A lock held by a process that was killed goes with it.
+    script = ("import sys, time\nfrom fastnet import sweep_record\n"
+              "with sweep_record.hold(sys.argv[1]):\n"
+              "    print('held', flush=True)\n    time.sleep(60)\n")
+    child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)],
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline() == "held\n"
+    with pytest.raises(sweep_record.Busy):
+        with sweep_record.hold(str(tmp_path)):
+            pass
+    child.kill()
+    child.wait()
+    with sweep_record.hold(str(tmp_path)):
+        pass

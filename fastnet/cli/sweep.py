@@ -137,7 +137,21 @@ def run(args):
                          activation=args.activation, init=args.init,
                          dataset=args.dataset, training_images=n_training)
     path = os.path.join(out, "sweep.json")
-    record = _load_record(path)
+    from fastnet import sweep_record
+    try:
+        with sweep_record.hold(out):
+            return _run(args, out, where, planned, path, sweep_record)
+    except sweep_record.Busy:
+        raise Failure("another fastnet sweep is writing into {}; wait for it to finish or "
+                      "choose another --out".format(out)) from None
+
+
+def _run(args, out, where, planned, path, sweep_record):
+    """The sweep, once ``out`` is held: check sweep.json, train, write."""
+    from fastnet import sweep
+
+    n_training = args.limit or TRAINING_IMAGES
+    record = _load_record(path, planned, sweep_record)
     done = {sweep.run_key(r["settings"]) for r in record["runs"]}
     todo = [r for r in planned if sweep.run_key(r) not in done]
     say = say_unless(args.quiet)
@@ -235,19 +249,17 @@ def _num(v):
 # ---------------------------------------------------------------------------
 # sweep.json
 
-def _load_record(path):
-    """The runs already recorded in ``path``, or a new empty record."""
+def _load_record(path, planned, sweep_record):
+    """The runs already recorded in ``path`` (each one checked, and each one of
+    the ``planned`` runs), or a new empty record."""
     from fastnet import __version__
 
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     if not os.path.exists(path):
         return {"fastnet_version": __version__, "created": now, "runs": []}
     try:
-        with open(path) as f:
-            record = json.load(f)
-        if not isinstance(record, dict) or not isinstance(record.get("runs"), list) or \
-                not all(isinstance(r, dict) and "settings" in r for r in record["runs"]):
-            raise ValueError("no list of runs")
+        record = sweep_record.load(path)
+        sweep_record.check_runs(record, planned)
     except (OSError, ValueError) as e:
         raise Failure("{} exists but is not a sweep's record ({}); move it away or choose "
                       "another --out".format(path, e)) from None
