@@ -8,7 +8,15 @@ old file or the new one, never a mixture.
 
 The temporary is created with ``os.open(..., 0o666)``, so the process umask
 applies to it exactly as it would to ``open(path, "w")``: no thread-unsafe
-``os.umask`` dance is needed.
+``os.umask`` dance is needed.  A file that exists keeps its mode (a 0600
+file stays private).
+
+What may be replaced.  ``path`` must name a regular file or nothing yet.  A
+symlink is followed, and its target is replaced (as ``open(path, "w")``
+would write through it), so the link stays a link.  A folder, a device such
+as ``/dev/null`` or a FIFO is refused with an OSError naming ``path``: a
+rename would put a regular file in the place of a device node.  Errors
+name ``path``, never the temporary.
 
 Leftovers.  A process killed while writing (``kill -9``, a power cut) leaves
 its temporary behind: a hidden file named ``.fastnet-<target name>-<8 hex
@@ -19,9 +27,11 @@ holds and that has not been touched for ``STALE_AFTER`` seconds (on systems
 without ``flock``: for ``STALE_AFTER_UNLOCKED`` seconds).
 ``remove_stale_temporaries(folder)`` does the same on demand.
 """
+import errno
 import os
 import re
 import secrets
+import stat
 import time
 
 try:
@@ -58,6 +68,29 @@ def _create(temporary):
     return handle
 
 
+def target(path):
+    """The file ``write_atomically(path, ...)`` would replace, and its mode.
+
+    Returns ``(real path, mode or None)``: a symlink is followed to its target
+    and ``mode`` is None for a name that does not exist yet.  Raises OSError
+    naming ``path`` if it is empty or names anything but a regular file.
+    """
+    path = os.fspath(path)
+    if not path:
+        raise FileNotFoundError(errno.ENOENT, "an empty name is no file name", path)
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        return real, None
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", path)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "is not a regular file (a device, a FIFO or a socket); "
+                      "only a regular file or a new name can be written", path)
+    return real, stat.S_IMODE(st.st_mode)
+
+
 def write_atomically(path, write):
     """Create or replace ``path`` with what ``write(binary_file)`` writes.
 
@@ -66,34 +99,51 @@ def write_atomically(path, write):
     the same folder are removed first (see the module's docstring).
     """
     path = os.fspath(path)
-    remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
-    temporary = temporary_name(path)
-    handle = _create(temporary)
+    real, mode = target(path)
+    remove_stale_temporaries(os.path.dirname(real))
+    temporary = temporary_name(real)
+    try:
+        handle = _create(temporary)
+    except OSError as e:
+        raise _naming(e, temporary, path) from None
     try:
         with os.fdopen(handle, "wb") as f:
+            if mode is not None and hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
             write(f)
             f.flush()
             os.fsync(f.fileno())
             # Renamed while still open, and so still locked: a cleaner in
             # another process never sees it unlocked under its temporary name.
-            os.replace(temporary, path)
-    except BaseException:
+            os.replace(temporary, real)
+    except BaseException as e:
         try:
             os.unlink(temporary)
         except OSError:
             pass
+        if isinstance(e, OSError):
+            raise _naming(e, temporary, path) from None
         raise
 
 
+def _naming(error, temporary, path):
+    """``error`` as the user would read it: about ``path``, not the temporary."""
+    if error.filename in (None, temporary) and error.errno is not None:
+        return type(error)(error.errno, error.strerror, path)
+    return error
+
+
 def probe_writable(path):
-    """Raise OSError (or ValueError for an impossible name) unless ``path``
-    could be written by ``write_atomically``: creates and removes a temporary
-    beside it.  Lets a long job find an unwritable output before it starts."""
+    """Raise OSError unless ``path`` could be written by ``write_atomically``:
+    checks what is there and creates and removes a temporary beside it.  Lets
+    a long job find an unwritable output before it starts."""
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(21, "Is a directory", path)
-    temporary = temporary_name(path)
-    os.close(_create(temporary))
+    real, _ = target(path)
+    temporary = temporary_name(real)
+    try:
+        os.close(_create(temporary))
+    except OSError as e:
+        raise _naming(e, temporary, path) from None
     os.unlink(temporary)
 
 

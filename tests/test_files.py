@@ -138,3 +138,73 @@ def test_save_killed_midway_leaves_a_temporary_the_next_save_cleans(tmp_path):
     age(leftovers[0], files.STALE_AFTER + 1)
     fastnet.Network([3, 2], random_state=2).save(str(target))
     assert [p.name for p in tmp_path.iterdir()] == ["net.json"]
+
+
+def test_save_writes_through_a_symlink_and_keeps_the_mode(tmp_path):
+    real = tmp_path / "real.json"
+    fastnet.Network([3, 2], random_state=1).save(str(real))
+    os.chmod(real, 0o600)
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    fastnet.Network([3, 2], random_state=2).save(str(link))
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert fastnet.network2.load(str(real)).weights[0].tolist() == \
+        fastnet.Network([3, 2], random_state=2).weights[0].tolist()
+    assert real.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]
+    # A dangling link gets its target created.
+    dangling = tmp_path / "dangling.json"
+    dangling.symlink_to(tmp_path / "new.json")
+    fastnet.Network([3, 2], random_state=3).save(str(dangling))
+    assert dangling.is_symlink() and (tmp_path / "new.json").is_file()
+
+
+def _fifo(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    return fifo
+
+
+@pytest.mark.parametrize("where", ["folder", "fifo", "/dev/null", "link to /dev/null", ""])
+def test_save_refuses_what_is_not_a_regular_file(tmp_path, where):
+    path = {"folder": lambda: tmp_path, "fifo": lambda: _fifo(tmp_path),
+            "/dev/null": lambda: "/dev/null", "": lambda: ""}.get(where, lambda: None)()
+    if where == "link to /dev/null":
+        path = tmp_path / "null"
+        path.symlink_to("/dev/null")
+    # The check comes before anything is written (run as root, a rename would
+    # replace the device node).
+    with pytest.raises(OSError) as probed:
+        files.probe_writable(path)
+    with pytest.raises(OSError) as saved:
+        fastnet.Network([3, 2], random_state=0).save(str(path))
+    for e in (probed.value, saved.value):
+        assert e.filename == str(path) and "temporary" not in str(e)
+        assert ("folder" in str(e) or "regular file" in str(e) or "empty name" in str(e)), e
+    if where != "":
+        assert not temporaries(os.path.dirname(os.path.realpath(path)))
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+FULL_DISK_SAVE = """
+import resource, signal, sys, fastnet
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+try:
+    fastnet.Network([100, 100], random_state=2).save(sys.argv[1])
+except OSError as e:
+    print(e.errno, e.filename, sep="\\n")
+"""
+
+
+def test_a_failed_save_names_the_users_path_and_keeps_the_old_file(tmp_path):
+    """A save that fails halfway (here: a file-size limit, as a full disk would)."""
+    target = tmp_path / "net.json"
+    fastnet.Network([3, 2], random_state=1).save(str(target))
+    before = target.read_bytes()
+    out = subprocess.run([sys.executable, "-c", FULL_DISK_SAVE, str(target)],
+                         cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=str(PACKAGE_ROOT)),
+                         capture_output=True, text=True, timeout=120)
+    import errno
+    assert out.stdout.split("\n")[:2] == [str(errno.EFBIG), str(target)], out
+    assert target.read_bytes() == before and temporaries(tmp_path) == []
