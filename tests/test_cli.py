@@ -115,6 +115,9 @@ def test_bad_argument_in_a_subprocess(env, tmp_path):
     (["--epochs", "10000000"], "--epochs: must be at most 1000000"),
     (["--save", "/proc/fastnet-net.json"], "--save /proc/fastnet-net.json: cannot write there"),
     (["--save", "/dev/null/net.json"], "folder /dev/null does not exist"),
+    (["--save", ""], "--save needs a file name, got ''"),
+    (["--save", "/dev/null"], "--save /dev/null: cannot write there: is not a regular file"),
+    (["--data", "/dev/null"], "--data /dev/null: not a file or folder (a device"),
 ])
 def test_bad_arguments(args, words, capsys):
     assert cli.main(["train", *args]) == 2
@@ -218,16 +221,36 @@ def test_register_a_command(monkeypatch, capsys):
     assert cli.main(["train", "--help"]) == 0  # train is still there
 
 
-@pytest.mark.parametrize("delay", [0.1, 0.2, 0.3])
+# ``python -m fastnet ARGS``, which says "started" on stderr as soon as the
+# command has a Ctrl-C handler (fastnet.__main__ sets one first thing).  Before
+# that the interrupt lands in the interpreter's start-up or in ``import
+# fastnet``, where no program can keep it quiet.
+ANNOUNCING_FASTNET = """
+import runpy, signal, sys
+set_handler = signal.signal
+def announcing(signum, handler):
+    previous = set_handler(signum, handler)
+    if signum == signal.SIGINT:
+        signal.signal = set_handler
+        print("started", file=sys.stderr, flush=True)
+    return previous
+signal.signal = announcing
+sys.argv = ["fastnet"] + sys.argv[1:]
+runpy.run_module("fastnet", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.2])
 def test_ctrl_c_at_startup_is_quiet(env, tmp_path, delay):
     """Ctrl-C while the command is still starting (imports, argument checks,
     data loading): exit code 130, one line, no traceback."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fastnet", "train", "--data", str(DATA), "--limit", "100",
-         "--epochs", "1"], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+        [sys.executable, "-c", ANNOUNCING_FASTNET, "train", "--data", str(DATA), "--limit",
+         "100", "--epochs", "1"], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(delay)
+        assert proc.stderr.readline() == "started\n"
+        time.sleep(delay)       # a few moments of the start-up after the handler exists
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -323,3 +346,91 @@ def test_the_ctrl_c_policy(capsys):
             time.sleep(1)
     assert "Stopping soon" in capsys.readouterr().err
     assert signal.getsignal(signal.SIGINT) is before
+
+
+COMMANDS = {"train": ["train", "--epochs", "1", "--limit", "10"],
+            "sweep": ["sweep", "--epochs", "1", "--limit", "10", "--seeds", "1", "--no-plots"],
+            "speed": ["speed", "--quick", "--no-plots"],
+            "remedies": ["remedies", "--quick", "--no-plots"]}
+
+
+def _data_that_is_no_file(kind, tmp_path):
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+        return str(tmp_path / "fifo"), "not a file or folder"
+    return {"/dev/null": ("/dev/null", "not a file or folder"),
+            "missing": (str(tmp_path / "missing"), "no such file or folder")}[kind]
+
+
+@pytest.mark.parametrize("kind", ["/dev/null", "fifo", "missing"])
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_refuses_bad_data_alike(command, kind, tmp_path, capsys):
+    """--data that is missing, a device or a FIFO: argparse's exit code 2 for a
+    usage error, from every command, and one line saying what is wrong."""
+    data, words = _data_that_is_no_file(kind, tmp_path)
+    argv = COMMANDS[command] + ["--data", data]
+    if command != "train":
+        argv += ["--out", str(tmp_path / "out")]
+    assert cli.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1, captured
+    assert captured.err.startswith("fastnet {}: error: --data {}: {}".format(
+        command, data, words)), captured.err
+
+
+def test_a_folder_without_data_is_a_one_line_failure_from_every_command(tmp_path, capsys):
+    for command, argv in COMMANDS.items():
+        if command != "train":
+            argv = argv + ["--out", str(tmp_path / "out")]
+        assert cli.main(argv + ["--data", str(tmp_path), "--quiet"]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no MNIST files there" in err, err
+
+
+@pytest.mark.parametrize("opcodes", [b"\x80\x02\x85.", b"\x80\x02j\x78\x00\x00\x00.",
+                                     b"\x80\x02a.", b"\x80\x02h\x05."])
+def test_a_corrupt_pickle_is_described_without_the_unpickler_s_words(opcodes, tmp_path,
+                                                                      capsys):
+    import gzip
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(opcodes))
+    assert cli.main(["train", "--data", str(path), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == "fastnet train: error: {}: not a readable MNIST pickle (its opcodes do not " \
+                  "build a value: the file is corrupt)\n".format(path)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--eta", "1", "--lmbda", "10", "--limit", "10"], "eta*lmbda/n = 1, but it must stay"),
+    (["--eta", "0.1", "1", "--lmbda", "5", "10", "--limit", "10"], "--eta 1.0 and --lmbda 10.0"),
+    (["--mini-batch-size", "10", "60000"], "--mini-batch-size: must be at most 50000"),
+    (["--mini-batch-size", "50000", "--sizes", "784,2000,10"], "at most 50,000,000 are"),
+    (["--eta", "1e308"], "--eta: must be at most 1000"),
+    (["--epochs", "10000000"], "--epochs: must be at most 1000000"),
+    (["--scheduler", "http://localhost:8786"], "--scheduler takes a Dask scheduler's address"),
+    (["--scheduler", "localhost:8786"], "--scheduler takes a Dask scheduler's address"),
+])
+def test_sweep_has_train_s_bounds(argv, words, tmp_path, capsys):
+    assert cli.main(["sweep", "--out", str(tmp_path / "out"), "--data", str(DATA)] + argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and words in captured.err, captured.err
+    assert not (tmp_path / "out" / "sweep.json").exists()
+
+
+def test_the_bounds_have_one_home():
+    """train and sweep check a run through the same function."""
+    from fastnet.cli import common, sweep as sweep_command, train as train_command
+    assert train_command.check_training is common.check_training
+    assert sweep_command.check_training is common.check_training
+    assert "tcp" in common.SCHEDULER_PROTOCOLS and "http" not in common.SCHEDULER_PROTOCOLS
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--train-depth", "1000"], "--train-depth: must be at most 20, got 1000"),
+    (["--train-depth", "0"], "--train-depth: must be at least 1"),
+    (["--speed-depths", "2,1000"], "from 1 to 20"),
+])
+def test_remedies_depths_are_bounded(argv, words, tmp_path, capsys):
+    assert cli.main(["remedies", "--out", str(tmp_path / "out")] + argv) == 2
+    assert words in capsys.readouterr().err
+

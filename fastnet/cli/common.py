@@ -6,6 +6,7 @@ Nothing here imports NumPy, so that ``import fastnet.cli`` takes milliseconds
 and a Ctrl-C while the ``fastnet`` script starts meets ``main``'s handler.
 """
 import argparse
+import os
 import re
 import signal
 import sys
@@ -36,6 +37,7 @@ MAX_SEEDS = 1000                        # seeds per depth-table entry
 MAX_SPEED_SEEDS = 10_000                # seeds of the initial speeds (milliseconds each)
 MAX_TABLE_EPOCHS = 10_000
 MAX_WORKERS = 64
+MAX_DEPTH = 20                          # hidden layers of chapter 5's deep networks
 
 
 # ---------------------------------------------------------------------------
@@ -76,6 +78,36 @@ def check_images(option, count):
     if count is not None and count > TRAINING_IMAGES:
         raise UsageError("{} can be at most {} (the training images), got {}".format(
             option, TRAINING_IMAGES, count))
+
+
+def check_training(sizes, mini_batch_size, eta, lmbda, n):
+    """A UsageError unless a run of ``sizes`` on ``n`` images fits the bounds:
+    the mini-batch's activations within MAX_BATCH_NEURONS, and eta*lmbda/n
+    below 1.  'fastnet train' and 'fastnet sweep' (for every run of its grid)
+    both check here."""
+    neurons = sum(sizes)
+    if min(mini_batch_size, n) * neurons > MAX_BATCH_NEURONS:
+        raise UsageError("--mini-batch-size {} with --sizes of {:,} neurons needs room for "
+                         "{:,} activations; at most {:,} are allowed".format(
+                             mini_batch_size, neurons,
+                             min(mini_batch_size, n) * neurons, MAX_BATCH_NEURONS))
+    if eta * lmbda / n >= 1:
+        raise UsageError("--eta {} and --lmbda {} on {} images: eta*lmbda/n = {:.3g}, but it "
+                         "must stay below 1 (the weight decay factor 1 - eta*lmbda/n would "
+                         "not be positive)".format(eta, lmbda, n, eta * lmbda / n))
+
+
+def check_data(data):
+    """A UsageError unless ``data`` (the ``--data`` argument, if given) is a
+    regular file or a folder: a device such as /dev/null or a FIFO is neither."""
+    if data is None:
+        return
+    if not os.path.exists(data):
+        raise UsageError("--data {}: no such file or folder".format(one_line(data)))
+    if not (os.path.isfile(data) or os.path.isdir(data)):
+        raise UsageError("--data {}: not a file or folder (a device, a FIFO or a socket); "
+                         "give a folder with the MNIST files or mnist.pkl.gz".format(
+                             one_line(data)))
 
 
 def check_seeds(first, count):
@@ -191,7 +223,9 @@ def choices():
 # Where many runs run: threads, or Dask (fastnet speed and fastnet sweep)
 
 LOCAL_CLUSTER = re.compile(r"^local:(\d+)$")
-ADDRESS = re.compile(r"^[a-z][a-z0-9+]*://\S+$")
+# The protocols of Dask distributed's schedulers (distributed.comm's backends).
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+ADDRESS = re.compile(r"^({})://\S+$".format("|".join(SCHEDULER_PROTOCOLS)))
 
 
 def where_from_args(args):
@@ -211,7 +245,8 @@ def where_from_args(args):
     else:
         if not ADDRESS.match(scheduler):
             raise UsageError("--scheduler takes a Dask scheduler's address like "
-                             "tcp://HOST:PORT; got {!r}".format(scheduler))
+                             "tcp://HOST:PORT ({}://); got {!r}".format(
+                                 "://, ".join(SCHEDULER_PROTOCOLS), scheduler))
         where = {"scheduler": scheduler}
     from fastnet import sweep
     try:

@@ -6,7 +6,7 @@ import math
 import os
 
 from fastnet import __version__
-from fastnet.cli.common import Failure, UsageError
+from fastnet.cli.common import Failure, UsageError, check_data
 from fastnet.files import write_atomically
 
 
@@ -19,8 +19,7 @@ def output_folder(out, data=None):
     path = os.path.abspath(out)
     if os.path.exists(path) and not os.path.isdir(path):
         raise UsageError("--out {}: that is a file; give a folder".format(out))
-    if data is not None and not os.path.exists(data):
-        raise UsageError("--data {}: no such file or folder".format(data))
+    check_data(data)
     try:
         os.makedirs(path, exist_ok=True)
     except (OSError, ValueError) as e:

@@ -13,9 +13,9 @@ import argparse
 import os
 import time
 
-from fastnet.cli.common import (ETA, LMBDA, MINI_BATCH_SIZE, SPEED_MINI_BATCH_SIZE, WIDTH,
-                                CtrlC, Failure, add_data_and_output, check_images, check_seeds,
-                                choices, int_at_least, say_unless)
+from fastnet.cli.common import (ETA, LMBDA, MAX_DEPTH, MINI_BATCH_SIZE, SPEED_MINI_BATCH_SIZE,
+                                WIDTH, CtrlC, Failure, add_data_and_output, check_images,
+                                check_seeds, choices, int_at_least, int_in, say_unless)
 from fastnet.cli.outputs import output_folder, write_results
 
 HELP = "measure the remedies for unstable gradients: activations x initialisations"
@@ -50,9 +50,10 @@ def _depths(text):
         depths = [int(t) for t in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError("expected depths like 1,2,4, got {!r}".format(text))
-    if not depths or min(depths) < 1 or max(depths) > 20 or len(set(depths)) != len(depths):
+    if not depths or min(depths) < 1 or max(depths) > MAX_DEPTH or \
+            len(set(depths)) != len(depths):
         raise argparse.ArgumentTypeError("depths must be distinct numbers of hidden layers "
-                                         "from 1 to 20, got {!r}".format(text))
+                                         "from 1 to {}, got {!r}".format(MAX_DEPTH, text))
     return depths
 
 
@@ -74,8 +75,9 @@ def add_parser(subparsers):
                    help="seeds per initial-speed measurement (default: 10)")
     g.add_argument("--epochs", type=int_at_least(0), metavar="N",
                    help="epochs of the speed-during-training runs (default: 500, the chapter's)")
-    g.add_argument("--train-depth", type=int_at_least(1), metavar="N",
-                   help="hidden layers of the speed-during-training runs (default: 4)")
+    g.add_argument("--train-depth", type=int_in(1, MAX_DEPTH), metavar="N",
+                   help="hidden layers of the speed-during-training runs, at most {} "
+                        "(default: 4)".format(MAX_DEPTH))
     g.add_argument("--table-depths", type=_depths, metavar="D,D,..",
                    help="depths of the accuracy table (default: 1,2,4,6,8)")
     g.add_argument("--table-seeds", type=int_at_least(1), metavar="N",

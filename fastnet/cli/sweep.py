@@ -13,15 +13,16 @@ interrupted sweep loses at most the runs that were in flight.
 """
 import argparse
 import datetime
+import itertools
 import json
 import os
 import time
 
-from fastnet.cli.common import (EPOCHS, ETA, LMBDA, MINI_BATCH_SIZE, SIZES, TRAINING_IMAGES,
-                                CtrlC, Failure, UsageError, add_data_and_output,
-                                check_chapter_sizes, check_images, check_seeds, choices,
-                                float_in, int_at_least, layer_sizes, progress_bar, say_unless,
-                                where_from_args)
+from fastnet.cli.common import (EPOCHS, ETA, LMBDA, MAX_EPOCHS, MAX_ETA, MINI_BATCH_SIZE, SIZES,
+                                TRAINING_IMAGES, CtrlC, Failure, UsageError,
+                                add_data_and_output, check_chapter_sizes, check_images,
+                                check_seeds, check_training, choices, float_in, int_at_least,
+                                int_in, layer_sizes, progress_bar, say_unless, where_from_args)
 from fastnet.cli.outputs import output_folder, write_figures
 from fastnet.files import write_atomically
 
@@ -63,14 +64,16 @@ def _add_arguments(p):
     grid.add_argument("--sizes", type=layer_sizes, nargs="+", default=[list(SIZES)],
                       metavar="N,N,...", help="networks, input layer first; each must start "
                                                "with 784 and end with 10 (default: 784,30,10)")
-    grid.add_argument("--eta", type=float_in(0.0, positive=True), nargs="+", default=[ETA],
-                      metavar="RATE", help="learning rates (default: 0.1)")
+    grid.add_argument("--eta", type=float_in(0.0, positive=True, maximum=MAX_ETA), nargs="+",
+                      default=[ETA], metavar="RATE",
+                      help="learning rates, each at most 1000 (default: 0.1)")
     grid.add_argument("--lmbda", type=float_in(0.0, positive=False), nargs="+",
                       default=[LMBDA], metavar="LAMBDA",
-                      help="L2 regularisation parameters (default: 5.0)")
-    grid.add_argument("--mini-batch-size", type=int_at_least(1), nargs="+",
+                      help="L2 regularisation parameters; eta*lmbda/n must stay below 1, "
+                           "n the training images (default: 5.0)")
+    grid.add_argument("--mini-batch-size", type=int_in(1, TRAINING_IMAGES), nargs="+",
                       default=[MINI_BATCH_SIZE],
-                      metavar="N", help="mini-batch sizes (default: 10)")
+                      metavar="N", help="mini-batch sizes, each at most 50000 (default: 10)")
     grid.add_argument("--dtype", choices=("float64", "float32"), nargs="+",
                       default=["float64"], help="training precisions (default: float64)")
     grid.add_argument("--activation", choices=names["activation"], nargs="+",
@@ -79,7 +82,7 @@ def _add_arguments(p):
                       default=["default"],
                       help="weight initialisations (default: network2's default)")
     runs = p.add_argument_group("every run")
-    runs.add_argument("--epochs", type=int_at_least(1), default=EPOCHS, metavar="N",
+    runs.add_argument("--epochs", type=int_in(1, MAX_EPOCHS), default=EPOCHS, metavar="N",
                       help="epochs per run (default: 30)")
     runs.add_argument("--seeds", type=int_at_least(1), default=3, metavar="K",
                       help="runs per setting, with seeds S, S+1, ..., S+K-1 (default: 3)")
@@ -117,6 +120,11 @@ def _check(args):
     for sizes in args.sizes:
         check_chapter_sizes(sizes)
     check_images("--limit", args.limit)
+    n = args.limit or TRAINING_IMAGES
+    # train's bounds, for every run of the grid.
+    for sizes, mini_batch_size, eta, lmbda in itertools.product(
+            args.sizes, args.mini_batch_size, args.eta, args.lmbda):
+        check_training(sizes, mini_batch_size, eta, lmbda, n)
     check_seeds(args.seed, args.seeds)
     if args.threads is not None and (args.cluster or args.scheduler):
         raise UsageError("--threads is for runs in this process; with --{} the workers' "

@@ -13,9 +13,9 @@ import os
 import random
 import time
 
-from fastnet.cli.common import (EPOCHS, ETA, LMBDA, MAX_BATCH_NEURONS, MAX_EPOCHS, MAX_ETA,
-                                MINI_BATCH_SIZE, SIZES, TRAINING_IMAGES, CtrlC, Failure,
-                                QuitNow, UsageError, check_chapter_sizes, check_images,
+from fastnet.cli.common import (EPOCHS, ETA, LMBDA, MAX_EPOCHS, MAX_ETA, MINI_BATCH_SIZE,
+                                SIZES, TRAINING_IMAGES, CtrlC, Failure, QuitNow, UsageError,
+                                check_chapter_sizes, check_data, check_images, check_training,
                                 float_in, int_at_least, int_in, layer_sizes, progress_bar,
                                 say_unless, seed_type)
 
@@ -92,21 +92,10 @@ def _check(args):
     check_chapter_sizes(sizes)
     check_images("--limit", args.limit)
     n = TRAINING_IMAGES if args.limit is None else args.limit
-    neurons = sum(sizes)
-    if min(args.mini_batch_size, n) * neurons > MAX_BATCH_NEURONS:
-        raise UsageError("--mini-batch-size {} with --sizes of {:,} neurons needs room for "
-                         "{:,} activations; at most {:,} are allowed".format(
-                             args.mini_batch_size, neurons,
-                             min(args.mini_batch_size, n) * neurons, MAX_BATCH_NEURONS))
-    if args.eta * args.lmbda / n >= 1:
-        raise UsageError("--eta {} and --lmbda {} on {} images: eta*lmbda/n = {:.3g}, but it "
-                         "must stay below 1 (the weight decay factor 1 - eta*lmbda/n would "
-                         "not be positive)".format(args.eta, args.lmbda, n,
-                                                   args.eta * args.lmbda / n))
+    check_training(sizes, args.mini_batch_size, args.eta, args.lmbda, n)
     if args.save is not None:
         _check_save(args.save)
-    if args.data is not None and not os.path.exists(args.data):
-        raise UsageError("--data {}: no such file or folder".format(args.data))
+    check_data(args.data)
 
 
 def run(args):
@@ -201,6 +190,8 @@ def _check_save(path):
     """Find an unwritable --save before training, not after."""
     from fastnet import files
 
+    if not path:
+        raise UsageError("--save needs a file name, got ''")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise UsageError("--save {}: folder {} does not exist".format(path, folder))

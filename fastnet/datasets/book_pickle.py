@@ -55,8 +55,12 @@ _short_repr = reprlib.Repr()
 _short_repr.maxlevel, _short_repr.maxtuple, _short_repr.maxstring = 3, 8, 40
 
 
+class Refused(pickle.UnpicklingError):
+    """What this unpickler will not build; its message is for the user."""
+
+
 def _refuse(what):
-    raise pickle.UnpicklingError("refusing to load {}".format(what))
+    raise Refused("refusing to load {}".format(what))
 
 
 def _plain_dtype(dtype):
@@ -258,7 +262,7 @@ def _short_line(line):
 def _refusal(code, name):
     def refuse(self):
         if name is None:
-            raise pickle.UnpicklingError("byte 0x{:02x} is not a pickle opcode".format(code))
+            raise Refused("byte 0x{:02x} is not a pickle opcode".format(code))
         _refuse("the opcode {} (the book's pickle holds only arrays, tuples and "
                 "lists)".format(name))
     return refuse
@@ -333,9 +337,14 @@ def read_pickle(path, dtype=np.float32, max_bytes=None):
         except RecursionError:
             raise DataFormatError(path, "not a readable MNIST pickle (nested too deeply)") \
                 from None
-        except Exception as e:
+        except Refused as e:
             raise DataFormatError(path, "not a readable MNIST pickle ({})".format(
                 _short_repr.repr(str(e))[1:-1] if len(str(e)) > 300 else e)) from e
+        except Exception as e:
+            # The pickle machinery's own words (an empty stack, a memo index)
+            # describe its insides, not the file.
+            raise DataFormatError(path, "not a readable MNIST pickle (its opcodes do not "
+                                  "build a value: the file is corrupt)") from e
     counts = (N_TRAIN, N_VAL, N_TEST)
     if not (isinstance(triple, (tuple, list)) and len(triple) == 3):
         raise DataFormatError(path, "expected a pickled triple (training, validation, test)")

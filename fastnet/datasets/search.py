@@ -102,7 +102,9 @@ def _load_from_path(path, dataset, dtype):
     if os.path.isfile(path):
         return read_pickle(path, dtype)
     if not os.path.isdir(path):
-        raise DataNotFoundError("{}: no such file or directory".format(path))
+        raise DataNotFoundError("{}: {}".format(path, "not a file or folder (a device, a FIFO "
+                                "or a socket)" if os.path.exists(path) else
+                                "no such file or directory"))
     try:
         data = _load_from_dir(path, dataset, dtype)
     except WrongDataset as e:
