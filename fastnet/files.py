@@ -134,9 +134,10 @@ def _naming(error, temporary, path):
 
 
 def probe_writable(path):
-    """Raise OSError unless ``path`` could be written by ``write_atomically``:
-    checks what is there and creates and removes a temporary beside it.  Lets
-    a long job find an unwritable output before it starts."""
+    """Raise OSError (ValueError for a name with a NUL) unless ``path`` could
+    be written by ``write_atomically``: checks what is there, and creates and
+    removes a temporary beside it.  Lets a long job find an unwritable output
+    before it starts."""
     path = os.fspath(path)
     real, _ = target(path)
     temporary = temporary_name(real)

@@ -44,7 +44,9 @@ installed). Dask is an optional extra: pip install "fastnet[dask]". The training
 data is sent to each worker once.
 
 Resuming: sweep.json in --out is rewritten as each run finishes; run the same
-command again and the runs it holds are skipped. Ctrl-C cancels the runs not
+command again and the runs it holds are skipped (a sweep.json that is damaged or
+holds runs of another grid is refused before any training, and so is a second
+sweep into an --out that one is writing). Ctrl-C cancels the runs not
 finished and writes what was (on a cluster reached with --scheduler, runs that
 have started finish on their workers, and their results are dropped).
 
