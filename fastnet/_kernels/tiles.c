@@ -14,6 +14,8 @@
  * is level 0's, the level is 0 and training.pyx uses BLAS.  Another instruction set
  * is one more header, its two inclusions below and its place in the tables.
  */
+#include <string.h>
+
 #include "tiles.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(_M_AMD64)
@@ -66,6 +68,8 @@ static FASTNET_INLINE void prefetch_share(const char* const* rows, int count, pt
 }
 
 static volatile double fma_sink;      /* where fma_chain leaves its sums */
+
+fastnet_tuning fastnet_tuning_in_use = { 24, 2, 4, 1 };
 
 #define SINGLE 0
 #include "tiles_isa_avx512.h"
@@ -132,7 +136,28 @@ static int detect_level(void)
     return FASTNET_SIMD_NONE;
 }
 
+void fastnet_cpu_signature(char vendor[13], int* family, int* model)
+{
+    unsigned r[4], base_family, base_model;
+    cpuid_query(0, 0, r);
+    memcpy(vendor, &r[1], 4); memcpy(vendor + 4, &r[3], 4); memcpy(vendor + 8, &r[2], 4);
+    vendor[12] = 0;
+    cpuid_query(1, 0, r);
+    base_family = (r[0] >> 8) & 0xF;
+    base_model = (r[0] >> 4) & 0xF;
+    *family = (int) (base_family == 0xF ? base_family + ((r[0] >> 20) & 0xFF) : base_family);
+    *model = (int) (base_family == 0xF || base_family == 0x6
+                    ? base_model | (((r[0] >> 16) & 0xF) << 4) : base_model);
+}
+
 #else   /* not x86-64 */
+
+fastnet_tuning fastnet_tuning_in_use = { 24, 2, 4, 1 };
+
+void fastnet_cpu_signature(char vendor[13], int* family, int* model)
+{
+    vendor[0] = 0; *family = 0; *model = 0;
+}
 
 const fastnet_table_d* const fastnet_tables_d[FASTNET_SIMD_LEVELS] = { &none_d, &none_d, &none_d };
 const fastnet_table_f* const fastnet_tables_f[FASTNET_SIMD_LEVELS] = { &none_f, &none_f, &none_f };
@@ -151,6 +176,15 @@ int fastnet_simd_supported(void)
 {
     if (supported < 0) supported = detect_level();
     return supported;
+}
+
+void fastnet_set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int prefetch)
+{
+    fastnet_tuning_in_use.dot_chunk = dot_chunk < 1 ? 1 : dot_chunk;
+    fastnet_tuning_in_use.dot_block = dot_block < 1 ? 1 : dot_block > FASTNET_DOT_BLOCK_MAX
+                                                                ? FASTNET_DOT_BLOCK_MAX : dot_block;
+    fastnet_tuning_in_use.axpy_chunk = axpy_chunk < 1 ? 1 : axpy_chunk;
+    fastnet_tuning_in_use.prefetch = prefetch != 0;
 }
 
 void fastnet_prefetch(const void* p, ptrdiff_t bytes)

@@ -95,7 +95,7 @@ TARGET static void FN(rows_times_matrix)(int m, int n, int k, const T* const* a,
         masked = v0 + cv == vectors && n % VL != 0;
         for (i0 = 0; i0 < m; i0 += COLS_MR) {
             mr = m - i0 < COLS_MR ? m - i0 : COLS_MR;
-            pf = v0 == 0 && i0 == 0 ? prefetch : NULL;
+            pf = v0 == 0 && i0 == 0 && fastnet_tuning_in_use.prefetch ? prefetch : NULL;
 #define TIMES_CASE(rows) case rows: \
             if (cv == COLS_CV) FN(times_matrix_tile)(rows, COLS_CV, k, a + i0, b + v0 * VL, ldb, \
                 scale, bias != NULL ? bias + v0 * VL : NULL, masked, tail, c + i0 * ldc + v0 * VL, \
