@@ -37,6 +37,21 @@ def _sizes(s):
     return "[" + ",".join(str(v) for v in s) + "]"
 
 
+def cpu_name(res):
+    """The CPU's model name, with CPUID's family and model and the kernel table in use
+    (a virtual machine may report only "AMD EPYC")."""
+    m, k = res["machine"], res.get("kernels") or {}
+    cpuid, table = k.get("cpuid"), k.get("table")
+    name = m["model_name"]
+    if cpuid and cpuid.get("family"):
+        name += " (family {family} model {model})".format(**cpuid)
+    if table:
+        name += ", kernel table {}{}".format(
+            table, "" if table == k.get("chosen_table") else
+            " (FASTNET_TABLE; this CPU's is {})".format(k.get("chosen_table")))
+    return name
+
+
 def machine_line(res):
     m, v = res["machine"], res["versions"]
     blas = res.get("fastnet_blas") or "unknown BLAS"
@@ -44,7 +59,7 @@ def machine_line(res):
     simd = ", ".join({"avx2": "AVX2", "avx512f": "AVX-512", "amx_tile": "AMX"}[f] for f in simd)
     return ("{cpu} ({cores} usable cores{simd}{vm}), Python {py}, NumPy {np}, SciPy {sp}, "
             "BLAS used by fastnet: {blas}; git {rev}{dirty}; {date}").format(
-        cpu=m["model_name"], cores=m["usable_cpus"], simd=", " + simd if simd else "",
+        cpu=cpu_name(res), cores=m["usable_cpus"], simd=", " + simd if simd else "",
         vm=", virtual machine" if m["hypervisor"] else "",
         py=v["python"], np=v["numpy"], sp=v["scipy"], blas=blas,
         rev=(res["git"]["revision"] or "unknown")[:10],

@@ -27,8 +27,9 @@ it has.
 How the kernels walk their work is a table of parameters per microarchitecture
 family, as BLIS keeps one block-size table per CPU (``TABLES``): how long a
 stretch of a sum is kept in the L1 cache (``dot_chunk``, ``axpy_chunk``, in
-vectors), how many columns of tiles share it (``dot_block``), whether the next
-mini-batch's rows are fetched while this one computes (``prefetch``), and how
+vectors), how many columns of tiles share it (``dot_block``), where the next mini-batch's
+rows are fetched to while this one computes, in each precision
+(``prefetch_double``, ``prefetch_float``: None, "L1" or "L2"), and how
 many rows still go to the tiles rather than BLAS (``tile_rows``).  None of
 these changes the order in which any sum is taken, so every table gives the
 same numbers, bit for bit; they change only the speed.  The register tiles
@@ -49,8 +50,14 @@ ENVIRONMENT_VARIABLE = "FASTNET_KERNEL"
 TABLE_VARIABLE = "FASTNET_TABLE"
 
 # The parameters of the generic row, and of the rows measured on no CPU of their own.
-_ZEN5 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, prefetch=True, tile_rows=256)
-_ZEN2 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, prefetch=True, tile_rows=256)
+_ZEN5 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, prefetch_double="L1",
+             prefetch_float="L1", tile_rows=256)
+# Zen 2's 32 KB L1 does not hold a float64 mini-batch's 63 KB of inputs beside the work on
+# this one: fetching the next one early costs float64 epochs 3-4%; float32 (31 KB) gains 10%.
+# Cutting the column forms' sums into stretches (columns_chunk 32-128) measured 5-10% slower.
+_ZEN2 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, prefetch_double=None,
+             prefetch_float="L1", tile_rows=256)
+PREFETCH = (None, "L1", "L2")      # where the next mini-batch's rows are fetched to
 
 # One row per microarchitecture family: its instruction set, parameters and where they
 # were measured (benchmarks/RESULTS.md has the numbers).
@@ -188,7 +195,8 @@ def use_table(name):
     global _table
     values = table_values(name)
     training.set_tuning(values["dot_chunk"], values["dot_block"], values["axpy_chunk"],
-                    values["prefetch"])
+                        values["columns_chunk"], PREFETCH.index(values["prefetch_double"]),
+                        PREFETCH.index(values["prefetch_float"]))
     set_tile_rows(values["tile_rows"])
     old, _table = _table, name
     return old

@@ -80,8 +80,8 @@ TARGET static void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, 
     int chunk, r0, r, r_valid, v, v_end, left;
     M tail = MASK(k - (vectors - 1) * VL);     /* the lanes of the last vector in use */
     for (chunk = 0; chunk < chunks; chunk++) {
-        if (prefetch != NULL && fastnet_tuning_in_use.prefetch)
-            prefetch_share(prefetch, prefetch_rows, prefetch_bytes, chunk, chunk + 1, chunks);
+        if (prefetch != NULL && PREFETCH_WHERE(SINGLE))
+            prefetch_share(PREFETCH_WHERE(SINGLE), prefetch, prefetch_rows, prefetch_bytes, chunk, chunk + 1, chunks);
         v_end = (chunk + 1) * chunk_vectors < vectors ? (chunk + 1) * chunk_vectors : vectors;
         for (r0 = 0; r0 < rows; r0 += AXPY_RR) {
             r_valid = rows - r0 < AXPY_RR ? rows - r0 : AXPY_RR;

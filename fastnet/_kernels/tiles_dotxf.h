@@ -132,8 +132,8 @@ TARGET static void FN(dot_rows)(int m, int n, int k, const T* const* a, const T*
         for (jb = 0; jb < n; jb += dot_block * DOT_NR) {
             for (p0 = 0; p0 < k; p0 = p1) {
                 p1 = k - p0 > chunk_length ? p0 + chunk_length : k;
-                if (prefetch != NULL && fastnet_tuning_in_use.prefetch && jb == 0 && rows_done == 0) {
-                    prefetch_share(prefetch, prefetch_rows, prefetch_bytes, chunk_index,
+                if (prefetch != NULL && PREFETCH_WHERE(SINGLE) && jb == 0 && rows_done == 0) {
+                    prefetch_share(PREFETCH_WHERE(SINGLE), prefetch, prefetch_rows, prefetch_bytes, chunk_index,
                                    chunk_index + 1, chunks);
                     chunk_index++;
                 }

@@ -367,7 +367,10 @@ def backprop_row(sizes, x, target, params, Cost cost, gradient, Activation hidde
         close_row_call(&call)
 
 
-def set_tuning(int dot_chunk, int dot_block, int axpy_chunk, bint prefetch):
+def set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
+               int prefetch_double, int prefetch_float):
     """Walk the tile kernels' work this way from now on (fastnet.dispatch's table in use):
-    chunk lengths, columns of tiles per chunk and whether the next rows are fetched."""
-    fastnet_set_tuning(dot_chunk, dot_block, axpy_chunk, prefetch)
+    chunk lengths (columns_chunk 0: none), columns of tiles per chunk, and where the next rows are fetched to in
+    each precision (0 not at all, 1 the L1 cache, 2 the L2)."""
+    fastnet_set_tuning(dot_chunk, dot_block, axpy_chunk, columns_chunk, prefetch_double,
+                       prefetch_float)
