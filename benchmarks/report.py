@@ -38,18 +38,22 @@ def _sizes(s):
 
 
 def cpu_name(res):
-    """The CPU's model name, with CPUID's family and model and the kernel table in use
-    (a virtual machine may report only "AMD EPYC")."""
-    m, k = res["machine"], res.get("kernels") or {}
-    cpuid, table = k.get("cpuid"), k.get("table")
-    name = m["model_name"]
+    """The CPU's model name with CPUID's family and model (a virtual machine may report only
+    "AMD EPYC")."""
+    m, cpuid = res["machine"], (res.get("kernels") or {}).get("cpuid")
     if cpuid and cpuid.get("family"):
-        name += " (family {family} model {model})".format(**cpuid)
-    if table:
-        name += ", kernel table {}{}".format(
-            table, "" if table == k.get("chosen_table") else
-            " (FASTNET_TABLE; this CPU's is {})".format(k.get("chosen_table")))
-    return name
+        return "{}, CPUID family {family} model {model}".format(m["model_name"], **cpuid)
+    return m["model_name"]
+
+
+def table_name(res):
+    """The kernel table in use, and this CPU's own if FASTNET_TABLE chose another."""
+    k = res.get("kernels") or {}
+    if not k.get("table"):
+        return ""
+    chosen = k.get("chosen_table")
+    return ", kernel table {}{}".format(
+        k["table"], "" if k["table"] == chosen else " (FASTNET_TABLE; this CPU's: {})".format(chosen))
 
 
 def machine_line(res):
@@ -57,9 +61,10 @@ def machine_line(res):
     blas = res.get("fastnet_blas") or "unknown BLAS"
     simd = [f for f in m.get("simd", []) if f in ("avx2", "avx512f", "amx_tile")]
     simd = ", ".join({"avx2": "AVX2", "avx512f": "AVX-512", "amx_tile": "AMX"}[f] for f in simd)
-    return ("{cpu} ({cores} usable cores{simd}{vm}), Python {py}, NumPy {np}, SciPy {sp}, "
+    return ("{cpu} ({cores} usable cores{simd}{vm}){table}, Python {py}, NumPy {np}, SciPy {sp}, "
             "BLAS used by fastnet: {blas}; git {rev}{dirty}; {date}").format(
-        cpu=cpu_name(res), cores=m["usable_cpus"], simd=", " + simd if simd else "",
+        cpu=cpu_name(res), table=table_name(res), cores=m["usable_cpus"],
+        simd=", " + simd if simd else "",
         vm=", virtual machine" if m["hypervisor"] else "",
         py=v["python"], np=v["numpy"], sp=v["scipy"], blas=blas,
         rev=(res["git"]["revision"] or "unknown")[:10],
