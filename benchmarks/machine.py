@@ -205,6 +205,7 @@ def kernels():
             "environment": os.environ.get("FASTNET_KERNEL"), "cpuid": dispatch.cpu(),
             "table": dispatch.table(), "chosen_table": dispatch.chosen_table(),
             "table_parameters": dispatch.table_values(),
+            "tables": {name: dispatch.table_values(name) for name in dispatch.TABLES},
             "table_environment": os.environ.get(dispatch.TABLE_VARIABLE)}
 
 

@@ -71,6 +71,31 @@ def machine_line(res):
         dirty=" (uncommitted changes)" if res["git"]["dirty"] else "", date=res["started_utc"])
 
 
+PARAMETERS = ("dot_chunk", "dot_block", "axpy_chunk", "columns_chunk", "prefetch_double",
+              "prefetch_float", "tile_rows")
+
+
+def tables_section(k, w):
+    """fastnet.dispatch's kernel tables: the one in use in bold, each with where it was measured."""
+    tables = k.get("tables")
+    if not tables:
+        return
+    w("Kernel tables (`fastnet.dispatch.TABLES`, one per microarchitecture family, chosen by "
+      "CPUID; FASTNET_TABLE={}): this run used **{}** (this CPU's: {}). Every table gives the "
+      "same numbers; they differ in how the kernels walk their work.".format(
+          k.get("table_environment") or "unset", k.get("table"), k.get("chosen_table")))
+    w("")
+    w("| table | vectors | family | " + " | ".join(PARAMETERS) + " | measured |")
+    w("|---|---|---|" + "---:|" * len(PARAMETERS) + "---|")
+    for name, row in tables.items():
+        shown = "**{}**".format(name) if name == k.get("table") else name
+        w("| {} | {} | {} | {} | {} |".format(
+            shown, row["isa"], row["family"],
+            " | ".join("-" if row[p] is None else str(row[p]) for p in PARAMETERS),
+            row["measured"]))
+    w("")
+
+
 def kernels_section(res, w):
     """Which kernels ran, the FMA peak, and the tile kernels against the BLAS kernels in
     every case that has both."""
@@ -83,6 +108,7 @@ def kernels_section(res, w):
       "`fastnet.dispatch.using(\"blas\")`, interleaved with the default rows.".format(
           k["current"], k["supported"], k["environment"] or "unset", k["tile_rows"]))
     w("")
+    tables_section(k, w)
     if res.get("fma_peaks"):
         w("FMA peak of one core, measured in this run by `fma_chain` of `fastnet._kernels.twins` "
           "(independent register-only FMA chains, as many as the vector registers hold: 16 "

@@ -67,7 +67,7 @@ TABLES = {
     "zen2": dict(_ZEN2, isa="avx2", family="AMD Zen 2 and Zen 3 (AVX2)",
                  measured="tuned on AMD EPYC Zen 2, family 23 model 49 (2 cores, KVM)"),
     "skx": dict(_ZEN5, isa="avx512", family="Intel AVX-512 servers (Skylake-SP to Granite Rapids)",
-                measured="copy of zen4; run on an Intel Xeon (issue's numbers), not yet tuned there"),
+                measured="copy of zen4; not yet measured on that CPU"),
     "icl": dict(_ZEN5, isa="avx512", family="Intel AVX-512 clients (Ice Lake, Tiger Lake, Rocket Lake)",
                 measured="copy of zen4; not yet measured on that CPU"),
     "haswell": dict(_ZEN2, isa="avx2", family="Intel AVX2 (Haswell to Raptor Lake, Meteor Lake)",
