@@ -6,8 +6,10 @@
  * The block sizes (BLIS's block-size table for this instruction set) are register
  * tiles: with 16 registers, dot rows keeps 3 x 4 sums, the column forms 5 rows by
  * 2 vectors (10 rows, the book's mini-batch, as two equal tiles: measured on Zen 2,
- * headline epochs 0.97 of the time of 6 rows, whose second tile has 4).  AVX2 has no lane-mask registers: a mask is a vector whose lanes are
- * all ones (in use) or zeros.
+ * headline epochs 0.97 of the time of 6 rows, whose second tile has 4).  These sizes
+ * serve every AVX2 table of fastnet.dispatch; the tables choose how the tiles walk
+ * their work.  AVX2 has no lane-mask registers: a mask is a vector whose lanes are all
+ * ones (in use) or zeros.
  */
 #ifndef FASTNET_ISA_AVX2_HELPERS
 #define FASTNET_ISA_AVX2_HELPERS
