@@ -197,11 +197,16 @@ def gemm_peak(n, dtype, repeats, threads):
 
 
 def kernels():
-    """fastnet's kernel dispatch: the tile ISA this CPU supports and the one in use."""
+    """fastnet's kernel dispatch: the tile ISA this CPU supports and the one in use, the
+    CPU as CPUID names it, and the table of kernel parameters in use."""
     from fastnet import dispatch
     return {"supported": dispatch.supported(), "current": dispatch.current(),
             "levels": list(dispatch.LEVELS), "tile_rows": dispatch.tile_rows(),
-            "environment": os.environ.get("FASTNET_KERNEL")}
+            "environment": os.environ.get("FASTNET_KERNEL"), "cpuid": dispatch.cpu(),
+            "table": dispatch.table(), "chosen_table": dispatch.chosen_table(),
+            "table_parameters": dispatch.table_values(),
+            "tables": {name: dispatch.table_values(name) for name in dispatch.TABLES},
+            "table_environment": os.environ.get(dispatch.TABLE_VARIABLE)}
 
 
 def fma_peak(dtype, isa, rounds, repeats):

@@ -37,18 +37,63 @@ def _sizes(s):
     return "[" + ",".join(str(v) for v in s) + "]"
 
 
+def cpu_name(res):
+    """The CPU's model name with CPUID's family and model (a virtual machine may report only
+    "AMD EPYC")."""
+    m, cpuid = res["machine"], (res.get("kernels") or {}).get("cpuid")
+    if cpuid and cpuid.get("family"):
+        return "{}, CPUID family {family} model {model}".format(m["model_name"], **cpuid)
+    return m["model_name"]
+
+
+def table_name(res):
+    """The kernel table in use, and this CPU's own if FASTNET_TABLE chose another."""
+    k = res.get("kernels") or {}
+    if not k.get("table"):
+        return ""
+    chosen = k.get("chosen_table")
+    return ", kernel table {}{}".format(
+        k["table"], "" if k["table"] == chosen else " (FASTNET_TABLE; this CPU's: {})".format(chosen))
+
+
 def machine_line(res):
     m, v = res["machine"], res["versions"]
     blas = res.get("fastnet_blas") or "unknown BLAS"
     simd = [f for f in m.get("simd", []) if f in ("avx2", "avx512f", "amx_tile")]
     simd = ", ".join({"avx2": "AVX2", "avx512f": "AVX-512", "amx_tile": "AMX"}[f] for f in simd)
-    return ("{cpu} ({cores} usable cores{simd}{vm}), Python {py}, NumPy {np}, SciPy {sp}, "
+    return ("{cpu} ({cores} usable cores{simd}{vm}){table}, Python {py}, NumPy {np}, SciPy {sp}, "
             "BLAS used by fastnet: {blas}; git {rev}{dirty}; {date}").format(
-        cpu=m["model_name"], cores=m["usable_cpus"], simd=", " + simd if simd else "",
+        cpu=cpu_name(res), table=table_name(res), cores=m["usable_cpus"],
+        simd=", " + simd if simd else "",
         vm=", virtual machine" if m["hypervisor"] else "",
         py=v["python"], np=v["numpy"], sp=v["scipy"], blas=blas,
         rev=(res["git"]["revision"] or "unknown")[:10],
         dirty=" (uncommitted changes)" if res["git"]["dirty"] else "", date=res["started_utc"])
+
+
+PARAMETERS = ("dot_chunk", "dot_block", "axpy_chunk", "columns_chunk", "prefetch_double",
+              "prefetch_float", "tile_rows")
+
+
+def tables_section(k, w):
+    """fastnet.dispatch's kernel tables: the one in use in bold, each with where it was measured."""
+    tables = k.get("tables")
+    if not tables:
+        return
+    w("Kernel tables (`fastnet.dispatch.TABLES`, one per microarchitecture family, chosen by "
+      "CPUID; FASTNET_TABLE={}): this run used **{}** (this CPU's: {}). Every table gives the "
+      "same numbers; they differ in how the kernels walk their work.".format(
+          k.get("table_environment") or "unset", k.get("table"), k.get("chosen_table")))
+    w("")
+    w("| table | vectors | family | " + " | ".join(PARAMETERS) + " | measured |")
+    w("|---|---|---|" + "---:|" * len(PARAMETERS) + "---|")
+    for name, row in tables.items():
+        shown = "**{}**".format(name) if name == k.get("table") else name
+        w("| {} | {} | {} | {} | {} |".format(
+            shown, row["isa"], row["family"],
+            " | ".join("-" if row[p] is None else str(row[p]) for p in PARAMETERS),
+            row["measured"]))
+    w("")
 
 
 def kernels_section(res, w):
@@ -63,6 +108,7 @@ def kernels_section(res, w):
       "`fastnet.dispatch.using(\"blas\")`, interleaved with the default rows.".format(
           k["current"], k["supported"], k["environment"] or "unset", k["tile_rows"]))
     w("")
+    tables_section(k, w)
     if res.get("fma_peaks"):
         w("FMA peak of one core, measured in this run by `fma_chain` of `fastnet._kernels.twins` "
           "(independent register-only FMA chains, as many as the vector registers hold: 16 "

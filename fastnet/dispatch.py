@@ -23,18 +23,72 @@ every thread.  The level in use is held here, and ``fastnet.engine`` passes
 it to each kernel call (``level_for``), so a call already running keeps the
 kernels it started with.  A level the CPU lacks falls back to the best one
 it has.
+
+How the kernels walk their work is a table of parameters per microarchitecture
+family, as BLIS keeps one block-size table per CPU (``TABLES``): how long a
+stretch of a sum is kept in the L1 cache (``dot_chunk``, ``axpy_chunk``, in
+vectors), how many columns of tiles share it (``dot_block``), where the next mini-batch's
+rows are fetched to while this one computes, in each precision
+(``prefetch_double``, ``prefetch_float``: None, "L1" or "L2"), and how
+many rows still go to the tiles rather than BLAS (``tile_rows``).  None of
+these changes the order in which any sum is taken, so every table gives the
+same numbers, bit for bit; they change only the speed.  The register tiles
+themselves are fixed per instruction set, when the kernels are compiled
+(tiles_isa_*.h).  The table is chosen once, when fastnet starts, from the
+CPU's vendor, family and model (CPUID: ``table_for``), never by timing, so a
+machine always picks the same one; ``FASTNET_TABLE`` names another, for
+measurement, and ``use_table``/``using_table`` change it afterwards.
 """
 import contextlib
 import os
 import warnings
 
-from fastnet._kernels import simd
+from fastnet._kernels import simd, training
 
 LEVELS = ("blas", "avx2", "avx512")
 ENVIRONMENT_VARIABLE = "FASTNET_KERNEL"
+TABLE_VARIABLE = "FASTNET_TABLE"
+
+# The parameters of the generic row, and of the rows measured on no CPU of their own.
+_ZEN5 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, prefetch_double="L1",
+             prefetch_float="L1", tile_rows=256)
+# Zen 2's 32 KB L1 does not hold a float64 mini-batch's 63 KB of inputs beside the work on
+# this one: fetching the next one early costs float64 epochs 3-4%; float32 (31 KB) gains 10%.
+# Cutting the column forms' sums into stretches (columns_chunk 32-128) measured 5-10% slower.
+_ZEN2 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, prefetch_double=None,
+             prefetch_float="L1", tile_rows=256)
+PREFETCH = (None, "L1", "L2")      # where the next mini-batch's rows are fetched to
+
+# One row per microarchitecture family: its instruction set, parameters and where they
+# were measured (benchmarks/RESULTS.md has the numbers).
+TABLES = {
+    "zen4": dict(_ZEN5, isa="avx512", family="AMD Zen 4 and Zen 5 (AVX-512)",
+                 measured="tuned on AMD EPYC Zen 5 (2 cores, KVM)"),
+    "zen2": dict(_ZEN2, isa="avx2", family="AMD Zen 2 and Zen 3 (AVX2)",
+                 measured="tuned on AMD EPYC Zen 2, family 23 model 49 (2 cores, KVM)"),
+    "skx": dict(_ZEN5, isa="avx512", family="Intel AVX-512 servers (Skylake-SP to Granite Rapids)",
+                measured="copy of zen4; not yet measured on that CPU"),
+    "icl": dict(_ZEN5, isa="avx512", family="Intel AVX-512 clients (Ice Lake, Tiger Lake, Rocket Lake)",
+                measured="copy of zen4; not yet measured on that CPU"),
+    "haswell": dict(_ZEN2, isa="avx2", family="Intel AVX2 (Haswell to Raptor Lake, Meteor Lake)",
+                    measured="copy of zen2; not yet measured on that CPU"),
+    "generic-avx512": dict(_ZEN5, isa="avx512", family="any other CPU with AVX-512",
+                           measured="copy of zen4"),
+    "generic-avx2": dict(_ZEN2, isa="avx2", family="any other CPU with AVX2 and FMA",
+                         measured="copy of zen2"),
+    "generic": dict(_ZEN5, isa="blas", family="no AVX2 (older x86-64, ARM): BLAS only",
+                    measured="only tile_rows is read"),
+}
+
+# Intel family 6 models with AVX-512 (those not listed take the AVX2 row).
+_INTEL_AVX512_SERVER = {0x55, 0x6A, 0x6C, 0x8F, 0xCF, 0xAD, 0xAE}
+_INTEL_AVX512_CLIENT = {0x66, 0x7D, 0x7E, 0x8C, 0x8D, 0xA7}
+# AMD family 25 (0x19) models that are Zen 4 (the rest are Zen 3).
+_ZEN4_MODELS = set(range(0x10, 0x20)) | set(range(0x60, 0x80)) | set(range(0xA0, 0xB0))
 
 _SUPPORTED = simd.supported()
 _level = _SUPPORTED             # the level in use, as an index into LEVELS
+_table = None                   # the name of the table in use (set below)
 _tile_rows = 256
 
 
@@ -88,6 +142,83 @@ def level_for(rows):
     return _level if rows <= _tile_rows else 0
 
 
+def table_for(vendor, family, model, level):
+    """The name of the table for a CPU: its CPUID vendor string ("GenuineIntel",
+    "AuthenticAMD"), display family and model, and the best level it runs (a name
+    of LEVELS).  A family's row needs its instruction set; otherwise the generic
+    row of the level."""
+    name = None
+    if vendor == "AuthenticAMD":
+        if family == 0x17 or (family == 0x19 and model not in _ZEN4_MODELS):
+            name = "zen2"
+        elif family == 0x19 or family == 0x1A:
+            name = "zen4"
+    elif vendor == "GenuineIntel" and family == 6:
+        name = ("skx" if model in _INTEL_AVX512_SERVER else
+                "icl" if model in _INTEL_AVX512_CLIENT else "haswell")
+    if name is not None and LEVELS.index(TABLES[name]["isa"]) > LEVELS.index(level):
+        name = None            # e.g. AVX-512 switched off by the OS or the hypervisor
+    if name is None:
+        name = {"avx512": "generic-avx512", "avx2": "generic-avx2"}.get(level, "generic")
+    return name
+
+
+def cpu():
+    """This CPU as CPUID reports it: {"vendor", "family", "model"}."""
+    vendor, family, model = simd.cpu()
+    return {"vendor": vendor, "family": family, "model": model}
+
+
+def chosen_table():
+    """The table this CPU gets when fastnet starts without FASTNET_TABLE."""
+    here = cpu()
+    return table_for(here["vendor"], here["family"], here["model"], supported())
+
+
+def table():
+    """The name of the table in use."""
+    return _table
+
+
+def table_values(name=None):
+    """The parameters of table `name` (default: the one in use), as a new dict."""
+    name = _table if name is None else name
+    if name not in TABLES:
+        raise ValueError("{} must be one of {}, not {!r}".format(
+            TABLE_VARIABLE, ", ".join(sorted(TABLES)), name))
+    return dict(TABLES[name])
+
+
+def use_table(name):
+    """Walk the kernels' work by table `name` from now on (and send blocks of more than
+    its tile_rows to BLAS); returns the name of the table before."""
+    global _table
+    values = table_values(name)
+    training.set_tuning(values["dot_chunk"], values["dot_block"], values["axpy_chunk"],
+                        values["columns_chunk"], PREFETCH.index(values["prefetch_double"]),
+                        PREFETCH.index(values["prefetch_float"]))
+    set_tile_rows(values["tile_rows"])
+    old, _table = _table, name
+    return old
+
+
+@contextlib.contextmanager
+def using_table(name):
+    """``with using_table("zen4"): ...`` runs the block with that table, then restores the one before."""
+    before = use_table(name)
+    try:
+        yield name
+    finally:
+        use_table(before)
+
+
+def info():
+    """What runs: the CPU, the kernels' level and the table, with its parameters."""
+    return dict(cpu(), supported=supported(), kernels=current(), table=table(),
+                chosen_table=chosen_table(), tile_rows=tile_rows(),
+                parameters=table_values())
+
+
 def _apply_environment():
     wanted = os.environ.get(ENVIRONMENT_VARIABLE, "").strip().lower()
     if not wanted:
@@ -99,4 +230,10 @@ def _apply_environment():
     use(wanted)
 
 
+def _apply_table_environment():
+    wanted = os.environ.get(TABLE_VARIABLE, "").strip().lower()
+    use_table(wanted or chosen_table())
+
+
+_apply_table_environment()
 _apply_environment()

@@ -75,6 +75,8 @@ def test_json_structure(quick):
     kernels = result["kernels"]
     assert kernels["supported"] == dispatch.supported()
     assert kernels["current"] in dispatch.LEVELS
+    assert kernels["table"] == dispatch.table() and kernels["cpuid"] == dispatch.cpu()
+    assert kernels["table_parameters"] == dispatch.table_values()
     if kernels["supported"] != "blas":
         # The FMA peak at the best vectors, per precision, is what rows divide by.
         used = {p["dtype"] for p in result["fma_peaks"] if p["used_for_fraction"]}
@@ -86,6 +88,15 @@ def test_json_structure(quick):
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
     assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep", "network"]
+
+
+def test_the_machine_line_names_the_cpu_and_the_kernel_table(quick):
+    from fastnet import dispatch
+    _, markdown = quick
+    line = next(l for l in markdown.splitlines() if l.startswith("Machine: "))
+    assert ", kernel table {},".format(dispatch.table()) in line
+    if dispatch.cpu()["family"]:
+        assert "CPUID family {family} model {model}".format(**dispatch.cpu()) in line
 
 
 def test_training_cases(quick):

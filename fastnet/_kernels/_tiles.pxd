@@ -66,6 +66,9 @@ cdef extern from "tiles.h" nogil:
 
     int fastnet_simd_supported()
     void fastnet_prefetch(const void* p, Py_ssize_t bytes)
+    void fastnet_set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
+                            int prefetch_double, int prefetch_float)
+    void fastnet_cpu_signature(char* vendor, int* family, int* model)
     double fastnet_fma_chain(int level, int single_precision, long long rounds)
 
 

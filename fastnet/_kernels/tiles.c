@@ -14,6 +14,8 @@
  * is level 0's, the level is 0 and training.pyx uses BLAS.  Another instruction set
  * is one more header, its two inclusions below and its place in the tables.
  */
+#include <string.h>
+
 #include "tiles.h"
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(_M_AMD64)
@@ -45,27 +47,39 @@ static const fastnet_table_f none_f = { 1, FASTNET_KERNEL_NAMES(NO_KERNEL) };
 #endif
 
 #define FASTNET_PREFETCH(p) _mm_prefetch((const char*) (p), _MM_HINT_T0)
+#define FASTNET_PREFETCH_L2(p) _mm_prefetch((const char*) (p), _MM_HINT_T1)
 
-/* Ask for p[from .. to) one 64-byte step at a time, counted from p (a row of inputs): one
+/* Ask for p[from .. to) one 64-byte step at a time, counted from p (a row of inputs), into
+ * the L1 cache (where = FASTNET_PREFETCH_TO_L1) or only the L2 (FASTNET_PREFETCH_TO_L2): one
  * request per 64 bytes even where the row does not start on a cache line (asking instead
  * for every line a share touches measured 4% slower headline epochs). */
-static FASTNET_INLINE void prefetch_lines(const char* p, ptrdiff_t from, ptrdiff_t to)
+static FASTNET_INLINE void prefetch_lines(int where, const char* p, ptrdiff_t from, ptrdiff_t to)
 {
     ptrdiff_t offset;
-    for (offset = from - from % 64; offset < to; offset += 64) FASTNET_PREFETCH(p + offset);
+    if (where == FASTNET_PREFETCH_TO_L2)
+        for (offset = from - from % 64; offset < to; offset += 64) FASTNET_PREFETCH_L2(p + offset);
+    else
+        for (offset = from - from % 64; offset < to; offset += 64) FASTNET_PREFETCH(p + offset);
 }
 
 /* Ask for parts part0 .. part1 - 1 of `parts` equal parts of each of the `count` rows of
  * `bytes` bytes: how the kernels spread the next mini-batch's rows over their passes. */
-static FASTNET_INLINE void prefetch_share(const char* const* rows, int count, ptrdiff_t bytes,
-                                          ptrdiff_t part0, ptrdiff_t part1, ptrdiff_t parts)
+static FASTNET_INLINE void prefetch_share(int where, const char* const* rows, int count,
+                                          ptrdiff_t bytes, ptrdiff_t part0, ptrdiff_t part1,
+                                          ptrdiff_t parts)
 {
     ptrdiff_t from = bytes * part0 / parts, to = bytes * part1 / parts;
     int r;
-    for (r = 0; r < count; r++) prefetch_lines(rows[r], from, to);
+    for (r = 0; r < count; r++) prefetch_lines(where, rows[r], from, to);
 }
 
+/* Where the variant's kernels fetch the next rows to: FASTNET_PREFETCH_* of the table in use. */
+#define PREFETCH_WHERE(single) \
+    ((single) ? fastnet_tuning_in_use.prefetch_float : fastnet_tuning_in_use.prefetch_double)
+
 static volatile double fma_sink;      /* where fma_chain leaves its sums */
+
+fastnet_tuning fastnet_tuning_in_use = { 24, 2, 4, 0, FASTNET_PREFETCH_TO_L1, FASTNET_PREFETCH_TO_L1 };
 
 #define SINGLE 0
 #include "tiles_isa_avx512.h"
@@ -132,7 +146,28 @@ static int detect_level(void)
     return FASTNET_SIMD_NONE;
 }
 
+void fastnet_cpu_signature(char vendor[13], int* family, int* model)
+{
+    unsigned r[4], base_family, base_model;
+    cpuid_query(0, 0, r);
+    memcpy(vendor, &r[1], 4); memcpy(vendor + 4, &r[3], 4); memcpy(vendor + 8, &r[2], 4);
+    vendor[12] = 0;
+    cpuid_query(1, 0, r);
+    base_family = (r[0] >> 8) & 0xF;
+    base_model = (r[0] >> 4) & 0xF;
+    *family = (int) (base_family == 0xF ? base_family + ((r[0] >> 20) & 0xFF) : base_family);
+    *model = (int) (base_family == 0xF || base_family == 0x6
+                    ? base_model | (((r[0] >> 16) & 0xF) << 4) : base_model);
+}
+
 #else   /* not x86-64 */
+
+fastnet_tuning fastnet_tuning_in_use = { 24, 2, 4, 0, FASTNET_PREFETCH_TO_L1, FASTNET_PREFETCH_TO_L1 };
+
+void fastnet_cpu_signature(char vendor[13], int* family, int* model)
+{
+    vendor[0] = 0; *family = 0; *model = 0;
+}
 
 const fastnet_table_d* const fastnet_tables_d[FASTNET_SIMD_LEVELS] = { &none_d, &none_d, &none_d };
 const fastnet_table_f* const fastnet_tables_f[FASTNET_SIMD_LEVELS] = { &none_f, &none_f, &none_f };
@@ -153,11 +188,25 @@ int fastnet_simd_supported(void)
     return supported;
 }
 
+void fastnet_set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
+                        int prefetch_double, int prefetch_float)
+{
+    fastnet_tuning_in_use.dot_chunk = dot_chunk < 1 ? 1 : dot_chunk;
+    fastnet_tuning_in_use.dot_block = dot_block < 1 ? 1 : dot_block > FASTNET_DOT_BLOCK_MAX
+                                                                ? FASTNET_DOT_BLOCK_MAX : dot_block;
+    fastnet_tuning_in_use.axpy_chunk = axpy_chunk < 1 ? 1 : axpy_chunk;
+    fastnet_tuning_in_use.columns_chunk = columns_chunk < 0 ? 0 : columns_chunk;
+    fastnet_tuning_in_use.prefetch_double = prefetch_double < 0 || prefetch_double > 2
+                                            ? FASTNET_PREFETCH_TO_L1 : prefetch_double;
+    fastnet_tuning_in_use.prefetch_float = prefetch_float < 0 || prefetch_float > 2
+                                           ? FASTNET_PREFETCH_TO_L1 : prefetch_float;
+}
+
 void fastnet_prefetch(const void* p, ptrdiff_t bytes)
 {
 #if FASTNET_X86
     const char* line = (const char*) p - (ptrdiff_t) ((size_t) p % 64);   /* every line touched */
-    prefetch_lines(line, 0, (const char*) p + bytes - line);
+    prefetch_lines(FASTNET_PREFETCH_TO_L1, line, 0, (const char*) p + bytes - line);
 #else
     (void) p; (void) bytes;
 #endif

@@ -95,6 +95,33 @@ typedef struct { FASTNET_TABLE_FIELDS(float) } fastnet_table_f;
 extern const fastnet_table_d* const fastnet_tables_d[FASTNET_SIMD_LEVELS];
 extern const fastnet_table_f* const fastnet_tables_f[FASTNET_SIMD_LEVELS];
 
+/* How the kernels walk their work, set from fastnet.dispatch's table for the CPU (its
+ * parameters change the speed, never the order of a sum):
+ *   dot_chunk   dot rows: the longest stretch of a sum, in vectors, kept in L1 per pass
+ *   dot_block   dot rows: columns of tiles that share a stretch (1 .. FASTNET_DOT_BLOCK_MAX)
+ *   axpy_chunk  axpy rows: the stretch of a row, in groups of AXPY_KV vectors, per pass
+ *   columns_chunk  the column forms: rows of B (or C) per pass over every tile, so that a
+ *               stretch of the weights and of the inputs is read from L2 once (0: all k)
+ *   prefetch_double, prefetch_float   where the kernels fetch the next mini-batch's rows
+ *               to as they go, in each precision: FASTNET_PREFETCH_* below
+ * One copy per compiled module (each links its own tiles.c); the defaults are the zen4 row. */
+#define FASTNET_DOT_BLOCK_MAX 4
+#define FASTNET_PREFETCH_NONE 0
+#define FASTNET_PREFETCH_TO_L1 1
+#define FASTNET_PREFETCH_TO_L2 2
+typedef struct {
+    int dot_chunk, dot_block, axpy_chunk, columns_chunk, prefetch_double, prefetch_float;
+} fastnet_tuning;
+extern fastnet_tuning fastnet_tuning_in_use;
+
+/* Set fastnet_tuning_in_use, each value clamped to what the kernels take. */
+void fastnet_set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
+                        int prefetch_double, int prefetch_float);
+
+/* CPUID's vendor string (12 characters and a NUL; empty off x86-64), display family
+ * and model (the extended fields folded in, as the vendors' manuals say). */
+void fastnet_cpu_signature(char vendor[13], int* family, int* model);
+
 /* The best level this CPU (and operating system) supports. */
 int fastnet_simd_supported(void);
 

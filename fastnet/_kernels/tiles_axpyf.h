@@ -61,13 +61,12 @@ static FASTNET_INLINE TARGET void FN(axpy_tile)(const int KV_, const int masked,
 #undef AXPY_LOAD
 }
 
-/* The sweep goes along the rows in chunks of AXPY_CHUNK vectors and, within a
- * chunk, over every tile of rows of C: the chunk of every B_s (a mini-batch's
+/* The sweep goes along the rows in chunks of axpy_chunk groups of AXPY_KV vectors
+ * (fastnet_tuning_in_use's) and, within a chunk, over every tile of rows of C: the chunk of every B_s (a mini-batch's
  * inputs, say) is read from memory once and then stays in the L1 cache, while
  * C streams through.  If `prefetch` is given, each chunk also asks for its share
  * of those rows (the next mini-batch's inputs), so that they arrive while this
  * one computes. */
-#define AXPY_CHUNK (4 * AXPY_KV)
 
 TARGET static void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, ptrdiff_t s_row_step,
                           ptrdiff_t s_col_step, const T* const* b, T beta, T* c, ptrdiff_t ldc,
@@ -75,14 +74,15 @@ TARGET static void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, 
 {
     const T* s_rows[AXPY_RR];
     T* c_rows[AXPY_RR];
+    const int chunk_vectors = fastnet_tuning_in_use.axpy_chunk * AXPY_KV;
     int vectors = (k + VL - 1) / VL;
-    int chunks = (vectors + AXPY_CHUNK - 1) / AXPY_CHUNK;
+    int chunks = (vectors + chunk_vectors - 1) / chunk_vectors;
     int chunk, r0, r, r_valid, v, v_end, left;
     M tail = MASK(k - (vectors - 1) * VL);     /* the lanes of the last vector in use */
     for (chunk = 0; chunk < chunks; chunk++) {
-        if (prefetch != NULL)
-            prefetch_share(prefetch, prefetch_rows, prefetch_bytes, chunk, chunk + 1, chunks);
-        v_end = (chunk + 1) * AXPY_CHUNK < vectors ? (chunk + 1) * AXPY_CHUNK : vectors;
+        if (prefetch != NULL && PREFETCH_WHERE(SINGLE))
+            prefetch_share(PREFETCH_WHERE(SINGLE), prefetch, prefetch_rows, prefetch_bytes, chunk, chunk + 1, chunks);
+        v_end = (chunk + 1) * chunk_vectors < vectors ? (chunk + 1) * chunk_vectors : vectors;
         for (r0 = 0; r0 < rows; r0 += AXPY_RR) {
             r_valid = rows - r0 < AXPY_RR ? rows - r0 : AXPY_RR;
             for (r = 0; r < AXPY_RR; r++) {
@@ -91,7 +91,7 @@ TARGET static void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, 
                 c_rows[r] = c + row * ldc;
             }
             /* Whole groups whose vectors are all full, then one group of what is left. */
-            for (v = chunk * AXPY_CHUNK; v + AXPY_KV <= v_end && (v + AXPY_KV) * VL <= k; v += AXPY_KV)
+            for (v = chunk * chunk_vectors; v + AXPY_KV <= v_end && (v + AXPY_KV) * VL <= k; v += AXPY_KV)
                 FN(axpy_tile)(AXPY_KV, 0, tail, v * VL, r_valid, s_rows, s_col_step, terms,
                               b, beta, c_rows);
             left = v_end - v;
@@ -125,4 +125,4 @@ TARGET static void FN(axpy_rows)(int rows, int k, int terms, const T* s_values, 
         }
     }
 }
-#undef AXPY_CHUNK
+

@@ -96,28 +96,28 @@ TARGET static void FN(dot_one_row)(int n, int k, const T* a, const T* const* b, 
 
 #undef DOT_ONE_NR
 
-/* The sum along p is cut into chunks of at most DOT_CHUNK vectors (as equal as
+/* The sum along p is cut into chunks of at most dot_chunk vectors (as equal as
  * can be: a last chunk of one or two vectors would cost a tile's saving and
  * summing for almost no work), and the tiles are
- * visited DOT_BLOCK columns of tiles at a time: for each chunk, every tile of
+ * visited dot_block columns of tiles at a time: for each chunk, every tile of
  * the block.  So a chunk of A's rows is read from memory once per block, and
  * the block's chunk of B once, both then staying in the L1 cache; without the
  * chunks, the rows of a 784-input layer (6 KB each) overflow it.  Between
- * chunks each tile's accumulators wait in `saved`.  If `prefetch` is given,
+ * chunks each tile's accumulators wait in `saved`.  dot_chunk and dot_block are
+ * fastnet_tuning_in_use's: they change which tiles run when, not any tile's sums.  If `prefetch` is given,
  * the first block's chunks ask for their shares of those rows (the next
  * mini-batch's inputs), as axpy rows does below. */
-#define DOT_CHUNK 24
-#define DOT_BLOCK 2
 #define DOT_ROW_TILES 8                 /* up to 8 * DOT_MR rows in one pass */
 
 TARGET static void FN(dot_rows)(int m, int n, int k, const T* const* a, const T* const* b,
                          const T* bias, T* c, ptrdiff_t ldc, const char* const* prefetch,
                          int prefetch_rows, ptrdiff_t prefetch_bytes)
 {
+    const int dot_chunk = fastnet_tuning_in_use.dot_chunk, dot_block = fastnet_tuning_in_use.dot_block;
     int vectors = (k + VL - 1) / VL;
-    int chunks = vectors > 0 ? (vectors + DOT_CHUNK - 1) / DOT_CHUNK : 1, chunk_index = 0;
+    int chunks = vectors > 0 ? (vectors + dot_chunk - 1) / dot_chunk : 1, chunk_index = 0;
     int chunk_length = (vectors + chunks - 1) / chunks * VL;     /* in elements */
-    V saved[DOT_ROW_TILES * DOT_BLOCK * DOT_MR * DOT_NR];
+    V saved[DOT_ROW_TILES * FASTNET_DOT_BLOCK_MAX * DOT_MR * DOT_NR];
     const T* ap[DOT_MR];
     const T* bp[DOT_NR];
     int i0, j0, jb, r, m_valid, n_valid, p0, p1, first, last, tile;
@@ -129,11 +129,11 @@ TARGET static void FN(dot_rows)(int m, int n, int k, const T* const* a, const T*
     }
     for (rows_done = 0; rows_done < m; rows_done += rows_now) {
         rows_now = m - rows_done < DOT_ROW_TILES * DOT_MR ? m - rows_done : DOT_ROW_TILES * DOT_MR;
-        for (jb = 0; jb < n; jb += DOT_BLOCK * DOT_NR) {
+        for (jb = 0; jb < n; jb += dot_block * DOT_NR) {
             for (p0 = 0; p0 < k; p0 = p1) {
                 p1 = k - p0 > chunk_length ? p0 + chunk_length : k;
-                if (prefetch != NULL && jb == 0 && rows_done == 0) {
-                    prefetch_share(prefetch, prefetch_rows, prefetch_bytes, chunk_index,
+                if (prefetch != NULL && PREFETCH_WHERE(SINGLE) && jb == 0 && rows_done == 0) {
+                    prefetch_share(PREFETCH_WHERE(SINGLE), prefetch, prefetch_rows, prefetch_bytes, chunk_index,
                                    chunk_index + 1, chunks);
                     chunk_index++;
                 }
@@ -143,7 +143,7 @@ TARGET static void FN(dot_rows)(int m, int n, int k, const T* const* a, const T*
                 for (i0 = rows_done; i0 < rows_done + rows_now; i0 += DOT_MR) {
                     m_valid = rows_done + rows_now - i0 < DOT_MR ? rows_done + rows_now - i0 : DOT_MR;
                     for (r = 0; r < DOT_MR; r++) ap[r] = a[i0 + (r < m_valid ? r : m_valid - 1)];
-                    for (j0 = jb; j0 < n && j0 < jb + DOT_BLOCK * DOT_NR; j0 += DOT_NR, tile++) {
+                    for (j0 = jb; j0 < n && j0 < jb + dot_block * DOT_NR; j0 += DOT_NR, tile++) {
                         n_valid = n - j0 < DOT_NR ? n - j0 : DOT_NR;
                         for (r = 0; r < DOT_NR; r++) bp[r] = b[j0 + (r < n_valid ? r : n_valid - 1)];
                         slot = saved + tile * DOT_MR * DOT_NR;
@@ -167,6 +167,4 @@ TARGET static void FN(dot_rows)(int m, int n, int k, const T* const* a, const T*
     }
 }
 
-#undef DOT_CHUNK
-#undef DOT_BLOCK
 #undef DOT_ROW_TILES

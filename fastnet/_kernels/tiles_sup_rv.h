@@ -37,12 +37,18 @@
  * `prefetch` asks for its rows' share of lines that often (see dot rows).
  */
 #define ROW_LINE (64 / (int) sizeof(T))
+/* Vectors of sums the forward keeps between stretches of p (columns_chunk); a product with
+ * more tiles than this takes p whole, as with no chunks. */
+#define COLS_SAVED 512
 
-/* MR rows of C by CV vectors; the last vector `masked` by `tail` (loads of bias, stores of C). */
-static FASTNET_INLINE TARGET void FN(times_matrix_tile)(const int MR, const int CV, int k,
-                                                        const T* const* a, const T* b,
-                                                        ptrdiff_t ldb, T scale, const T* bias,
-                                                        int masked, M tail, T* c, ptrdiff_t ldc,
+/* MR rows of C by CV vectors over p in [p0, p1) of k; the last vector `masked` by `tail`
+ * (loads of bias, stores of C).  The sums start from zero (p0 == 0) or from `saved`,
+ * where the tile left them; they end in `saved` or, at p1 == k, scaled in C. */
+static FASTNET_INLINE TARGET void FN(times_matrix_tile)(const int MR, const int CV, int p0,
+                                                        int p1, int k, const T* const* a,
+                                                        const T* b, ptrdiff_t ldb, T scale,
+                                                        const T* bias, int masked, M tail,
+                                                        T* c, ptrdiff_t ldc, V* saved,
                                                         const char* const* prefetch,
                                                         int prefetch_rows,
                                                         ptrdiff_t prefetch_bytes)
@@ -51,14 +57,15 @@ static FASTNET_INLINE TARGET void FN(times_matrix_tile)(const int MR, const int 
     V bv[COLS_CV];
     V s, sum, vscale = VSET1(scale);
     const T* ap[COLS_MR];
-    int i, v, p = 0, p_end, last;
+    int i, v, p = p0, p_end, last;
     FASTNET_UNROLL for (i = 0; i < MR; i++) {
         ap[i] = a[i];
-        FASTNET_UNROLL for (v = 0; v < CV; v++) acc[i][v] = VZERO();
+        FASTNET_UNROLL for (v = 0; v < CV; v++) acc[i][v] = p0 == 0 ? VZERO() : saved[i * CV + v];
     }
-    while (p < k) {
-        p_end = prefetch == NULL ? k : k - p > ROW_LINE ? p + ROW_LINE : k;
-        if (prefetch != NULL) prefetch_share(prefetch, prefetch_rows, prefetch_bytes, p, p_end, k);
+    while (p < p1) {
+        p_end = prefetch == NULL ? p1 : p1 - p > ROW_LINE ? p + ROW_LINE : p1;
+        if (prefetch != NULL)
+            prefetch_share(PREFETCH_WHERE(SINGLE), prefetch, prefetch_rows, prefetch_bytes, p, p_end, k);
         for (; p < p_end; p++) {
             FASTNET_UNROLL for (v = 0; v < CV; v++) bv[v] = VLOAD(b + p * ldb + v * VL);
             FASTNET_UNROLL for (i = 0; i < MR; i++) {
@@ -66,6 +73,11 @@ static FASTNET_INLINE TARGET void FN(times_matrix_tile)(const int MR, const int 
                 FASTNET_UNROLL for (v = 0; v < CV; v++) acc[i][v] = VFMA(s, bv[v], acc[i][v]);
             }
         }
+    }
+    if (p1 < k) {
+        FASTNET_UNROLL for (i = 0; i < MR; i++)
+            FASTNET_UNROLL for (v = 0; v < CV; v++) saved[i * CV + v] = acc[i][v];
+        return;
     }
     FASTNET_UNROLL for (i = 0; i < MR; i++) {
         FASTNET_UNROLL for (v = 0; v < CV; v++) {
@@ -88,21 +100,30 @@ TARGET static void FN(rows_times_matrix)(int m, int n, int k, const T* const* a,
 {
     int vectors = (n + VL - 1) / VL;
     M tail = MASK(n - (vectors - 1) * VL);
-    int v0, i0, cv, mr, masked;
+    int v0, i0, cv, mr, masked, p0, p1, tile;
+    int chunk = fastnet_tuning_in_use.columns_chunk;
+    V saved[COLS_SAVED];
     const char* const* pf;
+    int tiles = (vectors + COLS_CV - 1) / COLS_CV * ((m + COLS_MR - 1) / COLS_MR);
+    if (chunk <= 0 || chunk >= k || tiles * COLS_MR * COLS_CV > COLS_SAVED) chunk = k;
+    p0 = 0;
+    do {                                /* once even when k is 0: C is then the bias */
+        p1 = k - p0 > chunk ? p0 + chunk : k;
+        tile = 0;
     for (v0 = 0; v0 < vectors; v0 += COLS_CV) {
         cv = vectors - v0 < COLS_CV ? vectors - v0 : COLS_CV;
         masked = v0 + cv == vectors && n % VL != 0;
-        for (i0 = 0; i0 < m; i0 += COLS_MR) {
+        for (i0 = 0; i0 < m; i0 += COLS_MR, tile++) {
             mr = m - i0 < COLS_MR ? m - i0 : COLS_MR;
-            pf = v0 == 0 && i0 == 0 ? prefetch : NULL;
+            pf = v0 == 0 && i0 == 0 && PREFETCH_WHERE(SINGLE) ? prefetch : NULL;
 #define TIMES_CASE(rows) case rows: \
-            if (cv == COLS_CV) FN(times_matrix_tile)(rows, COLS_CV, k, a + i0, b + v0 * VL, ldb, \
-                scale, bias != NULL ? bias + v0 * VL : NULL, masked, tail, c + i0 * ldc + v0 * VL, \
-                ldc, pf, prefetch_rows, prefetch_bytes); \
-            else FN(times_matrix_tile)(rows, 1, k, a + i0, b + v0 * VL, ldb, scale, \
+            if (cv == COLS_CV) FN(times_matrix_tile)(rows, COLS_CV, p0, p1, k, a + i0, b + v0 * VL, \
+                ldb, scale, bias != NULL ? bias + v0 * VL : NULL, masked, tail, \
+                c + i0 * ldc + v0 * VL, ldc, saved + tile * COLS_MR * COLS_CV, pf, prefetch_rows, \
+                prefetch_bytes); \
+            else FN(times_matrix_tile)(rows, 1, p0, p1, k, a + i0, b + v0 * VL, ldb, scale, \
                 bias != NULL ? bias + v0 * VL : NULL, masked, tail, c + i0 * ldc + v0 * VL, ldc, \
-                pf, prefetch_rows, prefetch_bytes); \
+                saved + tile * COLS_MR * COLS_CV, pf, prefetch_rows, prefetch_bytes); \
             break;
             switch (mr) {
 #if COLS_MR > 1
@@ -143,6 +164,8 @@ TARGET static void FN(rows_times_matrix)(int m, int n, int k, const T* const* a,
 #undef TIMES_CASE
         }
     }
+        p0 = p1;
+    } while (p0 < k);
 }
 
 /* TERMS rows of D (terms s0 .. s0+TERMS of the sum) by CV vectors, over all k rows of C;
@@ -151,8 +174,8 @@ TARGET static void FN(rows_times_matrix)(int m, int n, int k, const T* const* a,
  * at the end: one chain of ten dependent fused multiply-adds keeps a row 40 cycles
  * in flight (Zen 5), more than the out-of-order window hides.  Measured on the
  * book's network, whole epochs: 0.97 (float64) and 0.98 (float32) of the time. */
-static FASTNET_INLINE TARGET void FN(rank_update_tile)(const int TERMS, const int CV, int k,
-                                                       const T* const* a, const T* d,
+static FASTNET_INLINE TARGET void FN(rank_update_tile)(const int TERMS, const int CV, int p0,
+                                                       int k, const T* const* a, const T* d,
                                                        ptrdiff_t ldd, T alpha, int masked,
                                                        M tail, T* c, ptrdiff_t ldc)
 {
@@ -163,7 +186,7 @@ static FASTNET_INLINE TARGET void FN(rank_update_tile)(const int TERMS, const in
     int s, v, p;
     T* row;
     FASTNET_UNROLL for (s = 0; s < TERMS; s++) {
-        ap[s] = a[s];
+        ap[s] = a[s] + p0;
         FASTNET_UNROLL for (v = 0; v < CV; v++)
             dv[s][v] = VMUL(valpha, masked && v == CV - 1 ? VLOADM(d + s * ldd + v * VL, tail)
                                                           : VLOAD(d + s * ldd + v * VL));
@@ -194,17 +217,21 @@ TARGET static void FN(rank_update)(int k, int n, int terms, const T* const* a, c
 {
     int vectors = (n + VL - 1) / VL;
     M tail = MASK(n - (vectors - 1) * VL);
-    int v0, s0, cv, group, masked;
+    int v0, s0, cv, group, masked, p0, kc;
+    int chunk = fastnet_tuning_in_use.columns_chunk;
+    if (chunk <= 0 || chunk > k) chunk = k;
+    for (p0 = 0; p0 < k; p0 += chunk) {
+        kc = k - p0 < chunk ? k - p0 : chunk;
     for (v0 = 0; v0 < vectors; v0 += UPDATE_CV) {
         cv = vectors - v0 < UPDATE_CV ? vectors - v0 : UPDATE_CV;
         masked = v0 + cv == vectors && n % VL != 0;
         for (s0 = 0; s0 < terms; s0 += UPDATE_TERMS) {
             group = terms - s0 < UPDATE_TERMS ? terms - s0 : UPDATE_TERMS;
 #define UPDATE_CASE(rows) case rows: \
-            if (cv == UPDATE_CV) FN(rank_update_tile)(rows, UPDATE_CV, k, a + s0, \
-                d + s0 * ldd + v0 * VL, ldd, alpha, masked, tail, c + v0 * VL, ldc); \
-            else FN(rank_update_tile)(rows, 1, k, a + s0, d + s0 * ldd + v0 * VL, ldd, alpha, \
-                masked, tail, c + v0 * VL, ldc); \
+            if (cv == UPDATE_CV) FN(rank_update_tile)(rows, UPDATE_CV, p0, kc, a + s0, \
+                d + s0 * ldd + v0 * VL, ldd, alpha, masked, tail, c + p0 * ldc + v0 * VL, ldc); \
+            else FN(rank_update_tile)(rows, 1, p0, kc, a + s0, d + s0 * ldd + v0 * VL, ldd, \
+                alpha, masked, tail, c + p0 * ldc + v0 * VL, ldc); \
             break;
             switch (group) {
 #if UPDATE_TERMS > 1
@@ -245,6 +272,8 @@ TARGET static void FN(rank_update)(int k, int n, int terms, const T* const* a, c
 #undef UPDATE_CASE
         }
     }
+    }
 }
 
 #undef ROW_LINE
+#undef COLS_SAVED

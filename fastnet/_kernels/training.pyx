@@ -25,7 +25,7 @@ from libc.string cimport memcpy
 from ._passes cimport backward, forward, parameter_count, rows_finite
 from ._precision cimport block_inputs, copy_values, input_t, same_precision
 from ._finite cimport all_finite
-from ._tiles cimport FASTNET_SIMD_NONE, fastnet_prefetch
+from ._tiles cimport FASTNET_SIMD_NONE, fastnet_prefetch, fastnet_set_tuning
 from .workspace cimport (AHEAD, Buffers, IN_PARAMS, Workspace, buffers_allocate, buffers_free,
                          first_layer_fits, first_layer_give_back, first_layer_take)
 
@@ -365,3 +365,12 @@ def backprop_row(sizes, x, target, params, Cost cost, gradient, Activation hidde
             raise MemoryError()
     finally:
         close_row_call(&call)
+
+
+def set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
+               int prefetch_double, int prefetch_float):
+    """Walk the tile kernels' work this way from now on (fastnet.dispatch's table in use):
+    chunk lengths (columns_chunk 0: none), columns of tiles per chunk, and where the next rows are fetched to in
+    each precision (0 not at all, 1 the L1 cache, 2 the L2)."""
+    fastnet_set_tuning(dot_chunk, dot_block, axpy_chunk, columns_chunk, prefetch_double,
+                       prefetch_float)
