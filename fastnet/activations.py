@@ -19,9 +19,9 @@ enum); this module checks the names a user gives and maps them there.
 from collections import namedtuple
 
 import numpy as np
-from scipy.special import expit
 
 from fastnet._kernels.training import Activation, Cost
+from fastnet.costs import sigmoid
 
 HIDDEN = {"sigmoid": Activation.SIGMOID, "tanh": Activation.TANH, "relu": Activation.RELU}
 OUTPUTS = {"sigmoid": Activation.SIGMOID, "softmax": Activation.SOFTMAX}
@@ -69,7 +69,7 @@ def kernel_layers(activation, output, cost_kind):
 # NumPy forms for analyses outside the kernels: each activation, and its
 # derivative written in terms of a = f(z), as the kernels compute it.
 NUMPY_FUNCTIONS = {
-    "sigmoid": (expit, lambda a: a * (1 - a)),        # expit: 1/(1+exp(-z)), no overflow
+    "sigmoid": (sigmoid, lambda a: a * (1 - a)),      # scipy's expit: no overflow
     "tanh": (np.tanh, lambda a: 1 - a * a),
     "relu": (lambda z: np.maximum(z, 0), lambda a: (a > 0).astype(a.dtype)),
 }

@@ -6,13 +6,18 @@ for desired output ``y``) and ``delta(z, a, y)`` (the output layer's error).
 The kernels compute ``delta`` themselves; ``kind`` tells them which one.
 """
 import numpy as np
-from scipy.special import expit
 
 from fastnet._kernels.training import Cost
 
 
 def sigmoid(z):
-    """The sigmoid 1/(1+exp(-z)), computed without overflow (scipy's expit)."""
+    """The sigmoid 1/(1+exp(-z)), computed without overflow (scipy's expit).
+
+    SciPy's special functions take a third of a second to import, so they
+    are imported at the first call: training (all in the kernels) never
+    needs them.
+    """
+    from scipy.special import expit
     return expit(z)
 
 

@@ -213,19 +213,30 @@ def _from_pairs(data, sizes, dtype, what, check_inputs):
 
 
 def _stack_columns(columns, height):
-    """NumPy columns of one shape ``(height, 1)`` or ``(height,)`` and one real dtype,
-    stacked as rows (one concatenation); None if they are not all such columns."""
+    """NumPy columns of one shape ``(height, 1)`` or ``(height,)`` and a real dtype,
+    stacked as rows (one concatenation); None if they are not all such columns.
+
+    The checks are set-wide C passes (the types, the lengths); concatenation
+    then refuses columns of unequal rank or width, and its result's dtype
+    says whether every column was real.  A mix of real dtypes is promoted,
+    as one array of them would be.
+    """
     if columns is None:
         return None
     if not columns:
         return np.empty((0, height))
-    kinds = {(type(c), c.shape, c.dtype) if type(c) is np.ndarray else None for c in columns}
-    if len(kinds) != 1 or None in kinds:
+    if set(map(type, columns)) != {np.ndarray}:
         return None
-    _, shape, dtype = kinds.pop()
-    if shape not in ((height, 1), (height,)) or dtype.kind not in "biuf":
+    try:
+        if set(map(len, columns)) != {height}:
+            return None
+        stacked = np.concatenate(columns, axis=0)
+    except (TypeError, ValueError):    # 0-d arrays; ranks or trailing shapes that differ
         return None
-    return np.concatenate(columns, axis=0).reshape(len(columns), height)
+    if stacked.dtype.kind not in "biuf" or stacked.shape not in (
+            (len(columns) * height, 1), (len(columns) * height,)):
+        return None
+    return stacked.reshape(len(columns), height)
 
 
 def _all_int_labels(ys):

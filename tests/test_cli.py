@@ -313,6 +313,27 @@ def test_importing_the_command_line_loads_no_numpy(env, tmp_path):
     assert r.stdout.strip() == "[]"
 
 
+def test_train_loads_neither_the_other_commands_nor_scipy_special(env, tmp_path, mnist_train):
+    """``fastnet train`` imports what training uses: no other command's module, no
+    SciPy special functions (a third of a second to import)."""
+    code = ("import sys; from fastnet.cli import main; "
+            "code = main(['train', '--data', {!r}, '--limit', '200', '--epochs', '1', "
+            "'--quiet']); "
+            "print(code, sorted(m for m in sys.modules if m.startswith(('fastnet.cli.', "
+            "'scipy.special', 'scipy.stats'))))".format(str(DATA)))
+    r = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == "0 ['fastnet.cli.common', 'fastnet.cli.train']"
+
+
+def test_help_still_lists_every_command(env, tmp_path):
+    r = fastnet_cmd("--help", env=env, cwd=tmp_path)
+    assert r.returncode == 0
+    for command in cli.COMMANDS:
+        assert "    " + command + " " in r.stdout
+
+
 class _Stopped(Exception):
     """A library's "stopped" exception."""
 

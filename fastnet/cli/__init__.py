@@ -8,8 +8,10 @@
 Each command is a module here with ``add_parser(subparsers)``, which adds its
 parser and sets ``run`` (a function of the parsed arguments returning the exit
 code) as its default, and ``run`` itself.  ``COMMANDS`` maps the names to the
-``add_parser`` functions: a new command is one module and one entry (or a call
-to ``register``).  What they share is in ``fastnet.cli.common`` (errors,
+``add_parser`` functions, or to the names of the modules that hold them: a
+new command is one module and one entry (or a call to ``register``).  A
+command's module is imported only when that command runs (or a help listing
+all of them is asked for), so ``fastnet train`` loads nothing of the others.  What they share is in ``fastnet.cli.common`` (errors,
 settings, bounds, argument types, progress bars, Ctrl-C) and
 ``fastnet.cli.outputs`` (the files they write).
 
@@ -19,15 +21,15 @@ or the results not written (``Failure``), 2 bad arguments (``UsageError``),
 one line on stderr, never a traceback.
 """
 import argparse
+import importlib
 import signal
 import sys
 
-from fastnet.cli import remedies, speed, sweep, train
 from fastnet.cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Failure, Parser,
                                 UsageError, one_line)
 
-COMMANDS = {"train": train.add_parser, "speed": speed.add_parser,
-            "remedies": remedies.add_parser, "sweep": sweep.add_parser}
+COMMANDS = {"train": "fastnet.cli.train", "speed": "fastnet.cli.speed",
+            "remedies": "fastnet.cli.remedies", "sweep": "fastnet.cli.sweep"}
 
 
 def register(name, add_command):
@@ -35,15 +37,29 @@ def register(name, add_command):
     COMMANDS[name] = add_command
 
 
-def build_parser():
+def build_parser(only=None):
+    """The command line's parser: every command's, or with ``only``, that one command's."""
     parser = Parser(prog="fastnet",
                     description="fastnet: fast CPU training of the networks of Michael "
                                 "Nielsen's network2.py.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
                                        parser_class=Parser)
-    for add_command in COMMANDS.values():
-        add_command(subparsers)
+    for name, add_command in COMMANDS.items():
+        if only is None or name == only:
+            _adder(add_command)(subparsers)
     return parser
+
+
+def _adder(add_command):
+    """The ``add_parser`` function an entry of COMMANDS names (a module's, when a string)."""
+    if isinstance(add_command, str):
+        return importlib.import_module(add_command).add_parser
+    return add_command
+
+
+def _command_named(argv):
+    """The command ``argv`` runs, when its first word is one (else None: parse them all)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def main(argv=None):
@@ -81,7 +97,9 @@ def caused_by_interrupt(error):
 
 
 def _main(argv):
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(only=_command_named(argv))
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:  # reported by the subcommand, whose --help lists what it takes
