@@ -104,10 +104,21 @@ def input_rows(X, width, dtype, what, check=True):
     if X.ndim != 2 or X.shape[1] != width:
         raise ValueError("{} must have shape (n, {}), got {}".format(what, width, X.shape))
     keep = X.dtype if X.dtype in FLOAT_TYPES else np.dtype(dtype)
-    X = np.ascontiguousarray(X, dtype=keep.newbyteorder("="))
+    X = kernel_ready(X, keep)
     if check:
         check_finite(X, what, fits_float32=(dtype == np.float32 and X.dtype == np.float64))
     return X
+
+
+def kernel_ready(a, dtype):
+    """``a`` as C-contiguous, aligned values of ``dtype`` in native byte order.
+
+    The kernels read raw buffers: a big-endian array would be read as wrong
+    numbers, and an unaligned one (a view one byte into a buffer) with
+    misaligned loads, which are undefined behaviour in C.  Such arrays are
+    copied; the others are returned as they are.
+    """
+    return np.require(a, np.dtype(dtype).newbyteorder("="), ["C_CONTIGUOUS", "ALIGNED"])
 
 
 def target_rows_from(y, n, n_out, dtype, what):
@@ -121,7 +132,7 @@ def target_rows_from(y, n, n_out, dtype, what):
     if y.shape != (n, n_out):
         raise ValueError("{} must have shape ({},) of int labels or ({}, {}) of target rows, "
                          "got {}".format(what, n, n, n_out, y.shape))
-    targets = np.ascontiguousarray(y, dtype=dtype)
+    targets = kernel_ready(y, dtype)
     check_finite(targets, what, fits_float32=(dtype == np.float32 and y.dtype == np.float64))
     return targets, None
 
@@ -262,18 +273,18 @@ def one_input(x, width, what):
     attribute checks: the one-example kernels take any C-contiguous buffer
     of the right length, and check the values' finiteness as they read them.
     """
-    if (type(x) is np.ndarray and x.dtype.char in "fd" and x.flags.c_contiguous
-            and x.shape in ((width, 1), (width,))):
+    if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
+            and x.flags.c_contiguous and x.flags.aligned and x.shape in ((width, 1), (width,))):
         return x
-    return np.ascontiguousarray(input_column(x, width, what), dtype=np.float64)
+    return kernel_ready(input_column(x, width, what), np.float64)
 
 
 def one_target(y, n_out, what):
     """One example's target, an int label or a column, as n_out C-contiguous float64 values."""
-    if (type(y) is np.ndarray and y.dtype.char == "d" and y.flags.c_contiguous
-            and y.shape in ((n_out, 1), (n_out,))):
+    if (type(y) is np.ndarray and y.dtype.char == "d" and y.dtype.isnative
+            and y.flags.c_contiguous and y.flags.aligned and y.shape in ((n_out, 1), (n_out,))):
         return y
-    return np.ascontiguousarray(target_row(y, n_out, what), dtype=np.float64)
+    return kernel_ready(target_row(y, n_out, what), np.float64)
 
 
 def input_column(x, n0, what):
