@@ -14,6 +14,7 @@ import pickle
 import pickletools
 import struct
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -50,8 +51,10 @@ print(json.dumps({"seconds": seconds, "grown_kb": grown, "message": message}))
 
 def _measure(path, timeout=120):
     """Read ``path`` in a fresh Python; its seconds, peak-memory growth and message."""
+    # Started in the file's folder, so that it imports the installed fastnet (in the
+    # repository root Python would import the source folder first).
     r = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True,
-                       text=True, timeout=timeout)
+                       text=True, timeout=timeout, cwd=str(Path(path).parent))
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads(r.stdout)
 
