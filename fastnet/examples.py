@@ -208,7 +208,13 @@ def _from_pairs(data, sizes, dtype, what, check_inputs):
     elif ys is not None:
         targets = _stack_columns(ys, n_out)
     if X is None or (targets is None and labels is None):
-        X, targets = _pair_by_pair(pairs, n0, n_out, dtype, what)
+        try:
+            X, targets = _pair_by_pair(pairs, n0, n_out, dtype, what)
+        except (TypeError, ValueError):
+            meant = _meant_array_form(data, n0, what)
+            if meant is None:
+                raise
+            raise ValueError(meant) from None
         labels = None
     if X.dtype not in FLOAT_TYPES:
         X = X.astype(dtype)
@@ -251,6 +257,27 @@ def _int_labels(ys, n_out, what):
     except OverflowError:
         raise ValueError("{}: a label is out of range 0..{}".format(what, n_out - 1)) from None
     return class_labels(labels, n_out, what)
+
+
+def _meant_array_form(data, n0, what):
+    """What is wrong with ``data`` if it looks like a try at the array form (X, y)
+    rather than a list of pairs; None if it does not."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        return None
+    X, y = data
+    needs = ("{} in the array form must be a tuple (X, y) with X a NumPy array of shape "
+             "(n, {}) and y n labels or (n, outputs) target rows".format(what, n0))
+    if isinstance(X, np.ndarray):
+        if isinstance(data, list) and X.ndim == 2:
+            return needs + "; got a list [X, y]: pass the tuple (X, y)"
+        got = "; got X of shape {}".format(X.shape)
+        if X.ndim > 2:
+            got += ": flatten the images first, e.g. X.reshape(len(X), -1)"
+        return needs + got
+    if (isinstance(X, list) and len(X) != 2 and hasattr(y, "__len__") and len(X) == len(y)
+            and all(isinstance(row, (list, tuple, np.ndarray)) for row in X[:1])):
+        return needs + "; got X as a list of {} rows: pass np.asarray(rows)".format(len(X))
+    return None
 
 
 def _pair_by_pair(pairs, n0, n_out, dtype, what):

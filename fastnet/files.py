@@ -68,7 +68,10 @@ def write_atomically(path, write):
     path = os.fspath(path)
     remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
     temporary = temporary_name(path)
-    handle = _create(temporary)
+    try:
+        handle = _create(temporary)
+    except OSError as error:
+        raise _naming(error, path) from None
     try:
         with os.fdopen(handle, "wb") as f:
             write(f)
@@ -77,12 +80,20 @@ def write_atomically(path, write):
             # Renamed while still open, and so still locked: a cleaner in
             # another process never sees it unlocked under its temporary name.
             os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(temporary)
         except OSError:
             pass
+        if isinstance(error, OSError) and temporary in (error.filename, error.filename2):
+            raise _naming(error, path) from None
         raise
+
+
+def _naming(error, path):
+    """``error`` (an OSError about the temporary file) as the same error about ``path``,
+    the name the caller gave."""
+    return type(error)(error.errno, error.strerror, path)
 
 
 def probe_writable(path):
@@ -93,7 +104,10 @@ def probe_writable(path):
     if os.path.isdir(path):
         raise IsADirectoryError(21, "Is a directory", path)
     temporary = temporary_name(path)
-    os.close(_create(temporary))
+    try:
+        os.close(_create(temporary))
+    except OSError as error:
+        raise _naming(error, path) from None
     os.unlink(temporary)
 
 
