@@ -8,6 +8,8 @@ import numbers
 
 import numpy as np
 
+from fastnet.limits import MAX_PARAMETERS, parameter_count
+
 # The widest layer fastnet accepts; a weight matrix of two such layers would
 # not fit in any memory anyway, and sizes stay C ints in the kernels.
 MAX_LAYER_WIDTH = 2 ** 30
@@ -18,7 +20,13 @@ SEED_LIMIT = 2 ** 32
 
 
 def check_sizes(sizes):
-    """``sizes`` as a list of ints: at least two layers, each of 1 .. 2**30 neurons."""
+    """``sizes`` as a list of ints: at least two layers, each of 1 .. 2**30 neurons,
+    and at most ``MAX_PARAMETERS`` weights and biases in all."""
+    if isinstance(sizes, np.ndarray) and sizes.ndim == 1:
+        sizes = sizes.tolist()
+    if isinstance(sizes, (str, bytes, bytearray, dict, set, frozenset, np.ndarray)):
+        raise TypeError("sizes must be a list of layer widths, e.g. [784, 30, 10], got {}"
+                        .format(_described(sizes)))
     try:
         sizes = list(sizes)
     except TypeError:
@@ -33,7 +41,18 @@ def check_sizes(sizes):
             raise ValueError("every layer needs at least one neuron, got sizes {}".format(sizes))
         if s > MAX_LAYER_WIDTH:
             raise ValueError("layer width {} is too large (at most 2**30)".format(s))
-    return [int(s) for s in sizes]
+    sizes = [int(s) for s in sizes]
+    parameters = parameter_count(sizes)
+    if parameters > MAX_PARAMETERS:
+        raise ValueError("sizes {} would have {:,} weights and biases; at most {:,} are allowed"
+                         .format(sizes, parameters, MAX_PARAMETERS))
+    return sizes
+
+
+def _described(value):
+    if isinstance(value, np.ndarray):
+        return "an array of shape {}".format(value.shape)
+    return "a {}".format(type(value).__name__)
 
 
 def check_count(value, name, minimum, maximum=MAX_COUNT):
@@ -125,3 +144,21 @@ def normal_generator(random_state):
         return np.random.RandomState(check_seed(random_state, "random_state"))
     raise TypeError("random_state must be None, an int seed or a np.random.RandomState, "
                     "got {!r}".format(random_state))
+
+
+def json_numbers(value):
+    """``value`` (a network file's weights or biases): nested lists of JSON numbers.
+
+    Strings such as "0.1" and booleans, which NumPy would turn into numbers, are
+    refused with a TypeError.
+    """
+    if type(value) is not list:
+        raise TypeError("weights and biases must be lists, got {}".format(type(value).__name__))
+    if set(map(type, value)) <= {int, float}:
+        return value
+    for item in value:
+        if type(item) not in (int, float, list):
+            raise TypeError("weights and biases must hold numbers, got {!r}".format(item))
+        if type(item) is list:
+            json_numbers(item)
+    return value

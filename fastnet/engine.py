@@ -413,13 +413,28 @@ def accuracy(params, examples, layers=DEFAULT, workspaces=None):
 def total_cost(params, examples, lmbda, cost, layers=DEFAULT, workspaces=None):
     """Mean ``cost.fn`` over the examples plus 0.5*(lmbda/n)*sum ||w||^2, as np.float64."""
     total = np.float64(0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for rows in _blocks(examples.n):
             total += cost.fn(outputs(params, examples.X[rows], layers, workspaces),
                              examples.targets[rows])
+        mean = total / examples.n
+        if not np.isfinite(mean):
+            mean = _mean_cost_example_by_example(params, examples, cost, layers, workspaces)
     weights, _ = unpack(params.flat, params.sizes)
     regulariser = sum(np.linalg.norm(w) ** 2 for w in weights)
-    return np.float64(total / examples.n + 0.5 * (lmbda / examples.n) * regulariser)
+    return np.float64(mean + 0.5 * (lmbda / examples.n) * regulariser)
+
+
+def _mean_cost_example_by_example(params, examples, cost, layers, workspaces):
+    """network2's order: each example's cost divided by n, then added up.  Where
+    nan_to_num caps each saturated example's cost at the largest float, a sum of
+    whole blocks can overflow to inf while network2's mean stays finite."""
+    mean = np.float64(0.0)
+    for rows in _blocks(examples.n):
+        out = outputs(params, examples.X[rows], layers, workspaces)
+        for a, y in zip(out, examples.targets[rows]):
+            mean += cost.fn(a, y) / examples.n
+    return mean
 
 
 # One example's products are too small for BLAS threads: no limiter needed.

@@ -104,10 +104,21 @@ def input_rows(X, width, dtype, what, check=True):
     if X.ndim != 2 or X.shape[1] != width:
         raise ValueError("{} must have shape (n, {}), got {}".format(what, width, X.shape))
     keep = X.dtype if X.dtype in FLOAT_TYPES else np.dtype(dtype)
-    X = np.ascontiguousarray(X, dtype=keep.newbyteorder("="))
+    X = kernel_ready(X, keep)
     if check:
         check_finite(X, what, fits_float32=(dtype == np.float32 and X.dtype == np.float64))
     return X
+
+
+def kernel_ready(a, dtype):
+    """``a`` as C-contiguous, aligned values of ``dtype`` in native byte order.
+
+    The kernels read raw buffers: a big-endian array would be read as wrong
+    numbers, and an unaligned one (a view one byte into a buffer) with
+    misaligned loads, which are undefined behaviour in C.  Such arrays are
+    copied; the others are returned as they are.
+    """
+    return np.require(a, np.dtype(dtype).newbyteorder("="), ["C_CONTIGUOUS", "ALIGNED"])
 
 
 def target_rows_from(y, n, n_out, dtype, what):
@@ -121,7 +132,7 @@ def target_rows_from(y, n, n_out, dtype, what):
     if y.shape != (n, n_out):
         raise ValueError("{} must have shape ({},) of int labels or ({}, {}) of target rows, "
                          "got {}".format(what, n, n, n_out, y.shape))
-    targets = np.ascontiguousarray(y, dtype=dtype)
+    targets = kernel_ready(y, dtype)
     check_finite(targets, what, fits_float32=(dtype == np.float32 and y.dtype == np.float64))
     return targets, None
 
@@ -197,7 +208,13 @@ def _from_pairs(data, sizes, dtype, what, check_inputs):
     elif ys is not None:
         targets = _stack_columns(ys, n_out)
     if X is None or (targets is None and labels is None):
-        X, targets = _pair_by_pair(pairs, n0, n_out, dtype, what)
+        try:
+            X, targets = _pair_by_pair(pairs, n0, n_out, dtype, what)
+        except (TypeError, ValueError):
+            meant = _meant_array_form(data, n0, what)
+            if meant is None:
+                raise
+            raise ValueError(meant) from None
         labels = None
     if X.dtype not in FLOAT_TYPES:
         X = X.astype(dtype)
@@ -253,6 +270,27 @@ def _int_labels(ys, n_out, what):
     return class_labels(labels, n_out, what)
 
 
+def _meant_array_form(data, n0, what):
+    """What is wrong with ``data`` if it looks like a try at the array form (X, y)
+    rather than a list of pairs; None if it does not."""
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        return None
+    X, y = data
+    needs = ("{} in the array form must be a tuple (X, y) with X a NumPy array of shape "
+             "(n, {}) and y n labels or (n, outputs) target rows".format(what, n0))
+    if isinstance(X, np.ndarray):
+        if isinstance(data, list) and X.ndim == 2:
+            return needs + "; got a list [X, y]: pass the tuple (X, y)"
+        got = "; got X of shape {}".format(X.shape)
+        if X.ndim > 2:
+            got += ": flatten the images first, e.g. X.reshape(len(X), -1)"
+        return needs + got
+    if (isinstance(X, list) and len(X) != 2 and hasattr(y, "__len__") and len(X) == len(y)
+            and all(isinstance(row, (list, tuple, np.ndarray)) for row in X[:1])):
+        return needs + "; got X as a list of {} rows: pass np.asarray(rows)".format(len(X))
+    return None
+
+
 def _pair_by_pair(pairs, n0, n_out, dtype, what):
     """The slow, forgiving conversion, which names the first pair that is wrong."""
     X = np.empty((len(pairs), n0), dtype=dtype)
@@ -273,18 +311,18 @@ def one_input(x, width, what):
     attribute checks: the one-example kernels take any C-contiguous buffer
     of the right length, and check the values' finiteness as they read them.
     """
-    if (type(x) is np.ndarray and x.dtype.char in "fd" and x.flags.c_contiguous
-            and x.shape in ((width, 1), (width,))):
+    if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
+            and x.flags.c_contiguous and x.flags.aligned and x.shape in ((width, 1), (width,))):
         return x
-    return np.ascontiguousarray(input_column(x, width, what), dtype=np.float64)
+    return kernel_ready(input_column(x, width, what), np.float64)
 
 
 def one_target(y, n_out, what):
     """One example's target, an int label or a column, as n_out C-contiguous float64 values."""
-    if (type(y) is np.ndarray and y.dtype.char == "d" and y.flags.c_contiguous
-            and y.shape in ((n_out, 1), (n_out,))):
+    if (type(y) is np.ndarray and y.dtype.char == "d" and y.dtype.isnative
+            and y.flags.c_contiguous and y.flags.aligned and y.shape in ((n_out, 1), (n_out,))):
         return y
-    return np.ascontiguousarray(target_row(y, n_out, what), dtype=np.float64)
+    return kernel_ready(target_row(y, n_out, what), np.float64)
 
 
 def input_column(x, n0, what):

@@ -26,7 +26,8 @@ import warnings
 import numpy as np
 
 from fastnet import activations, engine, examples
-from fastnet.checks import check_count, check_dtype, check_real, check_sizes, normal_generator
+from fastnet.checks import (check_count, check_dtype, check_real, check_sizes, json_numbers,
+                            normal_generator)
 from fastnet.costs import (CrossEntropyCost, LogLikelihoodCost, QuadraticCost,  # noqa: F401
                            cost_by_name, cost_kind, sigmoid, sigmoid_prime)
 from fastnet.files import write_atomically
@@ -465,8 +466,9 @@ def load(filename):
     except UnicodeDecodeError:
         raise ValueError("{} is not a network2 JSON file: it is not UTF-8 text"
                          .format(filename)) from None
-    except json.JSONDecodeError as error:
-        raise ValueError("{} is not a network2 JSON file: {}".format(filename, error)) from None
+    except (ValueError, RecursionError) as error:   # bad JSON, an int of 4,300+ digits, deep nesting
+        raise ValueError("{} is not a network2 JSON file: {}".format(
+            filename, error if isinstance(error, ValueError) else "it is nested too deeply")) from None
     if not isinstance(data, dict) or not {"sizes", "weights", "biases", "cost"} <= set(data):
         raise ValueError("{} is not a network2 file: it needs the keys sizes, weights, "
                          "biases and cost".format(filename))
@@ -476,22 +478,16 @@ def load(filename):
         activation = data.get("activation", "sigmoid")
         output = data.get("output", "sigmoid")
         activations.kernel_layers(activation, output, cost_kind(cost))
-        weights = [np.array(w, dtype=np.float64) for w in _as_list(data["weights"])]
-        biases = [np.array(b, dtype=np.float64) for b in _as_list(data["biases"])]
+        weights = [np.array(w, dtype=np.float64) for w in json_numbers(data["weights"])]
+        biases = [np.array(b, dtype=np.float64) for b in json_numbers(data["biases"])]
         params = Parameters.pack(sizes, weights, biases)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
         raise ValueError("{}: {}".format(filename, error)) from None
     if not params.is_finite():
         raise ValueError("{}: the weights or biases contain NaN or infinity".format(filename))
     net = Network(sizes, cost=cost, activation=activation, output=output)
     net._adopt(params)
     return net
-
-
-def _as_list(value):
-    if not isinstance(value, list):
-        raise TypeError("weights and biases must be lists, got {}".format(type(value).__name__))
-    return value
 
 
 #### Module-level helpers

@@ -74,7 +74,7 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         The L2 regularisation parameter; as in network2, each step shrinks
         the weights by ``1 - eta*lmbda/n`` with n the number of training
         examples given to ``fit`` (or to this ``partial_fit`` call).
-    dtype : {"float64", "float32"}, default="float64"
+    dtype : {"float64", "float32"}, np.float64 or np.float32, default="float64"
         The precision the kernel trains and predicts in.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and the shuffling.  An int ``s`` gives
@@ -263,7 +263,7 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
     #### Parameters
 
     def _dtype(self):
-        return _DTYPES.get(self.dtype, np.float64)
+        return _DTYPES.get(_dtype_name(self.dtype), np.float64)
 
     def _check_parameters(self):
         """Reject bad parameter values at fit time (scikit-learn's convention), clearly.
@@ -278,7 +278,9 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         if (self.output == "softmax") != (self.cost == "log_likelihood"):
             raise ValueError("output='softmax' and cost='log_likelihood' go together; got "
                              "output={!r} with cost={!r}".format(self.output, self.cost))
-        check_choice(self.dtype, "dtype", tuple(_DTYPES))
+        if _dtype_name(self.dtype) not in _DTYPES:
+            raise ValueError("dtype must be 'float64' or 'float32' (or np.float64, np.float32), "
+                             "got {!r}".format(self.dtype))
         if not isinstance(self.hidden_layer_sizes, (tuple, list)):
             raise ValueError("hidden_layer_sizes must be a tuple of positive ints, e.g. (30,), "
                              "got {!r}".format(self.hidden_layer_sizes))
@@ -293,6 +295,13 @@ class FastNetClassifier(ClassifierMixin, BaseEstimator):
         check_count(self.mini_batch_size, "mini_batch_size", 1)
         check_real(self.eta, "eta")
         check_real(self.lmbda, "lmbda")
+
+
+def _dtype_name(dtype):
+    """"float64" or "float32" for those names, NumPy's types and dtypes; else ``dtype``."""
+    if isinstance(dtype, (type, np.dtype)) and dtype in (np.float64, np.float32, float):
+        return np.dtype(dtype).name
+    return dtype
 
 
 class _sklearn_errors_for:

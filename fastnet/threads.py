@@ -5,9 +5,16 @@ weight matrix), and OpenBLAS's threads cost more than they give on them: a
 second thread has too little work to share and waits for a core that
 another process may hold (``python -m benchmarks`` measures one against two
 in its thread probe).  On a busy machine, or with several networks training
-in parallel threads, BLAS threads oversubscribe the cores.  So while a kernel
-runs, BLAS is held to ``BLAS_THREADS`` threads (threadpoolctl does the
-holding); the limit is lifted again when the last running kernel call returns.
+in parallel threads, BLAS threads oversubscribe the cores.  So from the
+first kernel call on, BLAS is held to ``BLAS_THREADS`` threads (threadpoolctl
+does the holding) for the rest of the process.
+
+The limit is not lifted between calls: OpenBLAS's thread count is one setting
+for the whole process, and a kernel in one Python thread may start while
+another thread lifts or sets it, so that some of its products run on two
+threads and round differently.  Held once and kept, every product of every
+thread runs on the same number of threads, and parallel runs give the same
+numbers as the same runs one after the other.
 
 Set ``fastnet.threads.BLAS_THREADS`` to another number to change that, or to
 None to leave BLAS's own setting alone.
@@ -21,34 +28,41 @@ from threadpoolctl import ThreadpoolController
 BLAS_THREADS = 1
 
 _lock = threading.Lock()
-_running = 0          # kernel calls in progress, in all threads
-_limiter = None       # threadpoolctl's record of the limits to restore
+_held = None          # the limit in force, or None before the first kernel call
+_limiter = None       # threadpoolctl's record of the limits BLAS had before
 _blas = None          # the BLAS libraries of this process, found once
+
+
+def hold_blas_threads():
+    """Hold BLAS to ``BLAS_THREADS`` threads from here on (None: BLAS's own setting).
+
+    Called by every kernel call; sets the limit only when ``BLAS_THREADS`` differs
+    from the limit in force, so its cost after the first call is one comparison.
+    """
+    global _held, _limiter, _blas
+    limit = BLAS_THREADS
+    if limit == _held:
+        return
+    with _lock:
+        if limit == _held:
+            return
+        if _blas is None:
+            _blas = ThreadpoolController().select(user_api="blas")
+        if limit is None:
+            _limiter.restore_original_limits()
+        elif _limiter is None:
+            _limiter = _blas.limit(limits=limit)
+        else:
+            _blas.limit(limits=limit)
+        _held = limit
 
 
 @contextmanager
 def kernel_threads():
-    """Hold BLAS to ``BLAS_THREADS`` threads for the duration of the block.
-
-    Counted across threads, so that parallel training runs share one limit
-    and the first to finish does not lift it under the others.
-    """
-    global _running, _limiter, _blas
-    with _lock:
-        if _running == 0 and BLAS_THREADS is not None:
-            if _blas is None:
-                _blas = ThreadpoolController().select(user_api="blas")
-            _limiter = _blas.limit(limits=BLAS_THREADS)
-        _running += 1
-    try:
-        with accelerate_threads(BLAS_THREADS):   # Apple's BLAS, which threadpoolctl cannot see
-            yield
-    finally:
-        with _lock:
-            _running -= 1
-            if _running == 0 and _limiter is not None:
-                _limiter.restore_original_limits()
-                _limiter = None
+    """Hold BLAS to ``BLAS_THREADS`` threads (kept afterwards) while the block runs."""
+    hold_blas_threads()
+    with accelerate_threads(BLAS_THREADS):   # Apple's BLAS, which threadpoolctl cannot see
+        yield
 
 
 # Apple Accelerate (macOS) ---------------------------------------------------------------

@@ -71,6 +71,15 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread():
+    """BLAS on one thread for the session: the reference implementations' tiny NumPy
+    products are many times slower on two OpenBLAS threads with some NumPy releases."""
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _root_off_sys_path():
     """Importing and setting up the test package put the root back on sys.path: take it
     off for the run, so that subprocesses handed this sys.path import the installed

@@ -355,7 +355,7 @@ def test_old_references_keep_their_values_as_with_network2(small):
 
 def test_load_checks_shapes_before_allocating(tmp_path):
     bomb = tmp_path / "bomb.json"
-    bomb.write_text(json.dumps({"sizes": [134217728, 2], "weights": [[[0.0]]],
+    bomb.write_text(json.dumps({"sizes": [4000000, 2], "weights": [[[0.0]]],
                                 "biases": [[[0.0], [0.0]]], "cost": "CrossEntropyCost"}))
     tracemalloc.start()
     with pytest.raises(ValueError, match=r"bomb.json: weights\[0\] must have shape"):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build fastnet's kernels with AddressSanitizer and run the test suite against them.
+# Build fastnet's kernels with AddressSanitizer and UndefinedBehaviorSanitizer and run
+# the test suite against them.
 #
 #   tools/asan.sh                 # the whole suite
 #   tools/asan.sh tests/test_fuzz_network.py -x      # arguments go to pytest
@@ -7,12 +8,14 @@
 # Uses the current Python (a venv with fastnet's test extra installed: pip
 # install ".[test]"); installs the build requirements into it if missing.  The
 # sources are copied to a temporary folder and built there in place with
-# -fsanitize=address, so neither the work tree nor the installed package
-# changes.  Python itself is not instrumented: libasan is preloaded, leak
+# -fsanitize=address,undefined, so neither the work tree nor the installed
+# package changes.  Python itself is not instrumented: libasan is preloaded, leak
 # checking is off (CPython keeps memory until exit) and any other error --
 # heap overflow, use after free, out-of-bounds read in a kernel -- aborts the
 # process with a report, which fails the test (the fuzz tests' sandbox
-# workers inherit the preload, so their inputs are checked too).
+# workers inherit the preload, so their inputs are checked too).  Undefined
+# behaviour in a kernel (a misaligned load, a signed overflow, a shift past
+# the width) aborts the same way: nothing is recovered from.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-python}"
@@ -27,13 +30,16 @@ trap 'rm -rf "$work"' EXIT
 libasan="$(gcc -print-file-name=libasan.so)"
 [ -f "$libasan" ] || { echo "asan.sh: libasan.so not found (apt-get install gcc)" >&2; exit 1; }
 
-echo "asan.sh: building the kernels with -fsanitize=address in $work" >&2
-(cd "$work" && CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" \
-    LDFLAGS="-fsanitize=address" "$python" setup.py -q build_ext --inplace >/dev/null)
+sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+echo "asan.sh: building the kernels with $sanitize in $work" >&2
+(cd "$work" && CFLAGS="$sanitize -fno-omit-frame-pointer -g" \
+    LDFLAGS="$sanitize" "$python" setup.py -q build_ext --inplace >/dev/null)
 # The build must really be instrumented.
 for module in "$work"/fastnet/_kernels/*.so; do
     nm -D "$module" | grep __asan_ >/dev/null \
         || { echo "asan.sh: $(basename "$module") was built without ASan" >&2; exit 1; }
+    nm -D "$module" | grep __ubsan_ >/dev/null \
+        || { echo "asan.sh: $(basename "$module") was built without UBSan" >&2; exit 1; }
 done
 
 # libstdc++ is preloaded too: without it, ASan's interceptor of C++ exceptions
@@ -41,6 +47,7 @@ done
 # soon as a C++ extension (matplotlib's) throws one.
 export LD_PRELOAD="$libasan $(gcc -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:allocator_may_return_null=1"
+export UBSAN_OPTIONS="abort_on_error=1:halt_on_error=1:print_stacktrace=1"
 export PYTHONPATH="$work"
 export FASTNET_TEST_DATA="${FASTNET_TEST_DATA:-$(cd "$here/.." && pwd)/shared/data/mnist}"
 cd "$work"

@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 
+from fastnet.limits import MAX_PARAMETERS, parameter_count
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 # ---------------------------------------------------------------------------
@@ -29,7 +31,6 @@ SPEED_MINI_BATCH_SIZE = 1000            # chapter 5 trains its 1,000 images as o
 # NumPy's range); it is written out here to keep NumPy out of the startup.
 SEED_LIMIT = 2 ** 32
 MAX_LAYERS = 100
-MAX_PARAMETERS = 20_000_000             # weights and biases: 160 MB per float64 copy
 MAX_BATCH_NEURONS = 50_000_000          # mini-batch size x neurons: the kernels' work space
 MAX_EPOCHS = 1_000_000
 MAX_ETA = 1000.0
@@ -187,7 +188,7 @@ def layer_sizes(text):
     if min(sizes) < 1:
         raise argparse.ArgumentTypeError("every layer needs at least one neuron, got {!r}"
                                          .format(_short(text)))
-    parameters = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+    parameters = parameter_count(sizes)
     if parameters > MAX_PARAMETERS:
         raise argparse.ArgumentTypeError(
             "{} would have {:,} weights and biases; at most {:,} are allowed".format(
