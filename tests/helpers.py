@@ -83,6 +83,20 @@ def max_abs_diff(a_list, b_list):
                for a, b in zip(a_list, b_list))
 
 
+def same_fastnet_env(base=None):
+    """An environment in which a child Python imports the fastnet this test imported.
+
+    Start the child outside the source tree too (``cwd``): Python puts the
+    folder it starts in first on ``sys.path``, so from the repository root
+    it would import the unbuilt sources instead of an installed fastnet.
+    """
+    import fastnet
+
+    env = dict(os.environ if base is None else base)
+    env["PYTHONPATH"] = str(Path(fastnet.__file__).resolve().parents[1])
+    return env
+
+
 def interrupt_command(argv, cwd, after, wait=0.0, timeout=60):
     """Run ``fastnet ARGV`` in a child Python on the imported fastnet, press Ctrl-C
     (SIGINT) once a line of its output starts with ``after`` and ``wait`` seconds

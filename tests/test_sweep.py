@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import fastnet
-from .helpers import MNIST_DIR, interrupt_command, posix_signals, seed
+from .helpers import MNIST_DIR, interrupt_command, posix_signals, same_fastnet_env, seed
 from fastnet import cli, remedies, speed, sweep
 from fastnet.cli import sweep as sweep_command
 
@@ -537,6 +537,7 @@ def test_a_second_sweep_into_the_same_folder_is_refused(tmp_path, capsys):
               "with sweep_record.hold(sys.argv[1]):\n"
               "    print('held', flush=True)\n    time.sleep(60)\n")
     child = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)],
+                             env=same_fastnet_env(), cwd=str(tmp_path),
                              stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline() == "held\n"
     with pytest.raises(sweep_record.Busy):

@@ -17,7 +17,9 @@ import pytest
 
 from fastnet import dispatch, network2, reference
 
-from .helpers import as_network2_list, max_abs_diff, seed
+from .helpers import as_network2_list, max_abs_diff, same_fastnet_env, seed
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 ROUND_OFF = 1e-10
 RUNNABLE = [name for name, row in dispatch.TABLES.items()
@@ -96,8 +98,9 @@ def test_the_cpu_chooses_its_table_the_same_way_in_every_process():
         assert dispatch.table() == dispatch.chosen_table()
     code = "from fastnet import dispatch; print(dispatch.table(), dispatch.chosen_table())"
     for _ in range(2):
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                             text=True, check=True).stdout.split()
+        out = subprocess.run([sys.executable, "-c", code], env=same_fastnet_env(env),
+                             cwd=str(HERE), capture_output=True, text=True,
+                             check=True).stdout.split()
         assert out == [dispatch.chosen_table()] * 2
 
 
@@ -129,9 +132,9 @@ def test_every_row_names_its_instruction_set_and_where_it_was_measured():
 
 
 def run_with_table(value):
-    env = dict(os.environ, **{dispatch.TABLE_VARIABLE: value})
+    env = same_fastnet_env(dict(os.environ, **{dispatch.TABLE_VARIABLE: value}))
     return subprocess.run([sys.executable, "-c", "from fastnet import dispatch; print(dispatch.table())"],
-                          env=env, capture_output=True, text=True)
+                          env=env, cwd=str(HERE), capture_output=True, text=True)
 
 
 def test_fastnet_table_picks_a_table_for_measurement():
