@@ -56,7 +56,8 @@ PUBLIC_NAMES = [
     "IDX_UBYTE", "IMAGE_SHAPE", "MAX_IDX_BYTES", "MAX_PICKLE_BYTES", "MIRRORS", "NAMES",
     "N_CLASSES", "N_PIXELS", "N_TEST", "N_TRAIN", "N_VAL", "PICKLE_NAMES", "READ_CHUNK",
     "SUBDIRS", "TRAILING_LIMIT", "USER_AGENT", "default_cache_dir", "download", "load_mnist",
-    "read_idx", "read_pickle",
+    "read_idx", "read_pickle", "load_data_shared", "SharedValue", "expand_mnist",
+    "EXPANDED_TRAIN", "expand_training", "shifted_images",
 ]
 
 

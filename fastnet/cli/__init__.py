@@ -4,6 +4,7 @@
     fastnet speed --quick              # chapter 5's experiments, as a smoke run
     fastnet remedies                   # activations x initialisations, side by side
     fastnet sweep --eta 0.1 0.5        # a grid of settings over seeds, on threads or Dask
+    fastnet expand                     # the book's mnist_expanded.pkl.gz, for chapter 6
 
 Each command is a module here with ``add_parser(subparsers)``, which adds its
 parser and sets ``run`` (a function of the parsed arguments returning the exit
@@ -29,7 +30,8 @@ from fastnet.cli.common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, Failu
                                 UsageError, one_line)
 
 COMMANDS = {"train": "fastnet.cli.train", "speed": "fastnet.cli.speed",
-            "remedies": "fastnet.cli.remedies", "sweep": "fastnet.cli.sweep"}
+            "remedies": "fastnet.cli.remedies", "sweep": "fastnet.cli.sweep",
+            "expand": "fastnet.cli.expand"}
 
 
 def register(name, add_command):

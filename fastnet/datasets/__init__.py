@@ -21,6 +21,8 @@ One module per concern:
                opcodes of arrays, tuples and lists, and runs few of them
   downloads    verified downloads into the per-user cache
   search       where ``load_mnist`` looks, in order, and ``load_mnist`` itself
+  shared       chapter 6's ``load_data_shared`` (network3's shared values) and
+               ``expand_mnist``, the book's expanded training set
 """
 
 from fastnet.datasets.book_pickle import MAX_PICKLE_BYTES, read_pickle
@@ -32,9 +34,12 @@ from fastnet.datasets.formats import (
     DataFormatError, DataNotFoundError)
 from fastnet.datasets.idx import IDX_UBYTE, MAX_IDX_BYTES, TRAILING_LIMIT, read_idx
 from fastnet.datasets.search import DEBIAN_DIRS, SUBDIRS, load_mnist
+from fastnet.datasets.shared import (EXPANDED_TRAIN, SharedValue, expand_mnist, expand_training,
+                                     load_data_shared, shifted_images)
 
 __all__ = [
     "load_mnist", "download", "read_idx", "read_pickle", "default_cache_dir",
     "DataFormatError", "ChecksumError", "DataNotFoundError",
     "MIRRORS", "CONTENT_SHA256", "DEBIAN_DIRS",
+    "load_data_shared", "SharedValue", "expand_mnist",
 ]

@@ -305,10 +305,11 @@ class _BoundedReader:
         return len(data)
 
 
-def read_pickle(path, dtype=np.float32, max_bytes=None):
+def read_pickle(path, dtype=np.float32, max_bytes=None, training_counts=(N_TRAIN,)):
     """Read the book's pickle (gzip'd or not) into the triple of ``load_mnist``:
     ``(X_train, y_train), (X_val, y_val), (X_test, y_test)``, X arrays of
-    ``dtype`` (float32 or float64), y arrays int64.
+    ``dtype`` (float32 or float64), y arrays int64.  The training part holds
+    one of ``training_counts`` images (the book's 50,000 unless told).
 
     It is read through a bound of ``max_bytes`` (default ``MAX_PICKLE_BYTES``,
     512 MiB) and an unpickler that builds nothing but arrays; then every part
@@ -345,16 +346,19 @@ def read_pickle(path, dtype=np.float32, max_bytes=None):
             # describe its insides, not the file.
             raise DataFormatError(path, "not a readable MNIST pickle (its opcodes do not "
                                   "build a value: the file is corrupt)") from e
-    counts = (N_TRAIN, N_VAL, N_TEST)
     if not (isinstance(triple, (tuple, list)) and len(triple) == 3):
         raise DataFormatError(path, "expected a pickled triple (training, validation, test)")
     out = []
-    for part, count, what in zip(triple, counts, ("training", "validation", "test")):
+    parts = ("training", "validation", "test")
+    for part, count, what in zip(triple, (None, N_VAL, N_TEST), parts):
         if not (isinstance(part, (tuple, list)) and len(part) == 2):
             raise DataFormatError(path, "the {} part is not an (images, labels) pair".format(what))
         images, labels = part
         if not (isinstance(images, np.ndarray) and isinstance(labels, np.ndarray)):
             raise DataFormatError(path, "the {} part is not a pair of arrays".format(what))
+        if count is None:
+            count = images.shape[0] if images.shape[:1] in [(c,) for c in training_counts] \
+                else training_counts[0]
         if images.shape != (count, N_PIXELS) or labels.shape != (count,):
             raise DataFormatError(
                 path, "the {} part has shapes {} and {}, expected ({}, {}) and ({},)"
