@@ -176,7 +176,7 @@ def pool_forward(z, b, ph, pw, act, a, where):
         view = win[:, :, :, k // pw, :, k % pw]
         np.greater(view, a, out=greater)
         np.copyto(a, view, where=greater)
-        where[greater] = k
+        np.copyto(where, k, where=greater)
     a += b[None, :, None, None]
     apply_activation(act, a)
 

@@ -28,7 +28,7 @@ import numbers
 
 import numpy as np
 
-from fastnet import convolution
+from fastnet import convolution, threads
 from fastnet.checks import check_count, check_dtype, check_real, real_array
 from fastnet.datasets.shared import SharedValue, load_data_shared as _load_data_shared
 
@@ -265,6 +265,15 @@ class Network:
                     name, len(y), m))
         if test is not None:
             self._test_x, self._test_y = test
+        with threads.kernel_threads():
+            self._train(training_x, training_y, epochs, m, eta, lmbda, num_training_batches,
+                        validation_x, validation_y, test)
+
+    def _train(self, training_x, training_y, epochs, m, eta, lmbda, num_training_batches,
+               validation_x, validation_y, test):
+        """SGD's loop and lines, after the checks (BLAS held to fastnet's thread count:
+        these products are small, and a second BLAS thread waiting for a busy core costs
+        many times what it could give)."""
         params = self._parameters()
         plan = self._plan(m, training=True)
         decay = 1.0 - eta * lmbda / num_training_batches
@@ -305,12 +314,14 @@ class Network:
         if i >= batches:
             raise IndexError("test mini-batch {} does not exist: the test data has {} whole "
                              "mini-batches".format(i, batches))
-        return self._predict(self._parameters(), self._test_x[i * m:(i + 1) * m])
+        with threads.kernel_threads():
+            return self._predict(self._parameters(), self._test_x[i * m:(i + 1) * m])
 
     def predict(self, x):
         """The predicted labels of the images ``x`` (n, n_in), any n, on the evaluation path."""
         x = self._images(x, "x")
-        return self._predict(self._parameters(), x)
+        with threads.kernel_threads():
+            return self._predict(self._parameters(), x)
 
     #### Internals
 
@@ -614,7 +625,8 @@ def ensemble(nets, test_data=None):
         whole = (len(y) // m) * m
         if whole == 0:
             raise ValueError("test_data has fewer examples than one mini-batch of {}".format(m))
-        labels = net._predict(net._parameters(), x[:whole])
+        with threads.kernel_threads():
+            labels = net._predict(net._parameters(), x[:whole])
         if votes is None:
             votes = np.zeros((whole, net.n_out), dtype=np.int64)
             truth = y[:whole]
