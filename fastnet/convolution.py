@@ -167,16 +167,17 @@ def activation_derivative(act, a, out):
 def pool_forward(z, b, ph, pw, act, a, where):
     """a = act(max of each window of z + b[f]); where = each window's first maximum."""
     win = _windows(z, ph, pw)
-    a[...] = win[:, :, :, 0, :, 0]
-    where.fill(0)
-    greater = _scratch.get("greater", a.shape, np.bool_)
-    # Only a strictly larger entry replaces the maximum, so ties keep the first in
-    # row-major window order, as np.argmax would.
-    for k in range(1, ph * pw):
-        view = win[:, :, :, k // pw, :, k % pw]
-        np.greater(view, a, out=greater)
-        np.copyto(a, view, where=greater)
-        np.copyto(where, k, where=greater)
+    views = [win[:, :, :, k // pw, :, k % pw] for k in range(ph * pw)]
+    np.copyto(a, views[0])
+    for view in views[1:]:
+        np.maximum(a, view, out=a)
+    # Marking the entries equal to the maximum from the last to the first leaves each
+    # window's first maximum in row-major order, as np.argmax would name it.
+    where.fill(ph * pw - 1)
+    equal = _scratch.get("equal", a.shape, np.bool_)
+    for k in range(ph * pw - 2, -1, -1):
+        np.equal(views[k], a, out=equal)
+        np.copyto(where, k, where=equal)
     a += b[None, :, None, None]
     apply_activation(act, a)
 
