@@ -265,9 +265,9 @@ def render(case, w):
             r["speedup_vs_reference"]))
     w("")
     for a in case["agreement"]:
-        w("{} against network3_reference after {} images ({} mini-batches): max |difference| "
+        w("{} {} against network3_reference after {} images ({} mini-batches): max |difference| "
           "{:.1e} in the weights, {:.1e} in the biases (bound {:.0e}).".format(
-              a["impl"], a["examples"], a["examples"] // case["mini_batch_size"],
+              a["impl"], a["dtype"], a["examples"], a["examples"] // case["mini_batch_size"],
               a["max_abs_diff_weights"], a["max_abs_diff_biases"], a["tolerance"]))
     for note in case["notes"]:
         w(note)
