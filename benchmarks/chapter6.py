@@ -202,7 +202,7 @@ def run_chapter6_case(mode, data, threads, peers, log, fma=None):
         for dtype in (np.float32, np.float64):
             runners.append(TorchConvTrain(X, y, dtype, cfg["examples"], cfg["warmup"]))
     else:
-        notes.append("PyTorch not installed: no peer in this case.")
+        notes.append("No PyTorch row: PyTorch is not installed or --no-peers was given.")
     reference = ReferenceTrain(X, y, cfg["reference"], cfg["reference"] // 2)
     runners.append(reference)
     for r in runners:
