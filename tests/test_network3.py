@@ -499,3 +499,38 @@ def test_a_conv_py_style_script_runs_through_a_one_line_shim(tmp_path):
     assert sum(line.startswith("Corresponding test accuracy of ") for line in lines) == 2
     assert lines[-1] == "size 200"
     assert lines[-2].startswith("predictions [") and len(lines[-2].split(",")) == 10
+
+
+def test_kernel_choice_and_the_numpy_override(monkeypatch):
+    monkeypatch.setenv("FASTNET_CONV", "numpy")
+    assert convolution.kernels() is convolution.NumPyKernels
+    monkeypatch.delenv("FASTNET_CONV")
+    built = convolution.compiled()
+    assert convolution.kernels() is (convolution.NumPyKernels if built is None else built)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_kernels_compute_what_the_numpy_ones_do(dtype):
+    built = convolution.compiled()
+    if built is None:
+        pytest.skip("fastnet._kernels.conv is not built in this tree (the NumPy kernels run)")
+    rng = np.random.default_rng(4)
+    x = rng.random((3, 2, 12, 11)).astype(dtype)
+    w = rng.standard_normal((5, 2, 3, 4)).astype(dtype)
+    b = rng.standard_normal(5).astype(dtype)
+    tol = 1e-12 if dtype == np.float64 else 1e-4
+    out = {}
+    for k in (built, convolution.NumPyKernels):
+        z = np.empty((3, 5, 10, 8), dtype=dtype)
+        k.conv_forward(x, w, z)
+        a = np.empty((3, 5, 5, 4), dtype=dtype)
+        where = np.empty(a.shape, dtype=np.int32)
+        k.pool_forward(z, b, 2, 2, convolution.TANH, a, where)
+        da = np.ascontiguousarray(a[::-1])
+        dz, db = np.empty_like(z), np.empty_like(b)
+        k.pool_backward(da, a, where, convolution.TANH, dz, db)
+        dw, dx = np.empty_like(w), np.empty_like(x)
+        k.conv_backward(x, w, dz, dw, dx)
+        out[k] = (z, a, where, dz, db, dw, dx)
+    for ours, numpy_one in zip(out[built], out[convolution.NumPyKernels]):
+        np.testing.assert_allclose(ours, numpy_one, rtol=tol, atol=tol)
