@@ -397,8 +397,11 @@ def test_bad_parameters_are_refused():
 
 #### The kernels against the reference's own convolution and pooling
 
+@pytest.mark.parametrize("single_product", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_numpy_kernels_match_the_references_pieces(dtype):
+def test_numpy_kernels_match_the_references_pieces(dtype, single_product, monkeypatch):
+    # conv_backward's two forms of the filter gradient (one product, or one per example).
+    monkeypatch.setattr(convolution, "SINGLE_PRODUCT_ENTRIES", 0 if single_product else 10 ** 9)
     rng = np.random.default_rng(9)
     x = rng.standard_normal((3, 2, 11, 9))
     w = rng.standard_normal((4, 2, 3, 2))
