@@ -326,7 +326,8 @@ class Network:
     #### Internals
 
     def _data(self, pair, what):
-        """``(x, y)`` of network3 data as arrays: images (n, n_in) of the network's dtype, int labels."""
+        """``(x, y)`` of network3 data as arrays: images (n, n_in) of the network's dtype and
+        int labels, checked."""
         try:
             x, y = pair
         except (TypeError, ValueError):
@@ -335,7 +336,8 @@ class Network:
         x = self._images(x, what + " images")
         y = real_array(_value(y), what + " labels")
         if y.ndim != 1:
-            raise ValueError("{} labels must be one-dimensional, got shape {}".format(what, y.shape))
+            raise ValueError("{} labels must be one-dimensional, got shape {}".format(
+                what, y.shape))
         if y.dtype.kind not in "iu":
             raise TypeError("{} labels must be integers, got dtype {}".format(what, y.dtype))
         if len(y) != x.shape[0]:
@@ -581,7 +583,8 @@ class _ConvStep:
 
 
 def _update(w, b, dw, db, eta, decay):
-    """w <- w - eta (dw + lmbda w / num_training_batches), as decay * w - eta dw; b <- b - eta db."""
+    """w <- w - eta (dw + lmbda w / num_training_batches), computed as decay * w - eta dw;
+    b <- b - eta db."""
     if decay != 1.0:
         w *= decay
     dw *= eta
