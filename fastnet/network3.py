@@ -607,16 +607,19 @@ def size(data):
 
 
 def ensemble(nets, test_data=None):
-    """The test accuracy of a majority vote of ``nets`` (ties go to the smallest label).
+    """A plurality vote of ``nets`` on the test data, as the book's conv.py ``ensemble(nets)``.
 
     Each net predicts every whole mini-batch of ``test_data``, by default the
-    test data its last SGD was given (what ``test_mb_predictions`` reads).
-    Returns the fraction of those examples the vote gets right.
+    test data its last SGD was given (what ``test_mb_predictions`` reads); the
+    most frequent prediction wins, a tie going to the label named by the
+    earliest net among those tied.  Prints ``Accuracy is {:.2%}`` and returns
+    ``(error_locations, erroneous_predictions)``: the indices of the test
+    images the vote gets wrong, and its predictions for them.
     """
     nets = list(nets)
     if not nets:
         raise ValueError("ensemble needs at least one network")
-    votes = None
+    predictions, truth = [], None
     for net in nets:
         if test_data is not None:
             x, y = net._data(test_data, "test_data")
@@ -628,13 +631,24 @@ def ensemble(nets, test_data=None):
         whole = (len(y) // m) * m
         if whole == 0:
             raise ValueError("test_data has fewer examples than one mini-batch of {}".format(m))
+        if truth is not None and (whole != len(truth) or not np.array_equal(y[:whole], truth)):
+            raise ValueError("the nets' test data differ (another set, or another mini-batch "
+                             "size), so their predictions cannot be compared image by image")
+        truth = y[:whole]
         with threads.kernel_threads():
-            labels = net._predict(net._parameters(), x[:whole])
-        if votes is None:
-            votes = np.zeros((whole, net.n_out), dtype=np.int64)
-            truth = y[:whole]
-        elif labels.shape[0] != votes.shape[0] or net.n_out != votes.shape[1]:
-            raise ValueError("the nets differ in mini-batch size or outputs, so their test "
-                             "mini-batches differ")
-        votes[np.arange(whole), labels] += 1
-    return float(np.mean(np.argmax(votes, axis=1) == truth))
+            predictions.append(net._predict(net._parameters(), x[:whole]))
+    predictions = np.array(predictions)                   # (nets, images)
+    rows = np.arange(predictions.shape[1])
+    counts = np.zeros((predictions.shape[1], int(predictions.max()) + 1), dtype=np.int64)
+    for labels in predictions:
+        counts[rows, labels] += 1
+    most = counts.max(axis=1)
+    vote = predictions[0].copy()
+    # The latest net first, so that the earliest net naming a most frequent label has the
+    # last word.
+    for labels in predictions[::-1]:
+        top = counts[rows, labels] == most
+        vote[top] = labels[top]
+    wrong = np.flatnonzero(vote != truth)
+    print("Accuracy is {:.2%}".format(1 - len(wrong) / float(len(truth))))
+    return [int(j) for j in wrong], [int(vote[j]) for j in wrong]
