@@ -24,8 +24,6 @@ This module validates and orchestrates; the arithmetic is BLAS matrix
 products (the fully-connected layers) and the convolution kernels of
 ``fastnet.convolution`` (compiled when built, else NumPy).
 """
-import numbers
-
 import numpy as np
 
 from fastnet import convolution, threads

@@ -6,7 +6,6 @@ import contextlib
 import io
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -14,9 +13,6 @@ import pytest
 from fastnet import convolution, network3 as n3, network3_reference as ref
 
 from .helpers import MNIST_DIR, first_training_images, need_mnist, same_fastnet_env
-
-ACTS = ["sigmoid", "tanh", "ReLU", "linear"]
-
 
 def layers(module, spec, m):
     """The same layers from fastnet.network3 or the reference, from a spec list of
