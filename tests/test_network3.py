@@ -14,6 +14,7 @@ from fastnet import convolution, network3 as n3, network3_reference as ref
 
 from .helpers import MNIST_DIR, first_training_images, need_mnist, same_fastnet_env
 
+
 def layers(module, spec, m):
     """The same layers from fastnet.network3 or the reference, from a spec list of
     ("conv", filter_shape, (C, H, W), poolsize, act) / ("fc", n_in, n_out, act, p) /
