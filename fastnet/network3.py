@@ -24,6 +24,8 @@ This module validates and orchestrates; the arithmetic is BLAS matrix
 products (the fully-connected layers) and the convolution kernels of
 ``fastnet.convolution`` (compiled when built, else NumPy).
 """
+import threading
+
 import numpy as np
 
 from fastnet import convolution, threads
@@ -263,7 +265,7 @@ class Network:
                     name, len(y), m))
         if test is not None:
             self._test_x, self._test_y = test
-        with threads.kernel_threads():
+        with self._in_use(), threads.kernel_threads():
             self._train(training_x, training_y, epochs, m, eta, lmbda, num_training_batches,
                         validation_x, validation_y, test)
 
@@ -312,13 +314,13 @@ class Network:
         if i >= batches:
             raise IndexError("test mini-batch {} does not exist: the test data has {} whole "
                              "mini-batches".format(i, batches))
-        with threads.kernel_threads():
+        with self._in_use(), threads.kernel_threads():
             return self._predict(self._parameters(), self._test_x[i * m:(i + 1) * m])
 
     def predict(self, x):
         """The predicted labels of the images ``x`` (n, n_in), any n, on the evaluation path."""
         x = self._images(x, "x")
-        with threads.kernel_threads():
+        with self._in_use(), threads.kernel_threads():
             return self._predict(self._parameters(), x)
 
     #### Internals
@@ -417,10 +419,38 @@ class Network:
         correct = self._predict(params, x[:whole]) == y[:whole]
         return np.mean(np.mean(correct.reshape(-1, m), axis=1))
 
+    def _in_use(self):
+        """A guard: the work buffers are the network's own, so one thread at a time."""
+        with _GUARD:
+            busy = self.__dict__.get("_busy")
+            if busy is None:
+                busy = self._busy = _Busy()
+        return busy
+
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_plans"] = {}          # work buffers are rebuilt, not pickled
+        state.pop("_busy", None)
         return state
+
+
+_GUARD = threading.Lock()
+
+
+class _Busy:
+    """Refuses a second thread's training or predicting while one runs (they would share
+    the network's buffers), instead of mixing their numbers silently."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        if not self.lock.acquire(blocking=False):
+            raise RuntimeError("this Network is training or predicting in another thread; "
+                               "use copies of it (copy.deepcopy) to work in parallel")
+
+    def __exit__(self, *exc):
+        self.lock.release()
 
 
 def _w_shape(layer):
@@ -633,7 +663,7 @@ def ensemble(nets, test_data=None):
             raise ValueError("the nets' test data differ (another set, or another mini-batch "
                              "size), so their predictions cannot be compared image by image")
         truth = y[:whole]
-        with threads.kernel_threads():
+        with net._in_use(), threads.kernel_threads():
             predictions.append(net._predict(net._parameters(), x[:whole]))
     predictions = np.array(predictions)                   # (nets, images)
     rows = np.arange(predictions.shape[1])

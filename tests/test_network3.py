@@ -548,3 +548,32 @@ def test_compiled_kernels_compute_what_the_numpy_ones_do(dtype):
         out[k] = (z, a, where, dz, db, dw, dx)
     for ours, numpy_one in zip(out[built], out[convolution.NumPyKernels]):
         np.testing.assert_allclose(ours, numpy_one, rtol=tol, atol=tol)
+
+
+def test_one_thread_at_a_time_and_copies_work():
+    import copy
+    import pickle
+    import threading
+
+    net = fc_net()
+    x, y = random_data(20, 784)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_training(*args, **kw):
+        started.set()
+        release.wait(10)
+
+    net._train = slow_training
+    worker = threading.Thread(target=lambda: sgd_error(net, (x, y)))
+    worker.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(RuntimeError, match="another thread"):
+            net.predict(x)
+    finally:
+        release.set()
+        worker.join(10)
+    del net._train
+    expected = net.predict(x)                        # free again once the other call ended
+    for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        np.testing.assert_array_equal(twin.predict(x), expected)
