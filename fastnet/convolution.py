@@ -20,7 +20,11 @@ outputs are preallocated by the caller and overwritten):
   index p*pw + q of each window's first maximum in row-major order.
 - ``pool_backward(da, a, where, act, dz, db)``: delta = da * act'(a), with the
   derivative read off the activation a; db = delta summed over n, i, j; dz is
-  zero except at each window's maximum, which gets delta.
+  zero except at each window's maximum, which gets delta.  The window size is not an
+  argument: it is read off the shapes as (H // rows, W // cols), which is the pool size
+  unless the dropped edge has ``rows`` (or ``cols``) entries or more (an 11-row convolution
+  pooled by 4 into 2 rows reads as 5).  ``fastnet.network3`` sends such layers to the NumPy
+  version here, which takes the size as an extra ``poolsize`` argument.
 
 Activation codes: LINEAR=0, SIGMOID=1, TANH=2, RELU=3.
 
