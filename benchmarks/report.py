@@ -341,6 +341,10 @@ def render(res):
     if chapter1:
         from benchmarks.chapter1 import render as render_chapter1
         render_chapter1(chapter1, w)
+    chapter6 = next((c for c in res["cases"] if c["name"] == "chapter6"), None)
+    if chapter6:
+        from benchmarks.chapter6 import render as render_chapter6
+        render_chapter6(chapter6, w)
 
     if res.get("notes"):
         w("### Notes")

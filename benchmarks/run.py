@@ -7,11 +7,12 @@ import time
 
 import numpy as np
 
-from benchmarks import SCHEMA, cases, chapter1, impls, jit_peers, machine, report, sweep_case
+from benchmarks import SCHEMA, cases, chapter1, chapter6, impls, jit_peers, machine, report, sweep_case
 from benchmarks import data as data_mod
 
 CASE_NAMES = [c["name"] for c in cases.TRAIN_CASES] + ["inference", "learning-speed",
-                                                       "per-call", "sweep", "network"]
+                                                       "per-call", "sweep", "network",
+                                                       "chapter6"]
 
 
 def parse_args(argv):
@@ -183,6 +184,9 @@ def main(argv=None):
         res["versions"]["dask"] = res["cases"][-1]["dask"]
     if "network" in args.cases:
         res["cases"].append(chapter1.run_network_case(mode, data, choice["headline"], log))
+    if "chapter6" in args.cases:
+        res["cases"].append(chapter6.run_chapter6_case(mode, data, choice["headline"], peers, log,
+                                                       fma=fma))
 
     # Summary lines, notes, output.
     res["headline_summary"] = headline_summary(res)

@@ -39,7 +39,8 @@ def __getattr__(name):
         from fastnet import network2
         return getattr(network2, name)
     if name in ("network", "network2", "datasets", "mnist_loader", "speed", "files", "threads",
-                "reference", "cli", "sweep", "remedies", "sklearn", "activations", "dispatch"):
+                "reference", "cli", "sweep", "remedies", "sklearn", "activations", "dispatch",
+                "network3", "network3_reference", "convolution"):
         return importlib.import_module("fastnet." + name)
     raise AttributeError("module 'fastnet' has no attribute {!r}".format(name))
 

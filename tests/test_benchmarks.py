@@ -87,7 +87,8 @@ def test_json_structure(quick):
             assert len(p["times_s"]) >= 1
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
-    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep", "network"]
+    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep", "network",
+                                   "chapter6"]
 
 
 def test_the_machine_line_names_the_cpu_and_the_kernel_table(quick):
@@ -190,6 +191,25 @@ def test_chapter1_network_case(quick):
     for a in case["agreement"]:
         assert a["within"] and max(a["max_abs_diff_weights"], a["max_abs_diff_biases"]) <= 1e-10
     assert "### Chapter 1: network.py's epoch" in stdout
+
+
+def test_chapter6_case(quick):
+    result, stdout = quick
+    case = next(c for c in result["cases"] if c["name"] == "chapter6")
+    assert [r["label"] for r in case["results"]] == [
+        "fastnet.network3 float32", "fastnet.network3 float64", "network3_reference float64"]
+    assert case["flops_per_image"] == 9222000          # the chapter's net, from its shapes
+    for r in case["results"]:
+        check_timing_row(r)
+        assert r["scaled_to_examples"] == 50000 and positive(r["gflops"])
+    # network3's maths to round-off in float64, to float32's precision in float32.
+    assert [(a["impl"], a["dtype"]) for a in case["agreement"]] == [
+        ("fastnet.network3", "float32"), ("fastnet.network3", "float64")]
+    for a in case["agreement"]:
+        assert a["within"]
+    assert max(case["agreement"][1]["max_abs_diff_weights"],
+               case["agreement"][1]["max_abs_diff_biases"]) <= 1e-10
+    assert "### Chapter 6: network3's two-conv-layer net" in stdout
 
 
 def test_sweep_throughput(quick):
