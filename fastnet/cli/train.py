@@ -121,6 +121,7 @@ def run(args):
         random.seed(args.seed)
         np.random.seed(args.seed)
     net = fastnet.Network(args.sizes, cost=fastnet.CrossEntropyCost)
+    validation_accuracy = net._accuracy_counter(validation)   # converted once, not per epoch
 
     n = len(y_train)
     n_batches = -(-n // args.mini_batch_size)
@@ -162,7 +163,7 @@ def run(args):
                 examples += min(batches[0] * args.mini_batch_size, n)
                 if bar is not None:
                     bar.close()
-            accuracy = net.accuracy(validation)
+            accuracy = validation_accuracy()
             if stopped_inside:
                 say("Stopped during epoch {}/{}: validation accuracy {}".format(
                     epoch + 1, args.epochs, _percent(accuracy, len(y_val))))

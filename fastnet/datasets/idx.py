@@ -240,9 +240,12 @@ def _scale(images, dtype):
     """uint8 (N, 28, 28) -> dtype (N, 784), bytes / 256 (exact in float32).
 
     One pass that writes each float once: the ufunc converts the bytes as it
-    reads them, with no float copy of the images in between.
+    reads them, with no float copy of the images in between.  The factor is a
+    Python float (exact in either precision): given as a NumPy scalar, NumPy
+    2.4 takes a path about ten times slower for the same values (0.55 s
+    against 0.05 s of CPU for the 60,000 training images in float64).
     """
-    return np.multiply(images.reshape(len(images), -1), dtype(1.0 / 256), dtype=dtype)
+    return np.multiply(images.reshape(len(images), -1), 1.0 / 256, dtype=dtype)
 
 
 def _identify(digest):
