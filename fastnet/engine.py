@@ -439,18 +439,18 @@ def _mean_cost_example_by_example(params, examples, cost, layers, workspaces):
 
 # One example's products are too small for BLAS threads: no limiter needed.
 
+# Positional arguments: each keyword costs the call a lookup, and these run once per example.
+
 def feedforward_row(params, x, out, layers=DEFAULT):
     """out (float64, sizes[-1]) = the network's output for one input row x."""
-    kernels.feedforward_row(sizes=params.kernel_sizes, x=x, params=params.flat, out=out,
-                            hidden=layers.hidden, output=layers.output,
-                            level=dispatch.level_for(1))
+    kernels.feedforward_row(params.kernel_sizes, x, params.flat, out, layers.hidden,
+                            layers.output, dispatch.level_for(1))
 
 
 def backprop_row(params, x, target, cost_kind, gradient, layers=DEFAULT):
     """gradient (float64, the packed layout) = dC_x/d(parameters) for one example."""
-    kernels.backprop_row(sizes=params.kernel_sizes, x=x, target=target, params=params.flat,
-                         cost=cost_kind, gradient=gradient, hidden=layers.hidden,
-                         output=layers.output, level=dispatch.level_for(1))
+    kernels.backprop_row(params.kernel_sizes, x, target, params.flat, cost_kind, gradient,
+                         layers.hidden, layers.output, dispatch.level_for(1))
 
 
 def _block_workspace(params, n, workspaces=None):

@@ -311,16 +311,17 @@ def one_input(x, width, what):
     attribute checks: the one-example kernels take any C-contiguous buffer
     of the right length, and check the values' finiteness as they read them.
     """
-    if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
-            and x.flags.c_contiguous and x.flags.aligned and x.shape in ((width, 1), (width,))):
+    # (``flags`` is a new object at every access: read once.)
+    if (type(x) is np.ndarray and x.shape in ((width, 1), (width,)) and x.dtype.char in "fd"
+            and x.dtype.isnative and (flags := x.flags).c_contiguous and flags.aligned):
         return x
     return kernel_ready(input_column(x, width, what), np.float64)
 
 
 def one_target(y, n_out, what):
     """One example's target, an int label or a column, as n_out C-contiguous float64 values."""
-    if (type(y) is np.ndarray and y.dtype.char == "d" and y.dtype.isnative
-            and y.flags.c_contiguous and y.flags.aligned and y.shape in ((n_out, 1), (n_out,))):
+    if (type(y) is np.ndarray and y.shape in ((n_out, 1), (n_out,)) and y.dtype.char == "d"
+            and y.dtype.isnative and (flags := y.flags).c_contiguous and flags.aligned):
         return y
     return kernel_ready(target_row(y, n_out, what), np.float64)
 
