@@ -342,6 +342,9 @@ def render(res):
         from benchmarks.chapter1 import render as render_chapter1
         render_chapter1(chapter1, w)
 
+    from benchmarks.main_job import render as render_main_job
+    render_main_job(res, w)
+
     if res.get("notes"):
         w("### Notes")
         w("")

@@ -7,11 +7,13 @@ import time
 
 import numpy as np
 
-from benchmarks import SCHEMA, cases, chapter1, impls, jit_peers, machine, report, sweep_case
+from benchmarks import (SCHEMA, cases, chapter1, impls, jit_peers, machine, main_job, report,
+                        sweep_case)
 from benchmarks import data as data_mod
 
 CASE_NAMES = [c["name"] for c in cases.TRAIN_CASES] + ["inference", "learning-speed",
-                                                       "per-call", "sweep", "network"]
+                                                       "per-call", "sweep", "network",
+                                                       "list-path", "main-job"]
 
 
 def parse_args(argv):
@@ -183,6 +185,10 @@ def main(argv=None):
         res["versions"]["dask"] = res["cases"][-1]["dask"]
     if "network" in args.cases:
         res["cases"].append(chapter1.run_network_case(mode, data, choice["headline"], log))
+    if "list-path" in args.cases:
+        res["cases"].append(main_job.run_list_path_case(mode, data, choice["headline"], log))
+    if "main-job" in args.cases:
+        res["cases"].append(main_job.run_main_job_case(mode, path, log))
 
     # Summary lines, notes, output.
     res["headline_summary"] = headline_summary(res)

@@ -87,7 +87,8 @@ def test_json_structure(quick):
             assert len(p["times_s"]) >= 1
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
-    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep", "network"]
+    assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep", "network",
+                                   "list-path", "main-job"]
 
 
 def test_the_machine_line_names_the_cpu_and_the_kernel_table(quick):
