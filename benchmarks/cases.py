@@ -101,19 +101,21 @@ def measure_peaks(cfg, thread_counts, log):
 
 def measure_fma_peaks(cfg, log):
     """One core's FMA peak per precision with the best vectors fastnet's tile kernels have
-    here, and with AVX2's too where AVX-512 is the best (for information).  Empty for a CPU
-    with neither."""
+    here, and with AVX2's too where AVX-512 is the best.  Empty for a CPU with neither."""
     info = machine.kernels()
     if info["supported"] == "blas":
         return []
     isas = [info["supported"]] + (["avx2"] if info["supported"] == "avx512" else [])
+    # Rows divide by the peak of the vectors the kernels in use have (FASTNET_KERNEL=avx2 on
+    # an AVX-512 CPU: AVX2's), or of the best ones when every product goes to BLAS.
+    fraction_of = info["current"] if info["current"] in isas else info["supported"]
     rows = []
     for isa in isas:
         for dtype in (np.float64, np.float32):
             row = machine.fma_peak(dtype, isa, cfg["rounds"], cfg["repeats"])
             if row is None:
                 continue
-            row["used_for_fraction"] = isa == info["supported"]
+            row["used_for_fraction"] = isa == fraction_of
             log("  FMA peak {} {}: {:.1f} GFLOP/s (best {:.1f})".format(
                 isa, row["dtype"], row["gflops"], row["best_gflops"]))
             rows.append(row)

@@ -11,7 +11,6 @@ activations the network computes; it defaults to network2's sigmoids.
 """
 import itertools
 from collections import namedtuple
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -268,7 +267,12 @@ class FullBatchDescent:
             weights[...] = self.weight_decay
         # The calling thread takes blocks too, with threads - 1 helpers, each its workspace.
         helpers = min(threads, len(self.blocks)) - 1
-        self.pool = ThreadPoolExecutor(helpers) if helpers > 0 else None
+        self.pool = None
+        if helpers > 0:
+            # Imported here: only full-batch descent with threads needs it, and fastnet
+            # train (every import of the engine) would pay for it otherwise.
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(helpers)
         self.works = [workspace(self.trained, self.BLOCK_ROWS) for _ in range(helpers + 1)]
         self.pending = 0                # steps not yet written back to params (see sync)
 
