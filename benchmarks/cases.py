@@ -122,8 +122,8 @@ def measure_fma_peaks(cfg, log):
     return rows
 
 
-def fma_by_dtype(fma_rows):
-    return {r["dtype"]: r["gflops"] for r in fma_rows if r["used_for_fraction"]}
+def fma_by_dtype(fma_rows, key="gflops"):
+    return {r["dtype"]: r[key] for r in fma_rows if r["used_for_fraction"] and key in r}
 
 
 def peak_for(peaks, dtype, threads):
@@ -198,7 +198,7 @@ PEER_CLASSES = {"scikit-learn": SklearnTrain, "pytorch": TorchTrain,
 JIT_PEERS = ("numba", "jax")
 
 
-def run_training_case(case, mode, data, threads, peaks, peers, log, fma=None):
+def run_training_case(case, mode, data, threads, peaks, peers, log, fma=None, fma_cpu=None):
     cfg = MODES[mode][case["name"]]
     n = MODES[mode]["train_n"]
     (X, y) = data["train"]
@@ -238,6 +238,12 @@ def run_training_case(case, mode, data, threads, peaks, peers, log, fma=None):
         row["fraction_of_gemm_peak"] = row["gflops"] / peak if peak else None
         fma_peak = fma_peak_for(fma, r.dtype, threads)
         row["fraction_of_fma_peak"] = row["gflops"] / fma_peak if fma_peak else None
+        # The same share in CPU seconds, the row's against the FMA chains': on a machine
+        # shared with other work, wall clocks give each whatever share of a core it got.
+        cpu_peak = fma_peak_for(fma_cpu, r.dtype, threads)
+        if cpu_peak and row["cpu_s"]:
+            row["cpu_gflops"] = flops * row["examples_timed"] / float(np.median(row["cpu_s"])) / 1e9
+            row["fraction_of_fma_peak_cpu"] = row["cpu_gflops"] / cpu_peak
         if isinstance(r, FastnetTrain):
             row["kernels"] = kernels_label(r.kernels)
         rows.append(row)
