@@ -109,7 +109,8 @@ def run(args):
     dtype = np.float32 if args.dtype == "float32" else np.float64
     try:
         (X_train, y_train), (X_val, y_val), _ = datasets.load_mnist(
-            args.data, dataset=args.dataset, dtype=dtype, progress=False if args.quiet else None)
+            args.data, dataset=args.dataset, dtype=dtype, progress=False if args.quiet else None,
+            test_images=False)
     except (datasets.DataFormatError, datasets.DataNotFoundError) as e:
         raise Failure(str(e)) from None
     if args.limit is not None:
