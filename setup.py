@@ -34,6 +34,7 @@ MODULES = {
     "shuffle": [],             # random.shuffle, replayed
     "simd": TILES,             # what the CPU runs
     "identity": [],            # same_items, for fastnet.parameters
+    "columns": [],             # copy_columns, for fastnet.examples' list path
     "twins": TILES,            # the tile kernels and BLAS wrappers one by one, for tests
 }
 

@@ -101,27 +101,29 @@ def measure_peaks(cfg, thread_counts, log):
 
 def measure_fma_peaks(cfg, log):
     """One core's FMA peak per precision with the best vectors fastnet's tile kernels have
-    here, and with AVX2's too where AVX-512 is the best (for information).  Empty for a CPU
-    with neither."""
+    here, and with AVX2's too where AVX-512 is the best.  Empty for a CPU with neither."""
     info = machine.kernels()
     if info["supported"] == "blas":
         return []
     isas = [info["supported"]] + (["avx2"] if info["supported"] == "avx512" else [])
+    # Rows divide by the peak of the vectors the kernels in use have (FASTNET_KERNEL=avx2 on
+    # an AVX-512 CPU: AVX2's), or of the best ones when every product goes to BLAS.
+    fraction_of = info["current"] if info["current"] in isas else info["supported"]
     rows = []
     for isa in isas:
         for dtype in (np.float64, np.float32):
             row = machine.fma_peak(dtype, isa, cfg["rounds"], cfg["repeats"])
             if row is None:
                 continue
-            row["used_for_fraction"] = isa == info["supported"]
+            row["used_for_fraction"] = isa == fraction_of
             log("  FMA peak {} {}: {:.1f} GFLOP/s (best {:.1f})".format(
                 isa, row["dtype"], row["gflops"], row["best_gflops"]))
             rows.append(row)
     return rows
 
 
-def fma_by_dtype(fma_rows):
-    return {r["dtype"]: r["gflops"] for r in fma_rows if r["used_for_fraction"]}
+def fma_by_dtype(fma_rows, key="gflops"):
+    return {r["dtype"]: r[key] for r in fma_rows if r["used_for_fraction"] and key in r}
 
 
 def peak_for(peaks, dtype, threads):
@@ -196,7 +198,7 @@ PEER_CLASSES = {"scikit-learn": SklearnTrain, "pytorch": TorchTrain,
 JIT_PEERS = ("numba", "jax")
 
 
-def run_training_case(case, mode, data, threads, peaks, peers, log, fma=None):
+def run_training_case(case, mode, data, threads, peaks, peers, log, fma=None, fma_cpu=None):
     cfg = MODES[mode][case["name"]]
     n = MODES[mode]["train_n"]
     (X, y) = data["train"]
@@ -236,6 +238,12 @@ def run_training_case(case, mode, data, threads, peaks, peers, log, fma=None):
         row["fraction_of_gemm_peak"] = row["gflops"] / peak if peak else None
         fma_peak = fma_peak_for(fma, r.dtype, threads)
         row["fraction_of_fma_peak"] = row["gflops"] / fma_peak if fma_peak else None
+        # The same share in CPU seconds, the row's against the FMA chains': on a machine
+        # shared with other work, wall clocks give each whatever share of a core it got.
+        cpu_peak = fma_peak_for(fma_cpu, r.dtype, threads)
+        if cpu_peak and row["cpu_s"]:
+            row["cpu_gflops"] = flops * row["examples_timed"] / float(np.median(row["cpu_s"])) / 1e9
+            row["fraction_of_fma_peak_cpu"] = row["cpu_gflops"] / cpu_peak
         if isinstance(r, FastnetTrain):
             row["kernels"] = kernels_label(r.kernels)
         rows.append(row)

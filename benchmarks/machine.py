@@ -222,14 +222,16 @@ def fma_peak(dtype, isa, rounds, repeats):
     from fastnet._kernels import twins
     level, single = dispatch.LEVELS.index(isa), np.dtype(dtype) == np.float32
     twins.fma_chain(level, single, max(1, rounds // 10))        # warm-up: clocks, pages
-    times, flops = [], 0
+    times, cpu_times, flops = [], [], 0
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         flops = twins.fma_chain(level, single, rounds)
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
     if not flops:
         return None
     median = float(np.median(times))
     return {"isa": isa, "dtype": np.dtype(dtype).name, "rounds": int(rounds),
             "flops_per_call": int(flops), "times_s": times, "median_s": median,
-            "gflops": flops / median / 1e9, "best_gflops": flops / min(times) / 1e9}
+            "gflops": flops / median / 1e9, "best_gflops": flops / min(times) / 1e9,
+            "cpu_s": cpu_times, "cpu_gflops": flops / float(np.median(cpu_times)) / 1e9}

@@ -116,12 +116,18 @@ def kernels_section(res, w):
           "best); the **bold** rows are the peaks that \"% of FMA peak\" divides by:".format(
               len(res["fma_peaks"][0]["times_s"])))
         w("")
-        w("| vectors | precision | GFLOP/s (median) | best |")
-        w("|---|---|---:|---:|")
+        w("| vectors | precision | GFLOP/s (median) | best | in CPU seconds (median) |")
+        w("|---|---|---:|---:|---:|")
         for p in res["fma_peaks"]:
             b = "**" if p["used_for_fraction"] else ""
-            w("| {b}{}{b} | {} | {b}{}{b} | {} |".format(p["isa"], p["dtype"], _f(p["gflops"]),
-                                                   _f(p["best_gflops"]), b=b))
+            w("| {b}{}{b} | {} | {b}{}{b} | {} | {} |".format(
+                p["isa"], p["dtype"], _f(p["gflops"]), _f(p["best_gflops"]),
+                _f(p.get("cpu_gflops")), b=b))
+        w("")
+        w("In CPU seconds: the same calls timed by `time.process_time`; the headline lines "
+          "give each row's share of the FMA peak in wall seconds and, in brackets, in CPU "
+          "seconds (both the row's and the peak's), which a machine shared with other work "
+          "disturbs less.")
         w("")
     else:
         w("No FMA peak: the CPU has neither AVX2 nor AVX-512 (fastnet runs BLAS kernels only).")
@@ -345,6 +351,9 @@ def render(res):
     if chapter6:
         from benchmarks.chapter6 import render as render_chapter6
         render_chapter6(chapter6, w)
+
+    from benchmarks.main_job import render as render_main_job
+    render_main_job(res, w)
 
     if res.get("notes"):
         w("### Notes")

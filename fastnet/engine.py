@@ -11,7 +11,6 @@ activations the network computes; it defaults to network2's sigmoids.
 """
 import itertools
 from collections import namedtuple
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -268,7 +267,12 @@ class FullBatchDescent:
             weights[...] = self.weight_decay
         # The calling thread takes blocks too, with threads - 1 helpers, each its workspace.
         helpers = min(threads, len(self.blocks)) - 1
-        self.pool = ThreadPoolExecutor(helpers) if helpers > 0 else None
+        self.pool = None
+        if helpers > 0:
+            # Imported here: only full-batch descent with threads needs it, and fastnet
+            # train (every import of the engine) would pay for it otherwise.
+            from concurrent.futures import ThreadPoolExecutor
+            self.pool = ThreadPoolExecutor(helpers)
         self.works = [workspace(self.trained, self.BLOCK_ROWS) for _ in range(helpers + 1)]
         self.pending = 0                # steps not yet written back to params (see sync)
 
@@ -439,18 +443,18 @@ def _mean_cost_example_by_example(params, examples, cost, layers, workspaces):
 
 # One example's products are too small for BLAS threads: no limiter needed.
 
+# Positional arguments: each keyword costs the call a lookup, and these run once per example.
+
 def feedforward_row(params, x, out, layers=DEFAULT):
     """out (float64, sizes[-1]) = the network's output for one input row x."""
-    kernels.feedforward_row(sizes=params.kernel_sizes, x=x, params=params.flat, out=out,
-                            hidden=layers.hidden, output=layers.output,
-                            level=dispatch.level_for(1))
+    kernels.feedforward_row(params.kernel_sizes, x, params.flat, out, layers.hidden,
+                            layers.output, dispatch.level_for(1))
 
 
 def backprop_row(params, x, target, cost_kind, gradient, layers=DEFAULT):
     """gradient (float64, the packed layout) = dC_x/d(parameters) for one example."""
-    kernels.backprop_row(sizes=params.kernel_sizes, x=x, target=target, params=params.flat,
-                         cost=cost_kind, gradient=gradient, hidden=layers.hidden,
-                         output=layers.output, level=dispatch.level_for(1))
+    kernels.backprop_row(params.kernel_sizes, x, target, params.flat, cost_kind, gradient,
+                         layers.hidden, layers.output, dispatch.level_for(1))
 
 
 def _block_workspace(params, n, workspaces=None):

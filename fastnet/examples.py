@@ -16,12 +16,14 @@ Data is read as it is at every call, as network2 reads it; nothing is
 cached.  Arrays that are already C-contiguous float32 or float64 are used in
 place, whatever the training precision (the kernels convert rows as they
 read them), and their finiteness is checked in one pass.  A list of pairs is
-gathered into one array per call, in one C-level concatenation.
+gathered into one array per call, one memcpy per column (or one concatenation).
 """
 import numbers
+import operator
 
 import numpy as np
 
+from fastnet._kernels.columns import copy_columns
 from fastnet.checks import real_array
 
 FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -196,11 +198,15 @@ def _from_pairs(data, sizes, dtype, what, check_inputs):
         raise TypeError("{} must be an iterable of (x, y) pairs or a tuple of arrays (X, y), "
                         "got {}".format(what, type(data).__name__))
     pairs = data if isinstance(data, (list, tuple)) else list(data)
-    try:
-        xs = [x for x, _ in pairs]
-        ys = [y for _, y in pairs]
-    except (TypeError, ValueError):
-        xs = ys = None
+    if set(map(type, pairs)) <= {tuple, list} and set(map(len, pairs)) <= {2}:
+        # Tuples or lists of two: split by C loops (map), not a Python loop of unpackings.
+        xs, ys = list(map(_FIRST, pairs)), list(map(_SECOND, pairs))
+    else:
+        try:
+            xs = [x for x, _ in pairs]
+            ys = [y for _, y in pairs]
+        except (TypeError, ValueError):
+            xs = ys = None
     X = _stack_columns(xs, n0)
     labels = targets = None
     if ys is not None and _all_int_labels(ys):
@@ -229,6 +235,10 @@ def _from_pairs(data, sizes, dtype, what, check_inputs):
     return Examples(X, targets, None, shuffled)
 
 
+_DTYPE, _SHAPE = operator.attrgetter("dtype"), operator.attrgetter("shape")
+_FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
+
+
 def _stack_columns(columns, height):
     """NumPy columns of one shape ``(height, 1)`` or ``(height,)`` and a real dtype,
     stacked as rows (one concatenation); None if they are not all such columns.
@@ -244,6 +254,15 @@ def _stack_columns(columns, height):
         return np.empty((0, height))
     if set(map(type, columns)) != {np.ndarray}:
         return None
+    # The usual list (one dtype, one shape) is copied by one memcpy per column, after
+    # set-wide checks that run in C (attrgetter through map); the rest is concatenated.
+    dtypes = set(map(_DTYPE, columns))
+    if len(dtypes) == 1 and set(map(_SHAPE, columns)) in ({(height, 1)}, {(height,)}):
+        dtype, = dtypes
+        if dtype.kind in "biuf":
+            stacked = np.empty((len(columns), height), dtype=dtype)
+            if copy_columns(columns, stacked):
+                return stacked
     try:
         if set(map(len, columns)) != {height}:
             return None
@@ -311,16 +330,17 @@ def one_input(x, width, what):
     attribute checks: the one-example kernels take any C-contiguous buffer
     of the right length, and check the values' finiteness as they read them.
     """
-    if (type(x) is np.ndarray and x.dtype.char in "fd" and x.dtype.isnative
-            and x.flags.c_contiguous and x.flags.aligned and x.shape in ((width, 1), (width,))):
+    # (``flags`` is a new object at every access: read once.)
+    if (type(x) is np.ndarray and x.shape in ((width, 1), (width,)) and x.dtype.char in "fd"
+            and x.dtype.isnative and (flags := x.flags).c_contiguous and flags.aligned):
         return x
     return kernel_ready(input_column(x, width, what), np.float64)
 
 
 def one_target(y, n_out, what):
     """One example's target, an int label or a column, as n_out C-contiguous float64 values."""
-    if (type(y) is np.ndarray and y.dtype.char == "d" and y.dtype.isnative
-            and y.flags.c_contiguous and y.flags.aligned and y.shape in ((n_out, 1), (n_out,))):
+    if (type(y) is np.ndarray and y.shape in ((n_out, 1), (n_out,)) and y.dtype.char == "d"
+            and y.dtype.isnative and (flags := y.flags).c_contiguous and flags.aligned):
         return y
     return kernel_ready(target_row(y, n_out, what), np.float64)
 

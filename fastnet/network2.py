@@ -95,6 +95,15 @@ class Network:
         """
         params = self._parameters(check_finite=False)
         n0 = params.sizes[0]
+        if type(a) is np.ndarray and a.shape == (n0, 1):
+            # network2's column, one example: the per-call path, as short as it can be
+            # (one_input's test inline; ``flags`` is a new object at every access).
+            if not (a.dtype.char in "fd" and a.dtype.isnative
+                    and (flags := a.flags).c_contiguous and flags.aligned):
+                a = examples.one_input(a, n0, "feedforward's input")
+            result = np.empty((params.sizes[-1], 1))
+            engine.feedforward_row(params, a, result, self._layers())
+            return result
         shape = a.shape if type(a) is np.ndarray else np.shape(a)
         ndim = len(shape)
         if ndim == 2 and shape[0] == n0 and shape[1] != 1:
@@ -300,6 +309,16 @@ class Network:
         params = self._parameters()
         return engine.accuracy(params, examples.convert(data, params.sizes, np.float64, "data"),
                                self._layers())
+
+    def _accuracy_counter(self, data):
+        """A callable that returns ``accuracy(data)`` for the network as it is when called.
+
+        ``data`` is converted and checked once, here, instead of at every call:
+        for a caller that measures the same data after every epoch and does not
+        change it in between (``fastnet train``'s validation images).
+        """
+        converted = examples.convert(data, self.sizes, np.float64, "data")
+        return lambda: engine.accuracy(self._parameters(), converted, self._layers())
 
     def total_cost(self, data, lmbda, convert=False):
         """Mean cost over ``data`` plus the L2 term 0.5*(lmbda/n)*sum ||w||^2 (np.float64).

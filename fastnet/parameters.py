@@ -44,9 +44,13 @@ def unpack_apart(flat, sizes):
     is a view of one small copy of the rest.
     """
     (start, stop), weight_plan, bias_plan = _apart_plan(tuple(sizes))
-    rest = np.concatenate((flat[:start], flat[stop:]))
+    # One NumPy call per array where it can be (this runs once per backprop call): the
+    # rest is one copy (a slice when the largest weights come first), the biases are
+    # row slices of it as a column.
+    rest = flat[stop:].copy() if start == 0 else np.concatenate((flat[:start], flat[stop:]))
+    column = rest.reshape(-1, 1)
     weights = [(flat if big else rest)[a:b].reshape(shape) for big, a, b, shape in weight_plan]
-    biases = [rest[a:b].reshape(shape) for a, b, shape in bias_plan]
+    biases = [column[a:b] for a, b, _ in bias_plan]
     return weights, biases
 
 

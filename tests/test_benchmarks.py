@@ -88,7 +88,7 @@ def test_json_structure(quick):
     assert positive(result["elapsed_s"])
     names = [c["name"] for c in result["cases"]]
     assert names == TRAIN_CASES + ["inference", "learning-speed", "per-call", "sweep", "network",
-                                   "chapter6"]
+                                   "list-path", "main-job", "chapter6"]
 
 
 def test_the_machine_line_names_the_cpu_and_the_kernel_table(quick):

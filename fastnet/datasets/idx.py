@@ -240,9 +240,12 @@ def _scale(images, dtype):
     """uint8 (N, 28, 28) -> dtype (N, 784), bytes / 256 (exact in float32).
 
     One pass that writes each float once: the ufunc converts the bytes as it
-    reads them, with no float copy of the images in between.
+    reads them, with no float copy of the images in between.  The factor is a
+    Python float (exact in either precision): given as a NumPy scalar, NumPy
+    2.4 takes a path about ten times slower for the same values (0.55 s
+    against 0.05 s of CPU for the 60,000 training images in float64).
     """
-    return np.multiply(images.reshape(len(images), -1), dtype(1.0 / 256), dtype=dtype)
+    return np.multiply(images.reshape(len(images), -1), 1.0 / 256, dtype=dtype)
 
 
 def _identify(digest):
@@ -253,15 +256,18 @@ def _identify(digest):
     return None
 
 
-def load_idx(files, dataset, dtype, verify=False):
+def load_idx(files, dataset, dtype, verify=False, test_images=True):
     """Load the split from the four IDX paths in ``files`` (keyed by role).
 
     ``verify``: compare every file's SHA-256 with ``CONTENT_SHA256`` (used for
     the cache, which holds downloaded files; a user's own folder is only
     checked for shape and values, as a folder of modified files may be meant).
+    ``test_images=False``: the test images are not read, and X_test is None.
     """
     arrays, digests = {}, {}
-    for role in ("train_labels", "test_labels", "train_images", "test_images"):
+    roles = ("train_labels", "test_labels", "train_images") + (("test_images",) if test_images
+                                                               else ())
+    for role in roles:
         # Label files are hashed to tell MNIST from Fashion-MNIST (cheap).
         arrays[role], digests[role] = _read_idx(
             files[role], dims=expect(EXPECTED_SHAPES[role]), digest=verify or "labels" in role)
@@ -284,5 +290,5 @@ def load_idx(files, dataset, dtype, verify=False):
     # Row slices of a C-contiguous array are C-contiguous.
     return ((X[:N_TRAIN], y[:N_TRAIN]),
             (X[N_TRAIN:], y[N_TRAIN:]),
-            (_scale(arrays["test_images"], dtype),
+            (_scale(arrays["test_images"], dtype) if test_images else None,
              arrays["test_labels"].astype(np.int64)))
