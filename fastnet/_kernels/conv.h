@@ -1,0 +1,69 @@
+/* Kernels of chapter 6's convolutional layers (conv_kernels.c), beside the tile kernels of tiles.c.
+ *
+ * A valid-mode convolution of an (H, W) image with (fh, fw) filters is written here as
+ * products over "shifted copies" of the image: for each channel c and column offset q,
+ * S[c][q] is the (H, ow) array x[c, :, q:q + ow] (ow = W - fw + 1), stored row after row.
+ * Then every output of one filter, flattened (o = i ow + j, oh ow of them), reads for tap
+ * (c, p, q) the contiguous stretch S[c][q][p ow + o]: a product whose rows are pointers into
+ * the shifted copies, with no im2col matrix of fh fw times the image's size.  The forward
+ * pass is then tiles.h's axpy rows; the filters' gradient is the "dot over segments" below
+ * (one segment per image of the mini-batch); the inputs' gradient an axpy rows and an
+ * accumulation back through the same offsets.
+ *
+ * The elementwise kernels apply an activation in place and multiply by its derivative
+ * (taken from the activation's value a = f(z)), vectorised per instruction set.  The
+ * pooling kernels (max with its place in the window, and its spread back) are portable C,
+ * the same at every level.  Nothing here checks its arguments: conv.pyx's callers have.
+ */
+#ifndef FASTNET_CONV_H
+#define FASTNET_CONV_H
+
+#include <stddef.h>
+
+/* Activation codes, as fastnet._kernels.conv exports them. */
+#define FASTNET_CONV_LINEAR 0
+#define FASTNET_CONV_SIGMOID 1
+#define FASTNET_CONV_TANH 2
+#define FASTNET_CONV_RELU 3
+
+/* The kernels of one level in one precision T:
+ *   dot_segments   c[i][j] = sum_g sum_{o < len} A(g, i)[o] B(g, j)[o] for i < m, j < n, g < segments,
+ *                  A(g, i) = a + g a_seg + i a_row, B(g, j) = b + g b_seg + b_off[j]; c's rows ldc apart
+ *   activate       x[i] <- f(x[i]) for i < count (kind: FASTNET_CONV_*)
+ *   derivative     d[i] = da[i] f'(z_i) with f' taken from a[i] = f(z_i), for i < count
+ * Level 0's are portable C (any CPU). */
+#define FASTNET_CONV_TABLE_FIELDS(T)                                                        \
+    int lanes;                                                                              \
+    void (*dot_segments)(int m, int n, int len, int segments, const T* a, ptrdiff_t a_seg,  \
+                         ptrdiff_t a_row, const T* b, ptrdiff_t b_seg,                      \
+                         const ptrdiff_t* b_off, T* c, ptrdiff_t ldc);                      \
+    void (*activate)(int kind, T* x, ptrdiff_t count);                                      \
+    void (*derivative)(int kind, const T* da, const T* a, T* d, ptrdiff_t count);
+
+#define FASTNET_CONV_KERNEL_NAMES(X) X(dot_segments) X(activate) X(derivative)
+
+typedef struct { FASTNET_CONV_TABLE_FIELDS(double) } fastnet_conv_table_d;
+typedef struct { FASTNET_CONV_TABLE_FIELDS(float) } fastnet_conv_table_f;
+
+/* One table per level (tiles.h's FASTNET_SIMD_*), indexed by the level. */
+extern const fastnet_conv_table_d* const fastnet_conv_tables_d[3];
+extern const fastnet_conv_table_f* const fastnet_conv_tables_f[3];
+
+/* Max-pooling of the planes of z (planes of h x w, one bias per plane as plane % filters
+ * says): out[i][j] = max over the ph x pw window (i ph + p, j pw + q) + bias, where[i][j]
+ * = p pw + q of the window's first largest entry (row by row); rows and columns that do not
+ * fill a window are left out.  `out` then holds the pooled values before the activation. */
+void fastnet_conv_pool_max_d(const double* z, int planes, int filters, int h, int w, int ph,
+                             int pw, const double* bias, double* out, int* where);
+void fastnet_conv_pool_max_f(const float* z, int planes, int filters, int h, int w, int ph,
+                             int pw, const float* bias, float* out, int* where);
+
+/* The spread back: dz (planes of h x w) zero except dz[i ph + p][j pw + q] = delta[i][j] at
+ * the entry where[i][j] names; db[f] = the sum of delta over the planes of filter f (planes
+ * % filters == f). */
+void fastnet_conv_unpool_d(const double* delta, const int* where, int planes, int filters,
+                           int h, int w, int ph, int pw, double* dz, double* db);
+void fastnet_conv_unpool_f(const float* delta, const int* where, int planes, int filters,
+                           int h, int w, int ph, int pw, float* dz, float* db);
+
+#endif

@@ -1,0 +1,397 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The compiled kernels of chapter 6's convolutional layers (fastnet.network3).
+
+Four calls, in float32 or float64, all arrays C-contiguous and of one dtype
+(``where``: int32), outputs preallocated and overwritten, the GIL released:
+
+    conv_forward(x, w, z)                 z[n,f,i,j] = sum_{c,p,q} x[n,c,i+p,j+q] w[f,c,fh-1-p,fw-1-q]
+    conv_backward(x, w, dz, dw, dx)       dw = d(cost)/dw summed over the mini-batch,
+                                          dx = d(cost)/dx (None: not computed)
+    pool_forward(z, b, ph, pw, act, a, where)
+                                          a = act(max over each ph x pw window + b[f]),
+                                          where = the place p*pw+q of its first largest entry
+    pool_backward(da, a, where, act, dz, db)
+                                          delta = da * act'(a); db = delta summed over n, i, j;
+                                          dz zero but at the windows' largest entries
+
+The convolution is Theano's conv2d (valid mode, the filter rotated 180 degrees).
+``act`` is one of LINEAR, SIGMOID, TANH, RELU; its derivative is taken from
+the activation a = f(z).  The kernels trust their arguments: the Python layer
+checks them once (``check_conv_shapes``, ``check_pool_shapes``: ValueError with
+what is wrong).  Each call takes a keyword ``level`` (fastnet.dispatch's
+levels: 0 BLAS, 1 AVX2, 2 AVX-512; default, the one dispatch has in use).
+
+How (conv.h says more): every product reads "shifted copies" of an image,
+S[c][q] = x[c, :, q:q+ow], in which tap (c, p, q) of all of a filter's
+outputs is one contiguous stretch.  At the vector levels the forward pass is
+tiles.c's axpy rows (a register tile of 5 filters x 5 vectors of outputs with
+AVX-512) over pointers into S, the filters' gradient conv.h's dot over
+segments (one segment per image), and the inputs' gradient axpy rows into
+the shifted copies' gradient, then added back along the shifts.  Level 0 does
+the same products with BLAS (scipy.linalg.cython_blas), one per row of the
+filter.  Scratch memory is taken with malloc for the call.
+"""
+from cython cimport floating
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+from ._blas cimport AS_STORED, TRANSPOSED, gemm
+from ._tiles cimport axpy_rows as tile_axpy_rows, fastnet_simd_supported
+
+cdef extern from "conv.h" nogil:
+    ctypedef struct fastnet_conv_table_d:
+        int lanes
+        void (*dot_segments)(int m, int n, int len, int segments, const double* a,
+                             Py_ssize_t a_seg, Py_ssize_t a_row, const double* b,
+                             Py_ssize_t b_seg, const Py_ssize_t* b_off, double* c,
+                             Py_ssize_t ldc) noexcept nogil
+        void (*activate)(int kind, double* x, Py_ssize_t count) noexcept nogil
+        void (*derivative)(int kind, const double* da, const double* a, double* d,
+                           Py_ssize_t count) noexcept nogil
+    ctypedef struct fastnet_conv_table_f:
+        int lanes
+        void (*dot_segments)(int m, int n, int len, int segments, const float* a,
+                             Py_ssize_t a_seg, Py_ssize_t a_row, const float* b,
+                             Py_ssize_t b_seg, const Py_ssize_t* b_off, float* c,
+                             Py_ssize_t ldc) noexcept nogil
+        void (*activate)(int kind, float* x, Py_ssize_t count) noexcept nogil
+        void (*derivative)(int kind, const float* da, const float* a, float* d,
+                           Py_ssize_t count) noexcept nogil
+    const fastnet_conv_table_d* fastnet_conv_tables_d[]
+    const fastnet_conv_table_f* fastnet_conv_tables_f[]
+    void fastnet_conv_pool_max_d(const double* z, int planes, int filters, int h, int w, int ph,
+                                 int pw, const double* bias, double* out, int* where)
+    void fastnet_conv_pool_max_f(const float* z, int planes, int filters, int h, int w, int ph,
+                                 int pw, const float* bias, float* out, int* where)
+    void fastnet_conv_unpool_d(const double* delta, const int* where, int planes, int filters,
+                               int h, int w, int ph, int pw, double* dz, double* db)
+    void fastnet_conv_unpool_f(const float* delta, const int* where, int planes, int filters,
+                               int h, int w, int ph, int pw, float* dz, float* db)
+
+LINEAR = 0
+SIGMOID = 1
+TANH = 2
+RELU = 3
+ACTIVATIONS = {"linear": LINEAR, "sigmoid": SIGMOID, "tanh": TANH, "relu": RELU}
+cdef enum:
+    LINEAR_CODE = 0
+
+
+
+#### Which level runs
+
+cdef object _dispatch = None
+
+
+cdef int resolve_level(int level) except -1:
+    """`level`, or fastnet.dispatch's level in use when it is negative, capped at what the CPU runs."""
+    global _dispatch
+    if level < 0:
+        if _dispatch is None:
+            from fastnet import dispatch
+            _dispatch = dispatch
+        # dispatch keeps its level as an index into its LEVELS, the same numbering as here.
+        level = _dispatch._level
+    return min(level, fastnet_simd_supported())
+
+
+#### The shapes of one convolution
+
+cdef struct Geometry:
+    int m, C, H, W, F, fh, fw, oh, ow
+    int P            # outputs per filter and image: oh * ow
+    int K            # taps per filter: C * fh * fw
+    int CQ           # shifted copies per image: C * fw
+    Py_ssize_t copy  # values of one shifted copy: H * ow
+    Py_ssize_t shift # values of an image's shifted copies: C * fw * H * ow
+
+
+cdef Geometry geometry(Py_ssize_t* xs, Py_ssize_t* ws) noexcept:
+    cdef Geometry g
+    g.m, g.C, g.H, g.W = xs[0], xs[1], xs[2], xs[3]
+    g.F, g.fh, g.fw = ws[0], ws[2], ws[3]
+    g.oh, g.ow = g.H - g.fh + 1, g.W - g.fw + 1
+    g.P = g.oh * g.ow
+    g.K = g.C * g.fh * g.fw
+    g.CQ = g.C * g.fw
+    g.copy = <Py_ssize_t> g.H * g.ow
+    g.shift = g.CQ * g.copy
+    return g
+
+
+cdef inline void shift_image(const floating* x, const Geometry* g, floating* s) noexcept nogil:
+    """s[c][q] = x[c, :, q:q+ow], row after row, for one image x (C, H, W)."""
+    cdef int c, q, r, j
+    cdef const floating* row
+    cdef floating* out
+    for c in range(g.C):
+        for q in range(g.fw):
+            out = s + (c * g.fw + q) * g.copy
+            for r in range(g.H):
+                row = x + (<Py_ssize_t> c * g.H + r) * g.W + q
+                for j in range(g.ow):
+                    out[j] = row[j]
+                out += g.ow
+
+
+cdef inline void unshift_image(const floating* s, const Geometry* g, floating* x) noexcept nogil:
+    """x (C, H, W) = the sum of the shifted copies' gradients s put back where they came from."""
+    cdef int c, q, r, j
+    cdef floating* row
+    cdef const floating* part
+    memset(x, 0, <size_t> g.C * g.H * g.W * sizeof(floating))
+    for c in range(g.C):
+        for q in range(g.fw):
+            part = s + (c * g.fw + q) * g.copy
+            for r in range(g.H):
+                row = x + (<Py_ssize_t> c * g.H + r) * g.W + q
+                for j in range(g.ow):
+                    row[j] = row[j] + part[j]
+                part += g.ow
+
+
+cdef inline Py_ssize_t tap_offset(const Geometry* g, int c, int p_w, int q_w) noexcept nogil:
+    """Where, in an image's shifted copies, the inputs that meet w[f, c, p_w, q_w] start:
+    that tap of the rotated filter is (fh-1-p_w, fw-1-q_w)."""
+    return (c * g.fw + g.fw - 1 - q_w) * g.copy + (g.fh - 1 - p_w) * g.ow
+
+
+cdef inline void rows_by_filter_row(const floating* w, const Geometry* g, bint filters_first,
+                                    floating* out) noexcept nogil:
+    """w rearranged in one block per filter row p_w (rotated: p = fh-1-p_w), each block's
+    rows the shifted copies (c, q) in order: filters_first, out[p_w][f][c*fw+q]; otherwise
+    out[p_w][c*fw+q][f] (= w[f, c, p_w, fw-1-q])."""
+    cdef int pw_, f, c, q
+    cdef floating value
+    for pw_ in range(g.fh):
+        for f in range(g.F):
+            for c in range(g.C):
+                for q in range(g.fw):
+                    value = w[((<Py_ssize_t> f * g.C + c) * g.fh + pw_) * g.fw + g.fw - 1 - q]
+                    if filters_first:
+                        out[(<Py_ssize_t> pw_ * g.F + f) * g.CQ + c * g.fw + q] = value
+                    else:
+                        out[(<Py_ssize_t> pw_ * g.CQ + c * g.fw + q) * g.F + f] = value
+
+
+#### The convolution
+
+cdef inline Py_ssize_t whole_words(Py_ssize_t values, size_t size) noexcept nogil:
+    """Bytes for `values` of `size` bytes, rounded up to whole 64-byte lines (so that what
+    follows in one scratch block starts aligned)."""
+    return (values * <Py_ssize_t> size + 63) // 64 * 64
+
+
+cdef int forward(int level, const floating* x, const floating* w, floating* z,
+                 const Geometry* g) noexcept nogil:
+    """z = the convolution of x with w; 0 if scratch memory was not to be had."""
+    cdef Py_ssize_t n, s, image = <Py_ssize_t> g.C * g.H * g.W, out = <Py_ssize_t> g.F * g.P
+    cdef int c, pw_, qw, pw_rot
+    cdef Py_ssize_t shift_bytes = whole_words(g.shift, sizeof(floating))
+    cdef Py_ssize_t rest_bytes = (whole_words(g.K, sizeof(floating*)) if level > 0
+                                  else whole_words(<Py_ssize_t> g.K * g.F, sizeof(floating)))
+    cdef char* scratch = <char*> malloc(shift_bytes + rest_bytes)
+    cdef floating* shifted = <floating*> scratch
+    cdef floating* blocks = <floating*> (scratch + shift_bytes)
+    cdef const floating** taps = <const floating**> (scratch + shift_bytes)
+    if scratch == NULL:
+        return 0
+    if level > 0:
+        for n in range(g.m):
+            shift_image(x + n * image, g, shifted)
+            s = 0
+            for c in range(g.C):
+                for pw_ in range(g.fh):
+                    for qw in range(g.fw):
+                        taps[s] = shifted + tap_offset(g, c, pw_, qw)
+                        s += 1
+            # z[n][f][o] = sum_s w[f][s] taps[s][o]: rows of z by filter, terms by tap.
+            tile_axpy_rows(level, g.F, g.P, g.K, w, g.K, 1, taps, 0, z + n * out, g.P,
+                           NULL, 0, 0)
+    else:
+        rows_by_filter_row(w, g, True, blocks)
+        for n in range(g.m):
+            shift_image(x + n * image, g, shifted)
+            # One product per filter row: z[n] (F x P) += block (F x C fw) @ the copies' rows
+            # starting at that row (C fw rows of P, H ow apart).
+            for pw_ in range(g.fh):
+                pw_rot = g.fh - 1 - pw_
+                gemm(AS_STORED, AS_STORED, g.F, g.P, g.CQ, <floating> 1,
+                     blocks + <Py_ssize_t> pw_ * g.F * g.CQ, g.CQ,
+                     shifted + pw_rot * g.ow, <int> g.copy,
+                     <floating> (0 if pw_ == 0 else 1), z + n * out, g.P)
+    free(scratch)
+    return 1
+
+
+cdef int backward(int level, const floating* x, const floating* w, const floating* dz,
+                  floating* dw, floating* dx, const Geometry* g) noexcept nogil:
+    """dw (and dx unless NULL) from dz; 0 if scratch memory was not to be had."""
+    cdef Py_ssize_t n, s, image = <Py_ssize_t> g.C * g.H * g.W, out = <Py_ssize_t> g.F * g.P
+    cdef int c, f, pw_, qw, q, pw_rot
+    # One block: the shifted copies (every image's at the vector levels), the filters
+    # rearranged, the taps' offsets, the rows of dz.
+    cdef Py_ssize_t shift_bytes = whole_words(g.shift * (g.m if level > 0 else 1), sizeof(floating))
+    cdef Py_ssize_t blocks_bytes = whole_words(<Py_ssize_t> g.K * g.F, sizeof(floating))
+    cdef Py_ssize_t offsets_bytes = whole_words(g.K, sizeof(Py_ssize_t))
+    cdef char* scratch = <char*> malloc(shift_bytes + blocks_bytes + offsets_bytes
+                                        + whole_words(g.F, sizeof(floating*)))
+    cdef floating* shifted = <floating*> scratch
+    cdef floating* blocks = <floating*> (scratch + shift_bytes)
+    cdef Py_ssize_t* offsets = <Py_ssize_t*> (scratch + shift_bytes + blocks_bytes)
+    cdef const floating** rows = <const floating**> (scratch + shift_bytes + blocks_bytes
+                                                     + offsets_bytes)
+    if scratch == NULL:
+        return 0
+
+    # The filters' gradient.
+    if level > 0:
+        # Every image's shifted copies, then one pass of dot over segments (one per image).
+        for n in range(g.m):
+            shift_image(x + n * image, g, shifted + n * g.shift)
+        s = 0
+        for c in range(g.C):
+            for pw_ in range(g.fh):
+                for qw in range(g.fw):
+                    offsets[s] = tap_offset(g, c, pw_, qw)
+                    s += 1
+        if floating is float:
+            fastnet_conv_tables_f[level].dot_segments(g.F, g.K, g.P, g.m, dz, out, g.P,
+                                                      shifted, g.shift, offsets, dw, g.K)
+        else:
+            fastnet_conv_tables_d[level].dot_segments(g.F, g.K, g.P, g.m, dz, out, g.P,
+                                                      shifted, g.shift, offsets, dw, g.K)
+    else:
+        # Per image and filter row: block[p_w] (C fw x F) += the copies' rows (C fw x P) @ dz^T.
+        for n in range(g.m):
+            shift_image(x + n * image, g, shifted)
+            for pw_ in range(g.fh):
+                pw_rot = g.fh - 1 - pw_
+                gemm(AS_STORED, TRANSPOSED, g.CQ, g.F, g.P, <floating> 1,
+                     shifted + pw_rot * g.ow, <int> g.copy, dz + n * out, g.P,
+                     <floating> (0 if n == 0 else 1),
+                     blocks + <Py_ssize_t> pw_ * g.CQ * g.F, g.F)
+        for f in range(g.F):
+            for c in range(g.C):
+                for pw_ in range(g.fh):
+                    for qw in range(g.fw):
+                        q = g.fw - 1 - qw
+                        dw[((<Py_ssize_t> f * g.C + c) * g.fh + pw_) * g.fw + qw] = \
+                            blocks[(<Py_ssize_t> pw_ * g.CQ + c * g.fw + q) * g.F + f]
+
+    # The inputs' gradient: per image, the shifted copies' gradient (one product per filter
+    # row, whose rows do not overlap one another), then added back along the shifts.
+    if dx != NULL:
+        rows_by_filter_row(w, g, False, blocks)
+        for n in range(g.m):
+            memset(shifted, 0, g.shift * sizeof(floating))
+            for f in range(g.F):
+                rows[f] = dz + n * out + <Py_ssize_t> f * g.P
+            for pw_ in range(g.fh):
+                pw_rot = g.fh - 1 - pw_
+                # dS[c][q][p ow + o] += sum_f w[f, c, p_w, fw-1-q] dz[n, f, o]
+                if level > 0:
+                    tile_axpy_rows(level, g.CQ, g.P, g.F, blocks + <Py_ssize_t> pw_ * g.CQ * g.F,
+                                   g.F, 1, rows, 1, shifted + pw_rot * g.ow, g.copy, NULL, 0, 0)
+                else:
+                    gemm(AS_STORED, AS_STORED, g.CQ, g.P, g.F, <floating> 1,
+                         blocks + <Py_ssize_t> pw_ * g.CQ * g.F, g.F, dz + n * out, g.P,
+                         <floating> 1, shifted + pw_rot * g.ow, <int> g.copy)
+            unshift_image(shifted, g, dx + n * image)
+    free(scratch)
+    return 1
+
+
+#### Pooling
+
+cdef int pool(int level, const floating* z, const floating* b, int planes, int filters, int h,
+              int w, int ph, int pw, int act, floating* a, int* where) noexcept nogil:
+    cdef Py_ssize_t count = <Py_ssize_t> planes * (h // ph) * (w // pw)
+    if floating is float:
+        fastnet_conv_pool_max_f(z, planes, filters, h, w, ph, pw, b, a, where)
+        if act != LINEAR_CODE:
+            fastnet_conv_tables_f[level].activate(act, a, count)
+    else:
+        fastnet_conv_pool_max_d(z, planes, filters, h, w, ph, pw, b, a, where)
+        if act != LINEAR_CODE:
+            fastnet_conv_tables_d[level].activate(act, a, count)
+    return 1
+
+
+cdef int unpool(int level, const floating* da, const floating* a, const int* where, int act,
+                int planes, int filters, int h, int w, int ph, int pw, floating* dz,
+                floating* db) noexcept nogil:
+    """0 if scratch memory was not to be had."""
+    cdef Py_ssize_t count = <Py_ssize_t> planes * (h // ph) * (w // pw)
+    cdef floating* delta = <floating*> malloc(count * sizeof(floating) + 64)
+    if delta == NULL:
+        return 0
+    if floating is float:
+        fastnet_conv_tables_f[level].derivative(act, da, a, delta, count)
+        fastnet_conv_unpool_f(delta, where, planes, filters, h, w, ph, pw, dz, db)
+    else:
+        fastnet_conv_tables_d[level].derivative(act, da, a, delta, count)
+        fastnet_conv_unpool_d(delta, where, planes, filters, h, w, ph, pw, dz, db)
+    free(delta)
+    return 1
+
+
+#### The Python-visible calls
+
+def conv_forward(floating[:, :, :, ::1] x, floating[:, :, :, ::1] w, floating[:, :, :, ::1] z,
+                 int level=-1):
+    """z (m, F, H-fh+1, W-fw+1) = x (m, C, H, W) convolved with w (F, C, fh, fw)."""
+    cdef int lv = resolve_level(level)
+    cdef Geometry g = geometry(x.shape, w.shape)
+    cdef int ok
+    with nogil:
+        ok = forward(lv, &x[0, 0, 0, 0], &w[0, 0, 0, 0], &z[0, 0, 0, 0], &g)
+    if not ok:
+        raise MemoryError("conv_forward: no memory for its scratch")
+
+
+def conv_backward(floating[:, :, :, ::1] x, floating[:, :, :, ::1] w, floating[:, :, :, ::1] dz,
+                  floating[:, :, :, ::1] dw, floating[:, :, :, ::1] dx, int level=-1):
+    """dw (F, C, fh, fw) = d(cost)/dw summed over the mini-batch and, unless dx is None,
+    dx (m, C, H, W) = d(cost)/dx, from dz = d(cost)/dz (m, F, H-fh+1, W-fw+1)."""
+    cdef int lv = resolve_level(level)
+    cdef Geometry g = geometry(x.shape, w.shape)
+    cdef floating* dx_data = NULL if dx is None else &dx[0, 0, 0, 0]
+    cdef int ok
+    with nogil:
+        ok = backward(lv, &x[0, 0, 0, 0], &w[0, 0, 0, 0], &dz[0, 0, 0, 0], &dw[0, 0, 0, 0],
+                      dx_data, &g)
+    if not ok:
+        raise MemoryError("conv_backward: no memory for its scratch")
+
+
+def pool_forward(floating[:, :, :, ::1] z, floating[::1] b, int ph, int pw, int act,
+                 floating[:, :, :, ::1] a, int[:, :, :, ::1] where, int level=-1):
+    """a[n,f,i,j] = act(max of z over window (i, j) + b[f]); where = the window's place
+    p*pw + q of its first largest entry."""
+    cdef int lv = resolve_level(level)
+    with nogil:
+        pool(lv, &z[0, 0, 0, 0], &b[0], z.shape[0] * z.shape[1], z.shape[1], z.shape[2],
+             z.shape[3], ph, pw, act, &a[0, 0, 0, 0], &where[0, 0, 0, 0])
+
+
+def pool_backward(floating[:, :, :, ::1] da, floating[:, :, :, ::1] a, int[:, :, :, ::1] where,
+                  int act, floating[:, :, :, ::1] dz, floating[::1] db, int ph=0, int pw=0,
+                  int level=-1):
+    """delta = da * act'(a); db[f] = delta summed over n, i, j; dz zero but at each
+    window's entry `where` names, which gets delta.  ph and pw default to H // (H // ph)
+    and W // (W // pw) as dz and a give them: the largest window that fits the shapes,
+    which is the one used unless pooling dropped at least a window's worth of rows or
+    columns; give them when it may have."""
+    cdef int lv = resolve_level(level)
+    cdef int ok
+    if ph <= 0:
+        ph = dz.shape[2] // a.shape[2]
+    if pw <= 0:
+        pw = dz.shape[3] // a.shape[3]
+    with nogil:
+        ok = unpool(lv, &da[0, 0, 0, 0], &a[0, 0, 0, 0], &where[0, 0, 0, 0], act,
+                    dz.shape[0] * dz.shape[1], dz.shape[1], dz.shape[2], dz.shape[3], ph, pw,
+                    &dz[0, 0, 0, 0], &db[0])
+    if not ok:
+        raise MemoryError("pool_backward: no memory for its scratch")
