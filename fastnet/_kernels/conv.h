@@ -12,8 +12,8 @@
  *
  * The elementwise kernels apply an activation in place and multiply by its derivative
  * (taken from the activation's value a = f(z)), vectorised per instruction set.  The
- * pooling kernels (max with its place in the window, and its spread back) are portable C,
- * the same at every level.  Nothing here checks its arguments: conv.pyx's callers have.
+ * pooling kernels (max with its place in the window, and its spread back) are the same C
+ * at every level, compiled for each.  Nothing here checks its arguments: conv.pyx's callers have.
  */
 #ifndef FASTNET_CONV_H
 #define FASTNET_CONV_H
@@ -31,6 +31,14 @@
  *                  A(g, i) = a + g a_seg + i a_row, B(g, j) = b + g b_seg + b_off[j]; c's rows ldc apart
  *   activate       x[i] <- f(x[i]) for i < count (kind: FASTNET_CONV_*)
  *   derivative     d[i] = da[i] f'(z_i) with f' taken from a[i] = f(z_i), for i < count
+ *   pool_max       max-pooling of the planes of z (planes of h x w, one bias per plane as
+ *                  plane % filters says): out[i][j] = max over the ph x pw window
+ *                  (i ph + p, j pw + q) + bias, where[i][j] = p pw + q of the window's first
+ *                  largest entry (row by row); rows and columns that do not fill a window are
+ *                  left out.  `out` then holds the pooled values before the activation.
+ *   unpool         its spread back: dz (planes of h x w) zero except dz[i ph + p][j pw + q] =
+ *                  delta[i][j] at the entry where[i][j] names; db[f] = the sum of delta over
+ *                  the planes of filter f (plane % filters == f)
  * Level 0's are portable C (any CPU). */
 #define FASTNET_CONV_TABLE_FIELDS(T)                                                        \
     int lanes;                                                                              \
@@ -38,9 +46,14 @@
                          ptrdiff_t a_row, const T* b, ptrdiff_t b_seg,                      \
                          const ptrdiff_t* b_off, T* c, ptrdiff_t ldc);                      \
     void (*activate)(int kind, T* x, ptrdiff_t count);                                      \
-    void (*derivative)(int kind, const T* da, const T* a, T* d, ptrdiff_t count);
+    void (*derivative)(int kind, const T* da, const T* a, T* d, ptrdiff_t count);            \
+    void (*pool_max)(const T* z, int planes, int filters, int h, int w, int ph, int pw,      \
+                     const T* bias, T* out, int* where);                                    \
+    void (*unpool)(const T* delta, const int* where, int planes, int filters, int h, int w, \
+                   int ph, int pw, T* dz, T* db);
 
-#define FASTNET_CONV_KERNEL_NAMES(X) X(dot_segments) X(activate) X(derivative)
+#define FASTNET_CONV_KERNEL_NAMES(X) \
+    X(dot_segments) X(activate) X(derivative) X(pool_max) X(unpool)
 
 typedef struct { FASTNET_CONV_TABLE_FIELDS(double) } fastnet_conv_table_d;
 typedef struct { FASTNET_CONV_TABLE_FIELDS(float) } fastnet_conv_table_f;
@@ -48,22 +61,5 @@ typedef struct { FASTNET_CONV_TABLE_FIELDS(float) } fastnet_conv_table_f;
 /* One table per level (tiles.h's FASTNET_SIMD_*), indexed by the level. */
 extern const fastnet_conv_table_d* const fastnet_conv_tables_d[3];
 extern const fastnet_conv_table_f* const fastnet_conv_tables_f[3];
-
-/* Max-pooling of the planes of z (planes of h x w, one bias per plane as plane % filters
- * says): out[i][j] = max over the ph x pw window (i ph + p, j pw + q) + bias, where[i][j]
- * = p pw + q of the window's first largest entry (row by row); rows and columns that do not
- * fill a window are left out.  `out` then holds the pooled values before the activation. */
-void fastnet_conv_pool_max_d(const double* z, int planes, int filters, int h, int w, int ph,
-                             int pw, const double* bias, double* out, int* where);
-void fastnet_conv_pool_max_f(const float* z, int planes, int filters, int h, int w, int ph,
-                             int pw, const float* bias, float* out, int* where);
-
-/* The spread back: dz (planes of h x w) zero except dz[i ph + p][j pw + q] = delta[i][j] at
- * the entry where[i][j] names; db[f] = the sum of delta over the planes of filter f (planes
- * % filters == f). */
-void fastnet_conv_unpool_d(const double* delta, const int* where, int planes, int filters,
-                           int h, int w, int ph, int pw, double* dz, double* db);
-void fastnet_conv_unpool_f(const float* delta, const int* where, int planes, int filters,
-                           int h, int w, int ph, int pw, float* dz, float* db);
 
 #endif

@@ -48,6 +48,10 @@ cdef extern from "conv.h" nogil:
         void (*activate)(int kind, double* x, Py_ssize_t count) noexcept nogil
         void (*derivative)(int kind, const double* da, const double* a, double* d,
                            Py_ssize_t count) noexcept nogil
+        void (*pool_max)(const double* z, int planes, int filters, int h, int w, int ph, int pw,
+                         const double* bias, double* out, int* where) noexcept nogil
+        void (*unpool)(const double* delta, const int* where, int planes, int filters, int h,
+                       int w, int ph, int pw, double* dz, double* db) noexcept nogil
     ctypedef struct fastnet_conv_table_f:
         int lanes
         void (*dot_segments)(int m, int n, int len, int segments, const float* a,
@@ -57,16 +61,12 @@ cdef extern from "conv.h" nogil:
         void (*activate)(int kind, float* x, Py_ssize_t count) noexcept nogil
         void (*derivative)(int kind, const float* da, const float* a, float* d,
                            Py_ssize_t count) noexcept nogil
+        void (*pool_max)(const float* z, int planes, int filters, int h, int w, int ph, int pw,
+                         const float* bias, float* out, int* where) noexcept nogil
+        void (*unpool)(const float* delta, const int* where, int planes, int filters, int h,
+                       int w, int ph, int pw, float* dz, float* db) noexcept nogil
     const fastnet_conv_table_d* fastnet_conv_tables_d[]
     const fastnet_conv_table_f* fastnet_conv_tables_f[]
-    void fastnet_conv_pool_max_d(const double* z, int planes, int filters, int h, int w, int ph,
-                                 int pw, const double* bias, double* out, int* where)
-    void fastnet_conv_pool_max_f(const float* z, int planes, int filters, int h, int w, int ph,
-                                 int pw, const float* bias, float* out, int* where)
-    void fastnet_conv_unpool_d(const double* delta, const int* where, int planes, int filters,
-                               int h, int w, int ph, int pw, double* dz, double* db)
-    void fastnet_conv_unpool_f(const float* delta, const int* where, int planes, int filters,
-                               int h, int w, int ph, int pw, float* dz, float* db)
 
 LINEAR = 0
 SIGMOID = 1
@@ -308,11 +308,11 @@ cdef int pool(int level, const floating* z, const floating* b, int planes, int f
               int w, int ph, int pw, int act, floating* a, int* where) noexcept nogil:
     cdef Py_ssize_t count = <Py_ssize_t> planes * (h // ph) * (w // pw)
     if floating is float:
-        fastnet_conv_pool_max_f(z, planes, filters, h, w, ph, pw, b, a, where)
+        fastnet_conv_tables_f[level].pool_max(z, planes, filters, h, w, ph, pw, b, a, where)
         if act != LINEAR_CODE:
             fastnet_conv_tables_f[level].activate(act, a, count)
     else:
-        fastnet_conv_pool_max_d(z, planes, filters, h, w, ph, pw, b, a, where)
+        fastnet_conv_tables_d[level].pool_max(z, planes, filters, h, w, ph, pw, b, a, where)
         if act != LINEAR_CODE:
             fastnet_conv_tables_d[level].activate(act, a, count)
     return 1
@@ -328,10 +328,10 @@ cdef int unpool(int level, const floating* da, const floating* a, const int* whe
         return 0
     if floating is float:
         fastnet_conv_tables_f[level].derivative(act, da, a, delta, count)
-        fastnet_conv_unpool_f(delta, where, planes, filters, h, w, ph, pw, dz, db)
+        fastnet_conv_tables_f[level].unpool(delta, where, planes, filters, h, w, ph, pw, dz, db)
     else:
         fastnet_conv_tables_d[level].derivative(act, da, a, delta, count)
-        fastnet_conv_unpool_d(delta, where, planes, filters, h, w, ph, pw, dz, db)
+        fastnet_conv_tables_d[level].unpool(delta, where, planes, filters, h, w, ph, pw, dz, db)
     free(delta)
     return 1
 
@@ -395,3 +395,126 @@ def pool_backward(floating[:, :, :, ::1] da, floating[:, :, :, ::1] a, int[:, :,
                     &dz[0, 0, 0, 0], &db[0])
     if not ok:
         raise MemoryError("pool_backward: no memory for its scratch")
+
+
+#### Checks, for the Python layer (the kernels trust their arguments)
+
+_INT_LIMIT = 2 ** 31 - 1        # the kernels index with C ints and BLAS takes int sizes
+
+
+def _operand(name, array, ndim, dtype=None, writeable=False):
+    """`array` if a kernel can take it as it is: an ndarray of `ndim` dimensions, C-contiguous
+    and aligned, of `dtype` (None: float32 or float64), none of its sizes 0."""
+    import numpy as np
+    if not isinstance(array, np.ndarray):
+        raise ValueError("{} must be a NumPy array, not {}".format(name, type(array).__name__))
+    if dtype is None:
+        if array.dtype not in (np.float32, np.float64):
+            raise ValueError("{} must be float32 or float64, not {}".format(name, array.dtype))
+    elif array.dtype != dtype:
+        raise ValueError("{} must be {} (as the other arrays), not {}".format(
+            name, np.dtype(dtype).name, array.dtype))
+    if array.ndim != ndim:
+        raise ValueError("{} must have {} dimensions, not {} (shape {})".format(
+            name, ndim, array.ndim, array.shape))
+    if not (array.flags.c_contiguous and array.flags.aligned):
+        raise ValueError("{} must be C-contiguous and aligned (np.ascontiguousarray makes it so)"
+                         .format(name))
+    if array.size == 0:
+        raise ValueError("{} is empty (shape {})".format(name, array.shape))
+    if array.size > _INT_LIMIT:
+        raise ValueError("{} has {} values, more than the kernels index ({})".format(
+            name, array.size, _INT_LIMIT))
+    if writeable and not array.flags.writeable:
+        raise ValueError("{} is written, so must be writeable".format(name))
+    return array
+
+
+def _shape_is(name, array, shape):
+    if array.shape != tuple(shape):
+        raise ValueError("{} must have shape {}, not {}".format(name, tuple(shape), array.shape))
+
+
+def _apart(outputs, inputs):
+    """No output may overlap an input or another output (the kernels read what they have
+    not yet written)."""
+    import numpy as np
+    named = [(n, a) for n, a in outputs if a is not None]
+    for i, (name, out) in enumerate(named):
+        for other, array in named[i + 1:] + [(n, a) for n, a in inputs if a is not None]:
+            if np.may_share_memory(out, array):
+                raise ValueError("{} overlaps {} in memory; outputs need memory of their own"
+                                 .format(name, other))
+
+
+def check_conv_shapes(x, w, z=None, dz=None, dw=None, dx=None):
+    """Raise ValueError unless conv_forward(x, w, z) and conv_backward(x, w, dz, dw, dx)
+    (give the arrays of the call to check; None skips one) can run on these arrays:
+    x (m, C, H, W) and w (F, C, fh, fw) float32 or float64 alike, fh <= H, fw <= W; z and
+    dz (m, F, H-fh+1, W-fw+1), dw like w, dx like x; every one C-contiguous, outputs
+    writeable and apart from the inputs."""
+    x = _operand("x", x, 4)
+    dtype = x.dtype
+    w = _operand("w", w, 4, dtype)
+    m, C, H, W = x.shape
+    F, wc, fh, fw = w.shape
+    if wc != C:
+        raise ValueError("w has {} input channels, x has {} (w is (filters, channels, fh, fw),"
+                         " x (images, channels, height, width))".format(wc, C))
+    if fh > H or fw > W:
+        raise ValueError("the filters ({} x {}) are larger than the images ({} x {})".format(
+            fh, fw, H, W))
+    out_shape = (m, F, H - fh + 1, W - fw + 1)
+    if z is not None:
+        _shape_is("z", _operand("z", z, 4, dtype, writeable=True), out_shape)
+    if dz is not None:
+        _shape_is("dz", _operand("dz", dz, 4, dtype), out_shape)
+    if dw is not None:
+        _shape_is("dw", _operand("dw", dw, 4, dtype, writeable=True), w.shape)
+    if dx is not None:
+        _shape_is("dx", _operand("dx", dx, 4, dtype, writeable=True), x.shape)
+    if m * C * max(H, fh * fw) * W > _INT_LIMIT or F * C * fh * fw * 5 > _INT_LIMIT:
+        raise ValueError("these shapes are too large for the kernels' indices")
+    _apart([("z", z), ("dw", dw), ("dx", dx)], [("x", x), ("w", w), ("dz", dz)])
+
+
+def check_pool_shapes(z, b, ph, pw, act, a=None, where=None, da=None, dz=None, db=None):
+    """Raise ValueError unless pool_forward(z, b, ph, pw, act, a, where) and
+    pool_backward(da, a, where, act, dz, db, ph, pw) can run on these arrays (None skips
+    one; z is the pooled layer's input, or an array of its shape): z (m, F, H, W) float32
+    or float64, b (F,), 1 <= ph <= H, 1 <= pw <= W, act one of LINEAR, SIGMOID, TANH, RELU;
+    a and da (m, F, H // ph, W // pw) of z's dtype, where of that shape int32 (for
+    pool_backward its values must name places in a window: checked when da is given);
+    dz like z, db like b; C-contiguous, outputs writeable and apart from the inputs."""
+    import numpy as np
+    z = _operand("z", z, 4)
+    dtype = z.dtype
+    m, F, H, W = z.shape
+    b = _operand("b", b, 1, dtype)
+    _shape_is("b", b, (F,))
+    if not (isinstance(ph, (int, np.integer)) and isinstance(pw, (int, np.integer))):
+        raise ValueError("the pool size must be whole numbers, not {!r} x {!r}".format(ph, pw))
+    if not (1 <= ph <= H and 1 <= pw <= W):
+        raise ValueError("the pool ({} x {}) must be at least 1 x 1 and at most the maps' size"
+                         " ({} x {})".format(ph, pw, H, W))
+    if act not in (LINEAR, SIGMOID, TANH, RELU):
+        raise ValueError("act must be LINEAR (0), SIGMOID (1), TANH (2) or RELU (3), not {!r}"
+                         .format(act))
+    pooled = (m, F, H // ph, W // pw)
+    if a is not None:
+        _shape_is("a", _operand("a", a, 4, dtype, writeable=da is None), pooled)
+    if where is not None:
+        _shape_is("where", _operand("where", where, 4, np.int32, writeable=da is None), pooled)
+    if da is not None:
+        _shape_is("da", _operand("da", da, 4, dtype), pooled)
+        if where is not None and (where.min() < 0 or where.max() >= ph * pw):
+            raise ValueError("where has places outside a {} x {} window ({} to {})".format(
+                ph, pw, where.min(), where.max()))
+    if dz is not None:
+        _shape_is("dz", _operand("dz", dz, 4, dtype, writeable=True), z.shape)
+    if db is not None:
+        _shape_is("db", _operand("db", db, 1, dtype, writeable=True), (F,))
+    if da is None:
+        _apart([("a", a), ("where", where)], [("z", z), ("b", b)])
+    else:
+        _apart([("dz", dz), ("db", db)], [("da", da), ("a", a), ("where", where)])

@@ -4,8 +4,10 @@
  * Both the sigmoid and tanh are built on e^y - 1 for y <= 0: y = n ln 2 + r with
  * n = round(y / ln 2), |r| <= ln(2)/2 (ln 2 in two parts, the high one exact times n), and
  * e^r - 1 = r (1 + r/2! + ... ) from its Taylor series, to r^13 in double and r^7 in float,
- * where the rest is below half an ulp.  Then e^y - 1 = 2^n (e^r - 1) + (2^n - 1), exact to
- * a few ulps for every y, tiny ones included (n = 0: just the series), which tanh needs:
+ * where the rest is below half an ulp.  Then e^y - 1 is the series itself where n = 0 (|y|
+ * below ln(2)/2: exact to an ulp or two however tiny y is, which tanh needs), and
+ * 2^n (1 + (e^r - 1)) - 1 elsewhere (at least 0.29 in size: a few ulps; 2^n times a number
+ * near 1 stays normal, which the AVX2 form of 2^n needs):
  *   sigmoid(z) = 1 / (1 + e) for z >= 0, e / (1 + e) for z < 0, with e = e^-|z|  (as
  *                training.pyx writes it: exp never overflows)
  *   tanh(z)    = -m / (2 + m) with m = e^(-2|z|) - 1, the sign of z put back
@@ -85,7 +87,8 @@ static FASTNET_INLINE TARGET V FN(conv_sigmoid_vector)(V z)
 static FASTNET_INLINE TARGET V FN(conv_tanh_vector)(V z)
 {
     V n, r = FN(conv_reduce)(VMUL(VSET1(-2), VABS(z)), &n);
-    V m = VADD(VSCALE2(FN(conv_expm1_reduced)(r), n), VSUB(VSCALE2(VSET1(1), n), VSET1(1)));
+    V q = FN(conv_expm1_reduced)(r);
+    V m = VSELECT_GE0(n, q, VSUB(VSCALE2(VADD(q, VSET1(1)), n), VSET1(1)));
     V t = VDIV(VSUB(VZERO(), m), VADD(VSET1(2), m));
     return VKEEP_NAN(z, VSELECT_GE0(z, t, VSUB(VZERO(), t)));
 }

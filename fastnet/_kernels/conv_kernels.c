@@ -1,4 +1,4 @@
-/* conv.h's kernels for each instruction set, their tables, and the portable pooling.
+/* conv.h's kernels for each instruction set and their tables.
  *
  * As in tiles.c, the vectorised families (conv_variant.h) are compiled four times,
  * AVX-512 and AVX2 (+FMA) in double and float, each after tiles.c's instruction-set
@@ -30,10 +30,25 @@
 #endif
 #endif
 
-/* Level 0 and the pooling, in each precision. */
+#if FASTNET_X86
+#include <immintrin.h>
+#endif
+/* The same definitions as tiles.c's, which tiles_isa_*.h expect. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define FASTNET_INLINE __forceinline
+#define TARGET_AVX512
+#define TARGET_AVX2
+#else
+#define FASTNET_INLINE inline __attribute__((always_inline))
+#define TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+#endif
+
+/* Level 0, in each precision. */
 #define T double
 #define FN0(name) name##_portable_d
-#define POOL(name) fastnet_conv_##name##_d
+#define POOL(name) name##_portable_d
+#define POOL_TARGET
 #define LIBM_EXP exp
 #define LIBM_TANH tanh
 #include "conv_portable.h"
@@ -41,11 +56,13 @@
 #undef T
 #undef FN0
 #undef POOL
+#undef POOL_TARGET
 #undef LIBM_EXP
 #undef LIBM_TANH
 #define T float
 #define FN0(name) name##_portable_f
-#define POOL(name) fastnet_conv_##name##_f
+#define POOL(name) name##_portable_f
+#define POOL_TARGET
 #define LIBM_EXP expf
 #define LIBM_TANH tanhf
 #include "conv_portable.h"
@@ -53,6 +70,7 @@
 #undef T
 #undef FN0
 #undef POOL
+#undef POOL_TARGET
 #undef LIBM_EXP
 #undef LIBM_TANH
 
@@ -64,18 +82,6 @@ static const fastnet_conv_table_f portable_f = { 1, FASTNET_CONV_KERNEL_NAMES(PO
 #undef PORTABLE_ENTRY_F
 
 #if FASTNET_X86
-
-#include <immintrin.h>
-/* The same definitions as tiles.c's, which tiles_isa_*.h expect. */
-#if defined(_MSC_VER) && !defined(__clang__)
-#define FASTNET_INLINE __forceinline
-#define TARGET_AVX512
-#define TARGET_AVX2
-#else
-#define FASTNET_INLINE inline __attribute__((always_inline))
-#define TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
-#define TARGET_AVX2 __attribute__((target("avx2,fma")))
-#endif
 
 #define SINGLE 0
 #define CONV_AVX512 1

@@ -1,31 +1,47 @@
-/* Max-pooling and its spread back (conv.h), for conv_kernels.c: portable C, the same code at
- * every level (comparisons and copies: the activation after it is where the time goes,
- * and that is vectorised).  conv_kernels.c includes it once per precision with T and POOL(name).
+/* Max-pooling and its spread back (conv.h's pool_max and unpool), for conv_kernels.c and
+ * conv_variant.h: compiled once per level and precision (T, POOL(name) and POOL_TARGET,
+ * the level's target attribute, defined by the includer).  A row of 2 x 2 windows, the
+ * book's, is pool_rows_2x2 and unpool_rows_2x2: written here in plain C unless the
+ * includer has vector ones (POOL_VECTOR_ROWS: conv_pool2x2.h); other windows are plain C.
  */
 
-/* The 2 x 2 window, the book's, written out: its comparisons compile to selects. */
-static void POOL(pool_max_2x2)(const T* z, int h, int w, const T bias, T* out, int* where)
+#ifndef POOL_VECTOR_ROWS
+static FASTNET_INLINE POOL_TARGET void POOL(pool_rows_2x2)(const T* top, const T* bottom, int ow,
+                                                           T bias, T* out, int* where)
 {
-    int i, j, oh = h / 2, ow = w / 2;
-    for (i = 0; i < oh; i++) {
-        const T* top = z + (ptrdiff_t) 2 * i * w;
-        const T* bottom = top + w;
-        T* out_row = out + (ptrdiff_t) i * ow;
-        int* where_row = where + (ptrdiff_t) i * ow;
-        for (j = 0; j < ow; j++) {
-            T best = top[2 * j], v;
-            int at = 0;
-            v = top[2 * j + 1]; at = v > best ? 1 : at; best = v > best ? v : best;
-            v = bottom[2 * j]; at = v > best ? 2 : at; best = v > best ? v : best;
-            v = bottom[2 * j + 1]; at = v > best ? 3 : at; best = v > best ? v : best;
-            out_row[j] = best + bias;
-            where_row[j] = at;
-        }
+    int j;
+    for (j = 0; j < ow; j++) {
+        T best = top[2 * j], v;
+        int at = 0;
+        v = top[2 * j + 1]; at = v > best ? 1 : at; best = v > best ? v : best;
+        v = bottom[2 * j]; at = v > best ? 2 : at; best = v > best ? v : best;
+        v = bottom[2 * j + 1]; at = v > best ? 3 : at; best = v > best ? v : best;
+        out[j] = best + bias;
+        where[j] = at;
     }
 }
 
-void POOL(pool_max)(const T* z, int planes, int filters, int h, int w, int ph, int pw,
-                    const T* bias, T* out, int* where)
+/* One row of 2 x 2 windows spread back: both rows of dz written whole (ow windows). */
+static FASTNET_INLINE POOL_TARGET T POOL(unpool_rows_2x2)(const T* delta, const int* where,
+                                                          int ow, T* top, T* bottom)
+{
+    T total = 0;
+    int j;
+    for (j = 0; j < ow; j++) {
+        T d = delta[j];
+        int at = where[j];
+        top[2 * j] = at == 0 ? d : 0;
+        top[2 * j + 1] = at == 1 ? d : 0;
+        bottom[2 * j] = at == 2 ? d : 0;
+        bottom[2 * j + 1] = at == 3 ? d : 0;
+        total += d;
+    }
+    return total;
+}
+#endif
+
+POOL_TARGET static void POOL(pool_max)(const T* z, int planes, int filters, int h, int w, int ph,
+                                       int pw, const T* bias, T* out, int* where)
 {
     int plane, i, j, p, q, oh = h / ph, ow = w / pw;
     ptrdiff_t in_size = (ptrdiff_t) h * w, out_size = (ptrdiff_t) oh * ow;
@@ -35,7 +51,9 @@ void POOL(pool_max)(const T* z, int planes, int filters, int h, int w, int ph, i
         int* wp = where + plane * out_size;
         T b = bias[plane % filters];
         if (ph == 2 && pw == 2) {
-            POOL(pool_max_2x2)(zp, h, w, b, op, wp);
+            for (i = 0; i < oh; i++)
+                POOL(pool_rows_2x2)(zp + (ptrdiff_t) 2 * i * w, zp + (ptrdiff_t) (2 * i + 1) * w,
+                                    ow, b, op + (ptrdiff_t) i * ow, wp + (ptrdiff_t) i * ow);
             continue;
         }
         for (i = 0; i < oh; i++)
@@ -55,10 +73,11 @@ void POOL(pool_max)(const T* z, int planes, int filters, int h, int w, int ph, i
     }
 }
 
-void POOL(unpool)(const T* delta, const int* where, int planes, int filters, int h, int w,
-                  int ph, int pw, T* dz, T* db)
+
+POOL_TARGET static void POOL(unpool)(const T* delta, const int* where, int planes, int filters,
+                                     int h, int w, int ph, int pw, T* dz, T* db)
 {
-    int plane, i, j, f, oh = h / ph, ow = w / pw;
+    int plane, i, j, f, r, oh = h / ph, ow = w / pw;
     ptrdiff_t in_size = (ptrdiff_t) h * w, out_size = (ptrdiff_t) oh * ow;
     for (f = 0; f < filters; f++) db[f] = 0;
     for (plane = 0; plane < planes; plane++) {
@@ -66,16 +85,25 @@ void POOL(unpool)(const T* delta, const int* where, int planes, int filters, int
         const int* wp = where + plane * out_size;
         T* zp = dz + plane * in_size;
         T total = 0;
-        memset(zp, 0, (size_t) in_size * sizeof(T));
-        for (i = 0; i < oh; i++)
-            for (j = 0; j < ow; j++) {
-                /* where is p pw + q, read only for the window's place: the division is
-                 * by a small constant of the call. */
-                int at = wp[(ptrdiff_t) i * ow + j];
-                T d = dp[(ptrdiff_t) i * ow + j];
-                zp[(ptrdiff_t) (i * ph + at / pw) * w + (ptrdiff_t) j * pw + at % pw] = d;
-                total += d;
+        if (ph == 2 && pw == 2) {
+            for (i = 0; i < oh; i++) {
+                T* top = zp + (ptrdiff_t) 2 * i * w;
+                total += POOL(unpool_rows_2x2)(dp + (ptrdiff_t) i * ow, wp + (ptrdiff_t) i * ow,
+                                               ow, top, top + w);
+                for (r = 0; r < 2; r++)                 /* a dropped last column */
+                    for (j = 2 * ow; j < w; j++) top[r * w + j] = 0;
             }
+            for (j = 2 * oh * w; j < in_size; j++) zp[j] = 0;      /* a dropped last row */
+        } else {
+            memset(zp, 0, (size_t) in_size * sizeof(T));
+            for (i = 0; i < oh; i++)
+                for (j = 0; j < ow; j++) {
+                    int at = wp[(ptrdiff_t) i * ow + j];
+                    T d = dp[(ptrdiff_t) i * ow + j];
+                    zp[(ptrdiff_t) (i * ph + at / pw) * w + (ptrdiff_t) j * pw + at % pw] = d;
+                    total += d;
+                }
+        }
         db[plane % filters] += total;
     }
 }

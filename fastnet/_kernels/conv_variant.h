@@ -7,6 +7,14 @@
  */
 #include "conv_dot.h"
 #include "conv_elementwise.h"
+#include "conv_pool2x2.h"
+#define POOL(name) FN(name)
+#define POOL_TARGET TARGET
+#define POOL_VECTOR_ROWS
+#include "conv_pool.h"
+#undef POOL
+#undef POOL_TARGET
+#undef POOL_VECTOR_ROWS
 
 #define CONV_TABLE_ENTRY(name) FN(name),
 #if SINGLE
