@@ -184,12 +184,13 @@ cdef inline Py_ssize_t whole_words(Py_ssize_t values, size_t size) noexcept nogi
 
 cdef inline bint blas_forward_wins(const Geometry* g, size_t value_size) noexcept nogil:
     """Whether the forward pass goes to BLAS at a vector level: the rule measured on AMD Zen 4
-    (AVX-512; time with tiles / time with BLAS, medians of interleaved pairs).  In float32,
-    with C fw >= 40 (the rows of each of BLAS's products) OpenBLAS's sgemm is ahead: 1.01
-    at C = 8, 1.08 at C = 20 (the book's second layer) and 40, 1.05 with 3 x 3 filters;
-    below it the tiles are: 0.76 at C = 1 (the first layer), 0.95 at C = 3.  In float64 the
-    tiles lead or tie everywhere measured (0.75 to 1.00).  The gradients stay with the
-    tiles (0.57 to 0.92 against BLAS)."""
+    (AVX-512, OpenBLAS 0.3 on one thread; time with tiles / time with BLAS, medians of 40
+    interleaved pairs, mini-batch 10).  In float32, with C fw >= 40 (the rows of each of
+    BLAS's products) sgemm is ahead by a little: 1.01 at C = 8, 1.03 at C = 20 (the book's
+    second layer), 1.05 at C = 40, 1.01 with 3 x 3 filters; below it the tiles lead: 0.74 at
+    C = 1 (the first layer), 0.95 at C = 3.  In float64 the tiles lead or tie wherever
+    measured (0.61 to 0.99).  The gradients stay with the tiles (0.58 to 0.97 of BLAS's time).
+    """
     return value_size == sizeof(float) and g.CQ >= 40
 
 
