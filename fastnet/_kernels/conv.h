@@ -39,6 +39,9 @@
  *   unpool         its spread back: dz (planes of h x w) zero except dz[i ph + p][j pw + q] =
  *                  delta[i][j] at the entry where[i][j] names; db[f] = the sum of delta over
  *                  the planes of filter f (plane % filters == f)
+ *   shift          the shifted copies s[c][q] = x[c, :, q:q + ow] of one image x (channels, h,
+ *                  w), ow = w - fw + 1, one after another, each row after row
+ *   unshift        its way back: x = 0, then x[c, r, q:q + ow] += s[c][q][r] for every copy
  * Level 0's are portable C (any CPU). */
 #define FASTNET_CONV_TABLE_FIELDS(T)                                                        \
     int lanes;                                                                              \
@@ -50,10 +53,12 @@
     void (*pool_max)(const T* z, int planes, int filters, int h, int w, int ph, int pw,      \
                      const T* bias, T* out, int* where);                                    \
     void (*unpool)(const T* delta, const int* where, int planes, int filters, int h, int w, \
-                   int ph, int pw, T* dz, T* db);
+                   int ph, int pw, T* dz, T* db);                                           \
+    void (*shift)(const T* x, int channels, int h, int w, int fw, T* s);                    \
+    void (*unshift)(const T* s, int channels, int h, int w, int fw, T* x);
 
 #define FASTNET_CONV_KERNEL_NAMES(X) \
-    X(dot_segments) X(activate) X(derivative) X(pool_max) X(unpool)
+    X(dot_segments) X(activate) X(derivative) X(pool_max) X(unpool) X(shift) X(unshift)
 
 typedef struct { FASTNET_CONV_TABLE_FIELDS(double) } fastnet_conv_table_d;
 typedef struct { FASTNET_CONV_TABLE_FIELDS(float) } fastnet_conv_table_f;

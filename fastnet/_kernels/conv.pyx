@@ -52,6 +52,8 @@ cdef extern from "conv.h" nogil:
                          const double* bias, double* out, int* where) noexcept nogil
         void (*unpool)(const double* delta, const int* where, int planes, int filters, int h,
                        int w, int ph, int pw, double* dz, double* db) noexcept nogil
+        void (*shift)(const double* x, int channels, int h, int w, int fw, double* s) noexcept nogil
+        void (*unshift)(const double* s, int channels, int h, int w, int fw, double* x) noexcept nogil
     ctypedef struct fastnet_conv_table_f:
         int lanes
         void (*dot_segments)(int m, int n, int len, int segments, const float* a,
@@ -65,6 +67,8 @@ cdef extern from "conv.h" nogil:
                          const float* bias, float* out, int* where) noexcept nogil
         void (*unpool)(const float* delta, const int* where, int planes, int filters, int h,
                        int w, int ph, int pw, float* dz, float* db) noexcept nogil
+        void (*shift)(const float* x, int channels, int h, int w, int fw, float* s) noexcept nogil
+        void (*unshift)(const float* s, int channels, int h, int w, int fw, float* x) noexcept nogil
     const fastnet_conv_table_d* fastnet_conv_tables_d[]
     const fastnet_conv_table_f* fastnet_conv_tables_f[]
 
@@ -119,35 +123,22 @@ cdef Geometry geometry(Py_ssize_t* xs, Py_ssize_t* ws) noexcept:
     return g
 
 
-cdef inline void shift_image(const floating* x, const Geometry* g, floating* s) noexcept nogil:
+cdef inline void shift_image(int level, const floating* x, const Geometry* g,
+                             floating* s) noexcept nogil:
     """s[c][q] = x[c, :, q:q+ow], row after row, for one image x (C, H, W)."""
-    cdef int c, q, r, j
-    cdef const floating* row
-    cdef floating* out
-    for c in range(g.C):
-        for q in range(g.fw):
-            out = s + (c * g.fw + q) * g.copy
-            for r in range(g.H):
-                row = x + (<Py_ssize_t> c * g.H + r) * g.W + q
-                for j in range(g.ow):
-                    out[j] = row[j]
-                out += g.ow
+    if floating is float:
+        fastnet_conv_tables_f[level].shift(x, g.C, g.H, g.W, g.fw, s)
+    else:
+        fastnet_conv_tables_d[level].shift(x, g.C, g.H, g.W, g.fw, s)
 
 
-cdef inline void unshift_image(const floating* s, const Geometry* g, floating* x) noexcept nogil:
+cdef inline void unshift_image(int level, const floating* s, const Geometry* g,
+                               floating* x) noexcept nogil:
     """x (C, H, W) = the sum of the shifted copies' gradients s put back where they came from."""
-    cdef int c, q, r, j
-    cdef floating* row
-    cdef const floating* part
-    memset(x, 0, <size_t> g.C * g.H * g.W * sizeof(floating))
-    for c in range(g.C):
-        for q in range(g.fw):
-            part = s + (c * g.fw + q) * g.copy
-            for r in range(g.H):
-                row = x + (<Py_ssize_t> c * g.H + r) * g.W + q
-                for j in range(g.ow):
-                    row[j] = row[j] + part[j]
-                part += g.ow
+    if floating is float:
+        fastnet_conv_tables_f[level].unshift(s, g.C, g.H, g.W, g.fw, x)
+    else:
+        fastnet_conv_tables_d[level].unshift(s, g.C, g.H, g.W, g.fw, x)
 
 
 cdef inline Py_ssize_t tap_offset(const Geometry* g, int c, int p_w, int q_w) noexcept nogil:
@@ -211,7 +202,7 @@ cdef int forward(int level, const floating* x, const floating* w, floating* z,
         return 0
     if tiles:
         for n in range(g.m):
-            shift_image(x + n * image, g, shifted)
+            shift_image(level, x + n * image, g, shifted)
             s = 0
             for c in range(g.C):
                 for pw_ in range(g.fh):
@@ -224,7 +215,7 @@ cdef int forward(int level, const floating* x, const floating* w, floating* z,
     else:
         rows_by_filter_row(w, g, True, blocks)
         for n in range(g.m):
-            shift_image(x + n * image, g, shifted)
+            shift_image(level, x + n * image, g, shifted)
             # One product per filter row: z[n] (F x P) += block (F x C fw) @ the copies' rows
             # starting at that row (C fw rows of P, H ow apart).
             for pw_ in range(g.fh):
@@ -261,7 +252,7 @@ cdef int backward(int level, const floating* x, const floating* w, const floatin
     if level > 0:
         # Every image's shifted copies, then one pass of dot over segments (one per image).
         for n in range(g.m):
-            shift_image(x + n * image, g, shifted + n * g.shift)
+            shift_image(level, x + n * image, g, shifted + n * g.shift)
         s = 0
         for c in range(g.C):
             for pw_ in range(g.fh):
@@ -277,7 +268,7 @@ cdef int backward(int level, const floating* x, const floating* w, const floatin
     else:
         # Per image and filter row: block[p_w] (C fw x F) += the copies' rows (C fw x P) @ dz^T.
         for n in range(g.m):
-            shift_image(x + n * image, g, shifted)
+            shift_image(level, x + n * image, g, shifted)
             for pw_ in range(g.fh):
                 pw_rot = g.fh - 1 - pw_
                 gemm(AS_STORED, TRANSPOSED, g.CQ, g.F, g.P, <floating> 1,
@@ -310,7 +301,7 @@ cdef int backward(int level, const floating* x, const floating* w, const floatin
                     gemm(AS_STORED, AS_STORED, g.CQ, g.P, g.F, <floating> 1,
                          blocks + <Py_ssize_t> pw_ * g.CQ * g.F, g.F, dz + n * out, g.P,
                          <floating> 1, shifted + pw_rot * g.ow, <int> g.copy)
-            unshift_image(shifted, g, dx + n * image)
+            unshift_image(level, shifted, g, dx + n * image)
     free(scratch)
     return 1
 

@@ -53,3 +53,28 @@ static void FN0(derivative)(int kind, const T* da, const T* a, T* d, ptrdiff_t c
     else
         for (i = 0; i < count; i++) d[i] = da[i];
 }
+
+static void FN0(shift)(const T* x, int channels, int h, int w, int fw, T* s)
+{
+    int c, q, r, j, ow = w - fw + 1;
+    for (c = 0; c < channels; c++)
+        for (q = 0; q < fw; q++)
+            for (r = 0; r < h; r++) {
+                const T* row = x + ((ptrdiff_t) c * h + r) * w + q;
+                for (j = 0; j < ow; j++) s[j] = row[j];
+                s += ow;
+            }
+}
+
+static void FN0(unshift)(const T* s, int channels, int h, int w, int fw, T* x)
+{
+    int c, q, r, j, ow = w - fw + 1;
+    memset(x, 0, (size_t) channels * h * w * sizeof(T));
+    for (c = 0; c < channels; c++)
+        for (q = 0; q < fw; q++)
+            for (r = 0; r < h; r++) {
+                T* row = x + ((ptrdiff_t) c * h + r) * w + q;
+                for (j = 0; j < ow; j++) row[j] += s[j];
+                s += ow;
+            }
+}

@@ -7,6 +7,7 @@
  */
 #include "conv_dot.h"
 #include "conv_elementwise.h"
+#include "conv_shift.h"
 #include "conv_pool2x2.h"
 #define POOL(name) FN(name)
 #define POOL_TARGET TARGET
