@@ -476,5 +476,55 @@ def test_check_pool_shapes_names_what_is_wrong():
             conv.check_pool_shapes(*args)
 
 
+def test_the_calls_refuse_arrays_that_do_not_fit():
+    """Called without the checks, the kernels still raise rather than read past an array."""
+    x, w, z = np.zeros((2, 3, 8, 8)), np.zeros((4, 3, 3, 3)), np.zeros((2, 4, 6, 6))
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.conv_forward(x, w, np.zeros((2, 4, 6, 5)))
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.conv_forward(x, np.zeros((4, 2, 3, 3)), z)
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.conv_backward(x, w, z, np.zeros((4, 3, 3, 2)), None)
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.conv_backward(x, w, z, w.copy(), np.zeros((2, 3, 8, 9)))
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.conv_forward(np.zeros((0, 3, 8, 8)), w, np.zeros((0, 4, 6, 6)))
+    a, where = np.zeros((2, 4, 3, 3)), np.zeros((2, 4, 3, 3), dtype=np.int32)
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.pool_forward(z, np.zeros(3), 2, 2, conv.RELU, a, where)
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.pool_forward(z, np.zeros(4), 3, 2, conv.RELU, a, where)
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.pool_backward(a, a, np.zeros((2, 4, 2, 3), dtype=np.int32), conv.RELU, z.copy(),
+                           np.zeros(4))
+    with pytest.raises(ValueError, match="do not fit"):
+        conv.pool_backward(a, a, where, conv.RELU, z.copy(), np.zeros(4), 2, 4)
+    for args in [(None, w, z), (x, None, z), (x, w, None)]:
+        with pytest.raises(TypeError):
+            conv.conv_forward(*args)
+    with pytest.raises(TypeError):
+        conv.pool_forward(z, None, 2, 2, conv.RELU, a, where)
+    with pytest.raises((TypeError, ValueError)):
+        conv.conv_forward(x.astype(np.float32), w, z)
+    with pytest.raises(ValueError):
+        conv.conv_forward(x[:, :, :, ::2], w, np.zeros((2, 4, 6, 2)))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_places_outside_the_window_send_nothing(level):
+    """A `where` that names no place of its window (not from pool_forward) gives that window
+    no gradient, at every window size, instead of a write outside dz."""
+    da = np.ones((1, 2, 2, 2))
+    where = np.array([[[[0, 7], [-1, 3]], [[1000, 2], [1, -5]]]], dtype=np.int32)
+    for ph, pw in ((2, 2), (2, 3)):
+        dz = np.full((1, 2, 4, 2 * pw), np.nan)
+        db = np.empty(2)
+        with dispatch.using(level):
+            conv.pool_backward(da, np.ones(da.shape), where, conv.LINEAR, dz, db, ph, pw)
+        valid = (where >= 0) & (where < ph * pw)
+        assert dz.sum() == valid.sum() and np.all(np.isfinite(dz))
+        assert np.array_equal(db, [4.0, 4.0])
+
+
 def test_activation_codes():
     assert (conv.LINEAR, conv.SIGMOID, conv.TANH, conv.RELU) == (0, 1, 2, 3)

@@ -341,10 +341,33 @@ cdef int unpool(int level, const floating* da, const floating* a, const int* whe
 
 
 #### The Python-visible calls
+#
+# Each checks, in a few integer comparisons, that the shapes fit one another (so that a
+# call with arrays that do not fit raises instead of reading past them); the full checks,
+# with messages for each mistake, are check_conv_shapes and check_pool_shapes.
 
-def conv_forward(floating[:, :, :, ::1] x, floating[:, :, :, ::1] w, floating[:, :, :, ::1] z,
-                 int level=-1):
+cdef int conv_shapes_fit(Py_ssize_t* xs, Py_ssize_t* ws, Py_ssize_t* zs) except -1:
+    if not (xs[0] >= 1 and xs[1] >= 1 and ws[0] >= 1 and ws[1] == xs[1] and 1 <= ws[2] <= xs[2] and 1 <= ws[3] <= xs[3]
+            and zs[0] == xs[0] and zs[1] == ws[0] and zs[2] == xs[2] - ws[2] + 1
+            and zs[3] == xs[3] - ws[3] + 1):
+        raise ValueError("the arrays' shapes do not fit a convolution (check_conv_shapes says "
+                         "which)")
+    return 0
+
+
+cdef int pool_shapes_fit(Py_ssize_t* zs, Py_ssize_t b, int ph, int pw, Py_ssize_t* a_s,
+                         Py_ssize_t* ws) except -1:
+    if not (zs[0] >= 1 and zs[1] >= 1 and b == zs[1] and 1 <= ph <= zs[2] and 1 <= pw <= zs[3] and a_s[0] == zs[0]
+            and a_s[1] == zs[1] and a_s[2] == zs[2] // ph and a_s[3] == zs[3] // pw
+            and ws[0] == a_s[0] and ws[1] == a_s[1] and ws[2] == a_s[2] and ws[3] == a_s[3]):
+        raise ValueError("the arrays' shapes do not fit a pooling (check_pool_shapes says which)")
+    return 0
+
+
+def conv_forward(floating[:, :, :, ::1] x not None, floating[:, :, :, ::1] w not None,
+                 floating[:, :, :, ::1] z not None, int level=-1):
     """z (m, F, H-fh+1, W-fw+1) = x (m, C, H, W) convolved with w (F, C, fh, fw)."""
+    conv_shapes_fit(x.shape, w.shape, z.shape)
     cdef int lv = resolve_level(level)
     cdef Geometry g = geometry(x.shape, w.shape)
     cdef int ok
@@ -354,10 +377,15 @@ def conv_forward(floating[:, :, :, ::1] x, floating[:, :, :, ::1] w, floating[:,
         raise MemoryError("conv_forward: no memory for its scratch")
 
 
-def conv_backward(floating[:, :, :, ::1] x, floating[:, :, :, ::1] w, floating[:, :, :, ::1] dz,
-                  floating[:, :, :, ::1] dw, floating[:, :, :, ::1] dx, int level=-1):
+def conv_backward(floating[:, :, :, ::1] x not None, floating[:, :, :, ::1] w not None,
+                  floating[:, :, :, ::1] dz not None, floating[:, :, :, ::1] dw not None,
+                  floating[:, :, :, ::1] dx, int level=-1):
     """dw (F, C, fh, fw) = d(cost)/dw summed over the mini-batch and, unless dx is None,
     dx (m, C, H, W) = d(cost)/dx, from dz = d(cost)/dz (m, F, H-fh+1, W-fw+1)."""
+    conv_shapes_fit(x.shape, w.shape, dz.shape)
+    conv_shapes_fit(x.shape, dw.shape, dz.shape)
+    if dx is not None:
+        conv_shapes_fit(dx.shape, w.shape, dz.shape)
     cdef int lv = resolve_level(level)
     cdef Geometry g = geometry(x.shape, w.shape)
     cdef floating* dx_data = NULL if dx is None else &dx[0, 0, 0, 0]
@@ -369,30 +397,34 @@ def conv_backward(floating[:, :, :, ::1] x, floating[:, :, :, ::1] w, floating[:
         raise MemoryError("conv_backward: no memory for its scratch")
 
 
-def pool_forward(floating[:, :, :, ::1] z, floating[::1] b, int ph, int pw, int act,
-                 floating[:, :, :, ::1] a, int[:, :, :, ::1] where, int level=-1):
+def pool_forward(floating[:, :, :, ::1] z not None, floating[::1] b not None, int ph, int pw,
+                 int act, floating[:, :, :, ::1] a not None, int[:, :, :, ::1] where not None,
+                 int level=-1):
     """a[n,f,i,j] = act(max of z over window (i, j) + b[f]); where = the window's place
     p*pw + q of its first largest entry."""
+    pool_shapes_fit(z.shape, b.shape[0], ph, pw, a.shape, where.shape)
     cdef int lv = resolve_level(level)
     with nogil:
         pool(lv, &z[0, 0, 0, 0], &b[0], z.shape[0] * z.shape[1], z.shape[1], z.shape[2],
              z.shape[3], ph, pw, act, &a[0, 0, 0, 0], &where[0, 0, 0, 0])
 
 
-def pool_backward(floating[:, :, :, ::1] da, floating[:, :, :, ::1] a, int[:, :, :, ::1] where,
-                  int act, floating[:, :, :, ::1] dz, floating[::1] db, int ph=0, int pw=0,
-                  int level=-1):
+def pool_backward(floating[:, :, :, ::1] da not None, floating[:, :, :, ::1] a not None,
+                  int[:, :, :, ::1] where not None, int act, floating[:, :, :, ::1] dz not None,
+                  floating[::1] db not None, int ph=0, int pw=0, int level=-1):
     """delta = da * act'(a); db[f] = delta summed over n, i, j; dz zero but at each
-    window's entry `where` names, which gets delta.  ph and pw default to H // (H // ph)
-    and W // (W // pw) as dz and a give them: the largest window that fits the shapes,
-    which is the one used unless pooling dropped at least a window's worth of rows or
-    columns; give them when it may have."""
+    window's entry `where` names, which gets delta (a place outside the window: none).
+    ph and pw default to H // (H // ph) and W // (W // pw) as dz and a give them: the
+    largest window that fits the shapes, which is the one used unless pooling dropped at
+    least a window's worth of rows or columns; give them when it may have."""
+    if ph <= 0 and a.shape[2] > 0:
+        ph = dz.shape[2] // a.shape[2]
+    if pw <= 0 and a.shape[3] > 0:
+        pw = dz.shape[3] // a.shape[3]
+    pool_shapes_fit(dz.shape, db.shape[0], ph, pw, a.shape, where.shape)
+    pool_shapes_fit(dz.shape, db.shape[0], ph, pw, da.shape, where.shape)
     cdef int lv = resolve_level(level)
     cdef int ok
-    if ph <= 0:
-        ph = dz.shape[2] // a.shape[2]
-    if pw <= 0:
-        pw = dz.shape[3] // a.shape[3]
     with nogil:
         ok = unpool(lv, &da[0, 0, 0, 0], &a[0, 0, 0, 0], &where[0, 0, 0, 0], act,
                     dz.shape[0] * dz.shape[1], dz.shape[1], dz.shape[2], dz.shape[3], ph, pw,

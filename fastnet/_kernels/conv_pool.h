@@ -100,7 +100,8 @@ POOL_TARGET static void POOL(unpool)(const T* delta, const int* where, int plane
                 for (j = 0; j < ow; j++) {
                     int at = wp[(ptrdiff_t) i * ow + j];
                     T d = dp[(ptrdiff_t) i * ow + j];
-                    zp[(ptrdiff_t) (i * ph + at / pw) * w + (ptrdiff_t) j * pw + at % pw] = d;
+                    if ((unsigned) at < (unsigned) (ph * pw))   /* else not a place: nowhere */
+                        zp[(ptrdiff_t) (i * ph + at / pw) * w + (ptrdiff_t) j * pw + at % pw] = d;
                     total += d;
                 }
         }
