@@ -25,11 +25,14 @@ How (conv.h says more): every product reads "shifted copies" of an image,
 S[c][q] = x[c, :, q:q+ow], in which tap (c, p, q) of all of a filter's
 outputs is one contiguous stretch.  At the vector levels the forward pass is
 tiles.c's axpy rows (a register tile of 5 filters x 5 vectors of outputs with
-AVX-512) over pointers into S, the filters' gradient conv.h's dot over
-segments (one segment per image), and the inputs' gradient axpy rows into
-the shifted copies' gradient, then added back along the shifts.  Level 0 does
-the same products with BLAS (scipy.linalg.cython_blas), one per row of the
-filter.  Scratch memory is taken with malloc for the call.
+AVX-512) over pointers into S, and the filters' gradient conv.h's dot over
+segments (one segment per image).  Level 0 does these products with BLAS
+(scipy.linalg.cython_blas), one per row of the filter, reading S in place;
+so do the vector levels where BLAS measured faster (blas_forward_wins: the
+float32 forward pass of layers with many channels).  The inputs' gradient is,
+at every level, one BLAS product per filter row into the shifted copies'
+gradient, then added back along the shifts.  Scratch memory is taken with
+malloc for the call.
 """
 from cython cimport floating
 from libc.stdlib cimport free, malloc
@@ -180,7 +183,8 @@ cdef inline bint blas_forward_wins(const Geometry* g, size_t value_size) noexcep
     BLAS's products) sgemm is ahead by a little: 1.01 at C = 8, 1.03 at C = 20 (the book's
     second layer), 1.05 at C = 40, 1.01 with 3 x 3 filters; below it the tiles lead: 0.74 at
     C = 1 (the first layer), 0.95 at C = 3.  In float64 the tiles lead or tie wherever
-    measured (0.61 to 0.99).  The gradients stay with the tiles (0.58 to 0.97 of BLAS's time).
+    measured (0.61 to 0.99).  The filters' gradient stays with the tiles everywhere (0.58 to
+    0.83 of BLAS's time); the inputs' gradient goes to BLAS at every level (see backward).
     """
     return value_size == sizeof(float) and g.CQ >= 40
 
@@ -234,17 +238,14 @@ cdef int backward(int level, const floating* x, const floating* w, const floatin
     cdef Py_ssize_t n, s, image = <Py_ssize_t> g.C * g.H * g.W, out = <Py_ssize_t> g.F * g.P
     cdef int c, f, pw_, qw, q, pw_rot
     # One block: the shifted copies (every image's at the vector levels), the filters
-    # rearranged, the taps' offsets, the rows of dz.
+    # rearranged, the taps' offsets.
     cdef Py_ssize_t shift_bytes = whole_words(g.shift * (g.m if level > 0 else 1), sizeof(floating))
     cdef Py_ssize_t blocks_bytes = whole_words(<Py_ssize_t> g.K * g.F, sizeof(floating))
     cdef Py_ssize_t offsets_bytes = whole_words(g.K, sizeof(Py_ssize_t))
-    cdef char* scratch = <char*> malloc(shift_bytes + blocks_bytes + offsets_bytes
-                                        + whole_words(g.F, sizeof(floating*)))
+    cdef char* scratch = <char*> malloc(shift_bytes + blocks_bytes + offsets_bytes)
     cdef floating* shifted = <floating*> scratch
     cdef floating* blocks = <floating*> (scratch + shift_bytes)
     cdef Py_ssize_t* offsets = <Py_ssize_t*> (scratch + shift_bytes + blocks_bytes)
-    cdef const floating** rows = <const floating**> (scratch + shift_bytes + blocks_bytes
-                                                     + offsets_bytes)
     if scratch == NULL:
         return 0
 
@@ -289,18 +290,15 @@ cdef int backward(int level, const floating* x, const floating* w, const floatin
         rows_by_filter_row(w, g, False, blocks)
         for n in range(g.m):
             memset(shifted, 0, g.shift * sizeof(floating))
-            for f in range(g.F):
-                rows[f] = dz + n * out + <Py_ssize_t> f * g.P
             for pw_ in range(g.fh):
                 pw_rot = g.fh - 1 - pw_
-                # dS[c][q][p ow + o] += sum_f w[f, c, p_w, fw-1-q] dz[n, f, o]
-                if level > 0:
-                    tile_axpy_rows(level, g.CQ, g.P, g.F, blocks + <Py_ssize_t> pw_ * g.CQ * g.F,
-                                   g.F, 1, rows, 1, shifted + pw_rot * g.ow, g.copy, NULL, 0, 0)
-                else:
-                    gemm(AS_STORED, AS_STORED, g.CQ, g.P, g.F, <floating> 1,
-                         blocks + <Py_ssize_t> pw_ * g.CQ * g.F, g.F, dz + n * out, g.P,
-                         <floating> 1, shifted + pw_rot * g.ow, <int> g.copy)
+                # dS[c][q][p ow + o] += sum_f w[f, c, p_w, fw-1-q] dz[n, f, o], by BLAS at
+                # every level: measured on Zen 4 against tiles.c's axpy rows (which took it
+                # before), sgemm and dgemm were 4-10% ahead at every shape tried (C = 1 to 40,
+                # 3 x 3 and 5 x 5 filters, mini-batch 10).
+                gemm(AS_STORED, AS_STORED, g.CQ, g.P, g.F, <floating> 1,
+                     blocks + <Py_ssize_t> pw_ * g.CQ * g.F, g.F, dz + n * out, g.P,
+                     <floating> 1, shifted + pw_rot * g.ow, <int> g.copy)
             unshift_image(level, shifted, g, dx + n * image)
     free(scratch)
     return 1
