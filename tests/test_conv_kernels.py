@@ -265,6 +265,9 @@ POOL_SHAPES = [
     (2, 3, 6, 6, 3, 3),
     (5, 2, 5, 5, 1, 1),         # no pooling at all
     (2, 4, 4, 12, 4, 5),        # wider windows than tall, two columns dropped
+    (3, 4, 6, 4, 2, 2),         # rows of 2 windows: a vector spans many rows
+    (2, 3, 4, 34, 2, 2),        # rows of 17 windows: a vector and one more in float32
+    (2, 3, 5, 35, 2, 2),        # the same with a row and a column dropped
 ]
 
 

@@ -7,9 +7,11 @@
 
 #ifndef POOL_VECTOR_ROWS
 static FASTNET_INLINE POOL_TARGET void POOL(pool_rows_2x2)(const T* top, const T* bottom, int ow,
-                                                           T bias, T* out, int* where)
+                                                           T bias, T* out, int* where,
+                                                           const T* z_end, const T* out_end)
 {
     int j;
+    (void) z_end; (void) out_end;       /* the bounds of the vector form's whole vectors */
     for (j = 0; j < ow; j++) {
         T best = top[2 * j], v;
         int at = 0;
@@ -23,10 +25,12 @@ static FASTNET_INLINE POOL_TARGET void POOL(pool_rows_2x2)(const T* top, const T
 
 /* One row of 2 x 2 windows spread back: both rows of dz written whole (ow windows). */
 static FASTNET_INLINE POOL_TARGET T POOL(unpool_rows_2x2)(const T* delta, const int* where,
-                                                          int ow, T* top, T* bottom)
+                                                          int ow, T* top, T* bottom,
+                                                          const T* dz_end)
 {
     T total = 0;
     int j;
+    (void) dz_end;
     for (j = 0; j < ow; j++) {
         T d = delta[j];
         int at = where[j];
@@ -53,7 +57,8 @@ POOL_TARGET static void POOL(pool_max)(const T* z, int planes, int filters, int 
         if (ph == 2 && pw == 2) {
             for (i = 0; i < oh; i++)
                 POOL(pool_rows_2x2)(zp + (ptrdiff_t) 2 * i * w, zp + (ptrdiff_t) (2 * i + 1) * w,
-                                    ow, b, op + (ptrdiff_t) i * ow, wp + (ptrdiff_t) i * ow);
+                                    ow, b, op + (ptrdiff_t) i * ow, wp + (ptrdiff_t) i * ow,
+                                    z + planes * in_size, out + planes * out_size);
             continue;
         }
         for (i = 0; i < oh; i++)
@@ -89,7 +94,7 @@ POOL_TARGET static void POOL(unpool)(const T* delta, const int* where, int plane
             for (i = 0; i < oh; i++) {
                 T* top = zp + (ptrdiff_t) 2 * i * w;
                 total += POOL(unpool_rows_2x2)(dp + (ptrdiff_t) i * ow, wp + (ptrdiff_t) i * ow,
-                                               ow, top, top + w);
+                                               ow, top, top + w, dz + planes * in_size);
                 for (r = 0; r < 2; r++)                 /* a dropped last column */
                     for (j = 2 * ow; j < w; j++) top[r * w + j] = 0;
             }
