@@ -36,9 +36,10 @@
  *                  (i ph + p, j pw + q) + bias, where[i][j] = p pw + q of the window's first
  *                  largest entry (row by row); rows and columns that do not fill a window are
  *                  left out.  `out` then holds the pooled values before the activation.
- *   unpool         its spread back: dz (planes of h x w) zero except dz[i ph + p][j pw + q] =
- *                  delta[i][j] at the entry where[i][j] names; db[f] = the sum of delta over
- *                  the planes of filter f (plane % filters == f)
+ *   unpool         its spread back: with delta = da f'(z) (f' from a = f(z), as derivative),
+ *                  dz (planes of h x w) zero except dz[i ph + p][j pw + q] = delta[i][j] at the
+ *                  entry where[i][j] names (none if it names no place of the window); db[f] =
+ *                  the sum of delta over the planes of filter f (plane % filters == f)
  *   shift          the shifted copies s[c][q] = x[c, :, q:q + ow] of one image x (channels, h,
  *                  w), ow = w - fw + 1, one after another, each row after row
  *   unshift        its way back: x = 0, then x[c, r, q:q + ow] += s[c][q][r] for every copy
@@ -52,8 +53,8 @@
     void (*derivative)(int kind, const T* da, const T* a, T* d, ptrdiff_t count);            \
     void (*pool_max)(const T* z, int planes, int filters, int h, int w, int ph, int pw,      \
                      const T* bias, T* out, int* where);                                    \
-    void (*unpool)(const T* delta, const int* where, int planes, int filters, int h, int w, \
-                   int ph, int pw, T* dz, T* db);                                           \
+    void (*unpool)(const T* da, const T* a, int kind, const int* where, int planes,         \
+                   int filters, int h, int w, int ph, int pw, T* dz, T* db);                \
     void (*shift)(const T* x, int channels, int h, int w, int fw, T* s);                    \
     void (*unshift)(const T* s, int channels, int h, int w, int fw, T* x);
 

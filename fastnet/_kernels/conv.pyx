@@ -53,8 +53,8 @@ cdef extern from "conv.h" nogil:
                            Py_ssize_t count) noexcept nogil
         void (*pool_max)(const double* z, int planes, int filters, int h, int w, int ph, int pw,
                          const double* bias, double* out, int* where) noexcept nogil
-        void (*unpool)(const double* delta, const int* where, int planes, int filters, int h,
-                       int w, int ph, int pw, double* dz, double* db) noexcept nogil
+        void (*unpool)(const double* da, const double* a, int kind, const int* where, int planes,
+                       int filters, int h, int w, int ph, int pw, double* dz, double* db) noexcept nogil
         void (*shift)(const double* x, int channels, int h, int w, int fw, double* s) noexcept nogil
         void (*unshift)(const double* s, int channels, int h, int w, int fw, double* x) noexcept nogil
     ctypedef struct fastnet_conv_table_f:
@@ -68,8 +68,8 @@ cdef extern from "conv.h" nogil:
                            Py_ssize_t count) noexcept nogil
         void (*pool_max)(const float* z, int planes, int filters, int h, int w, int ph, int pw,
                          const float* bias, float* out, int* where) noexcept nogil
-        void (*unpool)(const float* delta, const int* where, int planes, int filters, int h,
-                       int w, int ph, int pw, float* dz, float* db) noexcept nogil
+        void (*unpool)(const float* da, const float* a, int kind, const int* where, int planes,
+                       int filters, int h, int w, int ph, int pw, float* dz, float* db) noexcept nogil
         void (*shift)(const float* x, int channels, int h, int w, int fw, float* s) noexcept nogil
         void (*unshift)(const float* s, int channels, int h, int w, int fw, float* x) noexcept nogil
     const fastnet_conv_table_d* fastnet_conv_tables_d[]
@@ -323,18 +323,10 @@ cdef int pool(int level, const floating* z, const floating* b, int planes, int f
 cdef int unpool(int level, const floating* da, const floating* a, const int* where, int act,
                 int planes, int filters, int h, int w, int ph, int pw, floating* dz,
                 floating* db) noexcept nogil:
-    """0 if scratch memory was not to be had."""
-    cdef Py_ssize_t count = <Py_ssize_t> planes * (h // ph) * (w // pw)
-    cdef floating* delta = <floating*> malloc(count * sizeof(floating) + 64)
-    if delta == NULL:
-        return 0
     if floating is float:
-        fastnet_conv_tables_f[level].derivative(act, da, a, delta, count)
-        fastnet_conv_tables_f[level].unpool(delta, where, planes, filters, h, w, ph, pw, dz, db)
+        fastnet_conv_tables_f[level].unpool(da, a, act, where, planes, filters, h, w, ph, pw, dz, db)
     else:
-        fastnet_conv_tables_d[level].derivative(act, da, a, delta, count)
-        fastnet_conv_tables_d[level].unpool(delta, where, planes, filters, h, w, ph, pw, dz, db)
-    free(delta)
+        fastnet_conv_tables_d[level].unpool(da, a, act, where, planes, filters, h, w, ph, pw, dz, db)
     return 1
 
 
@@ -422,13 +414,10 @@ def pool_backward(floating[:, :, :, ::1] da not None, floating[:, :, :, ::1] a n
     pool_shapes_fit(dz.shape, db.shape[0], ph, pw, a.shape, where.shape)
     pool_shapes_fit(dz.shape, db.shape[0], ph, pw, da.shape, where.shape)
     cdef int lv = resolve_level(level)
-    cdef int ok
     with nogil:
-        ok = unpool(lv, &da[0, 0, 0, 0], &a[0, 0, 0, 0], &where[0, 0, 0, 0], act,
-                    dz.shape[0] * dz.shape[1], dz.shape[1], dz.shape[2], dz.shape[3], ph, pw,
-                    &dz[0, 0, 0, 0], &db[0])
-    if not ok:
-        raise MemoryError("pool_backward: no memory for its scratch")
+        unpool(lv, &da[0, 0, 0, 0], &a[0, 0, 0, 0], &where[0, 0, 0, 0], act,
+               dz.shape[0] * dz.shape[1], dz.shape[1], dz.shape[2], dz.shape[3], ph, pw,
+               &dz[0, 0, 0, 0], &db[0])
 
 
 #### Checks, for the Python layer (the kernels trust their arguments)

@@ -5,6 +5,15 @@
  * includer has vector ones (POOL_VECTOR_ROWS: conv_pool2x2.h); other windows are plain C.
  */
 
+/* delta = da f'(z), f' from a = f(z) (kind: FASTNET_CONV_*), as conv.h's derivative. */
+static FASTNET_INLINE POOL_TARGET T POOL(delta)(int kind, T da, T a)
+{
+    if (kind == FASTNET_CONV_SIGMOID) return da * (a * (1 - a));
+    if (kind == FASTNET_CONV_TANH) return da * (1 - a * a);
+    if (kind == FASTNET_CONV_RELU) return a > 0 ? da : 0;
+    return da;
+}
+
 #ifndef POOL_VECTOR_ROWS
 static FASTNET_INLINE POOL_TARGET void POOL(pool_rows_2x2)(const T* top, const T* bottom, int ow,
                                                            T bias, T* out, int* where,
@@ -24,15 +33,15 @@ static FASTNET_INLINE POOL_TARGET void POOL(pool_rows_2x2)(const T* top, const T
 }
 
 /* One row of 2 x 2 windows spread back: both rows of dz written whole (ow windows). */
-static FASTNET_INLINE POOL_TARGET T POOL(unpool_rows_2x2)(const T* delta, const int* where,
-                                                          int ow, T* top, T* bottom,
-                                                          const T* dz_end)
+static FASTNET_INLINE POOL_TARGET T POOL(unpool_rows_2x2)(const T* da, const T* a, int kind,
+                                                          const int* where, int ow, T* top,
+                                                          T* bottom, const T* dz_end)
 {
     T total = 0;
     int j;
     (void) dz_end;
     for (j = 0; j < ow; j++) {
-        T d = delta[j];
+        T d = POOL(delta)(kind, da[j], a[j]);
         int at = where[j];
         top[2 * j] = at == 0 ? d : 0;
         top[2 * j + 1] = at == 1 ? d : 0;
@@ -79,22 +88,25 @@ POOL_TARGET static void POOL(pool_max)(const T* z, int planes, int filters, int 
 }
 
 
-POOL_TARGET static void POOL(unpool)(const T* delta, const int* where, int planes, int filters,
-                                     int h, int w, int ph, int pw, T* dz, T* db)
+POOL_TARGET static void POOL(unpool)(const T* da, const T* a, int kind, const int* where,
+                                     int planes, int filters, int h, int w, int ph, int pw, T* dz,
+                                     T* db)
 {
     int plane, i, j, f, r, oh = h / ph, ow = w / pw;
     ptrdiff_t in_size = (ptrdiff_t) h * w, out_size = (ptrdiff_t) oh * ow;
     for (f = 0; f < filters; f++) db[f] = 0;
     for (plane = 0; plane < planes; plane++) {
-        const T* dp = delta + plane * out_size;
+        const T* dap = da + plane * out_size;
+        const T* ap = a + plane * out_size;
         const int* wp = where + plane * out_size;
         T* zp = dz + plane * in_size;
         T total = 0;
         if (ph == 2 && pw == 2) {
             for (i = 0; i < oh; i++) {
                 T* top = zp + (ptrdiff_t) 2 * i * w;
-                total += POOL(unpool_rows_2x2)(dp + (ptrdiff_t) i * ow, wp + (ptrdiff_t) i * ow,
-                                               ow, top, top + w, dz + planes * in_size);
+                total += POOL(unpool_rows_2x2)(dap + (ptrdiff_t) i * ow, ap + (ptrdiff_t) i * ow,
+                                               kind, wp + (ptrdiff_t) i * ow, ow, top, top + w,
+                                               dz + planes * in_size);
                 for (r = 0; r < 2; r++)                 /* a dropped last column */
                     for (j = 2 * ow; j < w; j++) top[r * w + j] = 0;
             }
@@ -104,7 +116,7 @@ POOL_TARGET static void POOL(unpool)(const T* delta, const int* where, int plane
             for (i = 0; i < oh; i++)
                 for (j = 0; j < ow; j++) {
                     int at = wp[(ptrdiff_t) i * ow + j];
-                    T d = dp[(ptrdiff_t) i * ow + j];
+                    T d = POOL(delta)(kind, dap[(ptrdiff_t) i * ow + j], ap[(ptrdiff_t) i * ow + j]);
                     if ((unsigned) at < (unsigned) (ph * pw))   /* else not a place: nowhere */
                         zp[(ptrdiff_t) (i * ph + at / pw) * w + (ptrdiff_t) j * pw + at % pw] = d;
                     total += d;
