@@ -10,8 +10,8 @@
  * (one segment per image of the mini-batch); the inputs' gradient an axpy rows and an
  * accumulation back through the same offsets.
  *
- * The elementwise kernels apply an activation in place and multiply by its derivative
- * (taken from the activation's value a = f(z)), vectorised per instruction set.  The
+ * The activations are applied in place after pooling, and their derivative (taken from the
+ * activation's value a = f(z)) inside the spread back, vectorised per instruction set.  The
  * pooling kernels (max with its place in the window, and its spread back) are the same C
  * at every level, compiled for each.  Nothing here checks its arguments: conv.pyx's callers have.
  */
@@ -30,13 +30,12 @@
  *   dot_segments   c[i][j] = sum_g sum_{o < len} A(g, i)[o] B(g, j)[o] for i < m, j < n, g < segments,
  *                  A(g, i) = a + g a_seg + i a_row, B(g, j) = b + g b_seg + b_off[j]; c's rows ldc apart
  *   activate       x[i] <- f(x[i]) for i < count (kind: FASTNET_CONV_*)
- *   derivative     d[i] = da[i] f'(z_i) with f' taken from a[i] = f(z_i), for i < count
  *   pool_max       max-pooling of the planes of z (planes of h x w, one bias per plane as
  *                  plane % filters says): out[i][j] = max over the ph x pw window
  *                  (i ph + p, j pw + q) + bias, where[i][j] = p pw + q of the window's first
  *                  largest entry (row by row); rows and columns that do not fill a window are
  *                  left out.  `out` then holds the pooled values before the activation.
- *   unpool         its spread back: with delta = da f'(z) (f' from a = f(z), as derivative),
+ *   unpool         its spread back: with delta = da f'(z) (f' taken from a = f(z)),
  *                  dz (planes of h x w) zero except dz[i ph + p][j pw + q] = delta[i][j] at the
  *                  entry where[i][j] names (none if it names no place of the window); db[f] =
  *                  the sum of delta over the planes of filter f (plane % filters == f)
@@ -50,7 +49,6 @@
                          ptrdiff_t a_row, const T* b, ptrdiff_t b_seg,                      \
                          const ptrdiff_t* b_off, T* c, ptrdiff_t ldc);                      \
     void (*activate)(int kind, T* x, ptrdiff_t count);                                      \
-    void (*derivative)(int kind, const T* da, const T* a, T* d, ptrdiff_t count);            \
     void (*pool_max)(const T* z, int planes, int filters, int h, int w, int ph, int pw,      \
                      const T* bias, T* out, int* where);                                    \
     void (*unpool)(const T* da, const T* a, int kind, const int* where, int planes,         \
@@ -59,7 +57,7 @@
     void (*unshift)(const T* s, int channels, int h, int w, int fw, T* x);
 
 #define FASTNET_CONV_KERNEL_NAMES(X) \
-    X(dot_segments) X(activate) X(derivative) X(pool_max) X(unpool) X(shift) X(unshift)
+    X(dot_segments) X(activate) X(pool_max) X(unpool) X(shift) X(unshift)
 
 typedef struct { FASTNET_CONV_TABLE_FIELDS(double) } fastnet_conv_table_d;
 typedef struct { FASTNET_CONV_TABLE_FIELDS(float) } fastnet_conv_table_f;

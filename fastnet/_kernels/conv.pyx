@@ -49,8 +49,6 @@ cdef extern from "conv.h" nogil:
                              Py_ssize_t b_seg, const Py_ssize_t* b_off, double* c,
                              Py_ssize_t ldc) noexcept nogil
         void (*activate)(int kind, double* x, Py_ssize_t count) noexcept nogil
-        void (*derivative)(int kind, const double* da, const double* a, double* d,
-                           Py_ssize_t count) noexcept nogil
         void (*pool_max)(const double* z, int planes, int filters, int h, int w, int ph, int pw,
                          const double* bias, double* out, int* where) noexcept nogil
         void (*unpool)(const double* da, const double* a, int kind, const int* where, int planes,
@@ -64,8 +62,6 @@ cdef extern from "conv.h" nogil:
                              Py_ssize_t b_seg, const Py_ssize_t* b_off, float* c,
                              Py_ssize_t ldc) noexcept nogil
         void (*activate)(int kind, float* x, Py_ssize_t count) noexcept nogil
-        void (*derivative)(int kind, const float* da, const float* a, float* d,
-                           Py_ssize_t count) noexcept nogil
         void (*pool_max)(const float* z, int planes, int filters, int h, int w, int ph, int pw,
                          const float* bias, float* out, int* where) noexcept nogil
         void (*unpool)(const float* da, const float* a, int kind, const int* where, int planes,

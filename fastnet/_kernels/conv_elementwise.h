@@ -1,5 +1,5 @@
-/* The activations and their derivatives, vectorised (conv.h's activate and derivative),
- * for conv_variant.h.
+/* The activations and their derivatives, vectorised, for conv_variant.h: conv.h's activate,
+ * and the derivative conv_pool2x2.h takes inside the spread back.
  *
  * Both the sigmoid and tanh are built on e^y - 1 for y <= 0: y = n ln 2 + r with
  * n = round(y / ln 2), |r| <= ln(2)/2 (ln 2 in two parts, the high one exact times n), and
@@ -128,29 +128,7 @@ static FASTNET_INLINE TARGET V FN(conv_derivative_vector)(const int kind, V da, 
     return da;
 }
 
-static FASTNET_INLINE TARGET void FN(conv_derivative_all)(const int kind, const T* da, const T* a,
-                                                          T* d, ptrdiff_t count)
-{
-    ptrdiff_t i;
-    for (i = 0; i + VL <= count; i += VL)
-        VSTORE(d + i, FN(conv_derivative_vector)(kind, VLOAD(da + i), VLOAD(a + i)));
-    if (i < count) {
-        M tail = MASK((int) (count - i));
-        VSTOREM(d + i, tail, FN(conv_derivative_vector)(kind, VLOADM(da + i, tail),
-                                                        VLOADM(a + i, tail)));
-    }
-}
-
-TARGET static void FN(derivative)(int kind, const T* da, const T* a, T* d, ptrdiff_t count)
-{
-    if (kind == FASTNET_CONV_SIGMOID) FN(conv_derivative_all)(FASTNET_CONV_SIGMOID, da, a, d, count);
-    else if (kind == FASTNET_CONV_TANH) FN(conv_derivative_all)(FASTNET_CONV_TANH, da, a, d, count);
-    else if (kind == FASTNET_CONV_RELU) FN(conv_derivative_all)(FASTNET_CONV_RELU, da, a, d, count);
-    else FN(conv_derivative_all)(FASTNET_CONV_LINEAR, da, a, d, count);
-}
-
 #undef CONV_EXP_LOWEST
 #undef CONV_LN2_HI
 #undef CONV_LN2_LO
 #undef CONV_LOG2E
-#undef CONV_KEEP_POSITIVE

@@ -142,3 +142,4 @@ static FASTNET_INLINE TARGET T FN(unpool_rows_2x2)(const T* da, const T* a, int 
 #undef P2_STORE_INT_ALL
 #undef P2_LOAD_INT
 #undef P2_MASK4
+#undef CONV_KEEP_POSITIVE

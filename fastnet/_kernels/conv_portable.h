@@ -41,19 +41,6 @@ static void FN0(activate)(int kind, T* x, ptrdiff_t count)
         for (i = 0; i < count; i++) x[i] = x[i] > 0 ? x[i] : 0;
 }
 
-static void FN0(derivative)(int kind, const T* da, const T* a, T* d, ptrdiff_t count)
-{
-    ptrdiff_t i;
-    if (kind == FASTNET_CONV_SIGMOID)
-        for (i = 0; i < count; i++) d[i] = da[i] * (a[i] * (1 - a[i]));
-    else if (kind == FASTNET_CONV_TANH)
-        for (i = 0; i < count; i++) d[i] = da[i] * (1 - a[i] * a[i]);
-    else if (kind == FASTNET_CONV_RELU)
-        for (i = 0; i < count; i++) d[i] = a[i] > 0 ? da[i] : 0;
-    else
-        for (i = 0; i < count; i++) d[i] = da[i];
-}
-
 static void FN0(shift)(const T* x, int channels, int h, int w, int fw, T* s)
 {
     int c, q, r, j, ow = w - fw + 1;
