@@ -10,15 +10,18 @@ Four calls, in float32 or float64, all arrays C-contiguous and of one dtype
     pool_forward(z, b, ph, pw, act, a, where)
                                           a = act(max over each ph x pw window + b[f]),
                                           where = the place p*pw+q of its first largest entry
-    pool_backward(da, a, where, act, dz, db)
+    pool_backward(da, a, where, act, dz, db[, ph, pw])
                                           delta = da * act'(a); db = delta summed over n, i, j;
-                                          dz zero but at the windows' largest entries
+                                          dz zero but at the windows' largest entries (ph, pw:
+                                          the window; by default the largest the shapes allow)
 
 The convolution is Theano's conv2d (valid mode, the filter rotated 180 degrees).
 ``act`` is one of LINEAR, SIGMOID, TANH, RELU; its derivative is taken from
-the activation a = f(z).  The kernels trust their arguments: the Python layer
-checks them once (``check_conv_shapes``, ``check_pool_shapes``: ValueError with
-what is wrong).  Each call takes a keyword ``level`` (fastnet.dispatch's
+the activation a = f(z).  Each call checks, in a few comparisons, that its
+arrays' shapes fit one another (ValueError if not; types and contiguity are
+its typed memoryviews'); the Python layer checks everything once, with a
+message for each mistake (``check_conv_shapes``, ``check_pool_shapes``:
+ValueError).  Each call takes a keyword ``level`` (fastnet.dispatch's
 levels: 0 BLAS, 1 AVX2, 2 AVX-512; default, the one dispatch has in use).
 
 How (conv.h says more): every product reads "shifted copies" of an image,
@@ -36,7 +39,7 @@ malloc for the call.
 """
 from cython cimport floating
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
 from ._blas cimport AS_STORED, TRANSPOSED, gemm
 from ._tiles cimport axpy_rows as tile_axpy_rows, fastnet_simd_supported
