@@ -108,26 +108,25 @@ static FASTNET_INLINE TARGET void FN(pool_rows_2x2)(const T* top, const T* botto
     }
 }
 
-/* The top row whole first, then the bottom one, so that the top row's spills land where the
- * bottom row is written next; delta = da f'(z) is taken on the way (masked: zero past n). */
+/* delta = da f'(z) is taken on the way (masked: zero past n).  The top row's last vector stops
+ * at the bottom row (written already when it spills there); the bottom row's spills land
+ * where the caller writes next. */
 static FASTNET_INLINE TARGET T FN(unpool_rows_2x2)(const T* da, const T* a, int kind,
                                                    const int* where, int ow, T* top, T* bottom,
                                                    const T* dz_end)
 {
-    int j, n, half;
+    int j, n;
     V total = VZERO(), d, at, zero = VZERO();
-    for (half = 0; half < 2; half++) {
-        T* row = half == 0 ? top : bottom;
-        V first = VSET1((T) (2 * half)), second = VSET1((T) (2 * half + 1));
-        for (j = 0; j < ow; j += VL) {
-            n = ow - j < VL ? ow - j : VL;
-            if (n == VL) d = FN(conv_derivative_vector)(kind, VLOAD(da + j), VLOAD(a + j));
-            else d = FN(conv_derivative_vector)(kind, VLOADM(da + j, MASK(n)), VLOADM(a + j, MASK(n)));
-            at = P2_LOAD_INT(where + j, n);
-            if (half == 0) total = VADD(total, d);
-            FN(pool2_join)(row + 2 * j, 2 * n, dz_end, P2_EQ(at, first, d, zero),
-                           P2_EQ(at, second, d, zero));
-        }
+    for (j = 0; j < ow; j += VL) {
+        n = ow - j < VL ? ow - j : VL;
+        if (n == VL) d = FN(conv_derivative_vector)(kind, VLOAD(da + j), VLOAD(a + j));
+        else d = FN(conv_derivative_vector)(kind, VLOADM(da + j, MASK(n)), VLOADM(a + j, MASK(n)));
+        at = P2_LOAD_INT(where + j, n);
+        total = VADD(total, d);
+        FN(pool2_join)(top + 2 * j, 2 * n, bottom, P2_EQ(at, zero, d, zero),
+                       P2_EQ(at, VSET1(1), d, zero));
+        FN(pool2_join)(bottom + 2 * j, 2 * n, dz_end, P2_EQ(at, VSET1(2), d, zero),
+                       P2_EQ(at, VSET1(3), d, zero));
     }
     return VSUM(total);
 }
