@@ -26,6 +26,9 @@ KERNELS = Path("fastnet", "_kernels")
 # Hand-written C compiled beside a generated module: the tile kernels and their dispatch.
 TILES = [str(KERNELS / "tiles.c")]
 TILES_HEADERS = [str(p) for p in sorted(KERNELS.glob("tiles*.h"))]
+# The convolutional layers' kernels (chapter 6), which also call the tile kernels.
+CONV = TILES + [str(KERNELS / "conv_kernels.c")]
+CONV_HEADERS = [str(p) for p in sorted(KERNELS.glob("conv*.h"))]
 
 # The compiled modules of fastnet._kernels, each with the hand-written C it links.
 MODULES = {
@@ -36,6 +39,7 @@ MODULES = {
     "identity": [],            # same_items, for fastnet.parameters
     "columns": [],             # copy_columns, for fastnet.examples' list path
     "twins": TILES,            # the tile kernels and BLAS wrappers one by one, for tests
+    "conv": CONV,              # convolution and pooling, for fastnet.network3
 }
 
 GENERATED = Path("build", "cython")
@@ -100,7 +104,9 @@ class BuildKernels(build_ext):
 
 setup(
     ext_modules=[Extension("fastnet._kernels." + name, [str(KERNELS / (name + ".pyx"))] + c,
-                           include_dirs=[str(KERNELS)], depends=TILES_HEADERS if c else [])
+                           include_dirs=[str(KERNELS)],
+                           depends=(TILES_HEADERS + (CONV_HEADERS if name == "conv" else [])
+                                    if c else []))
                  for name, c in MODULES.items()],
     cmdclass={"build_ext": BuildKernels},
 )
