@@ -18,13 +18,12 @@ outputs are preallocated by the caller and overwritten):
   non-overlapping ph x pw window + b[f]), shape (m, F, H//ph, W//pw) (rows and
   columns that do not fill a window are dropped); ``where`` (int32) is the
   index p*pw + q of each window's first maximum in row-major order.
-- ``pool_backward(da, a, where, act, dz, db)``: delta = da * act'(a), with the
-  derivative read off the activation a; db = delta summed over n, i, j; dz is
-  zero except at each window's maximum, which gets delta.  The window size is not an
-  argument: it is read off the shapes as (H // rows, W // cols), which is the pool size
-  unless the dropped edge has ``rows`` (or ``cols``) entries or more (an 11-row convolution
-  pooled by 4 into 2 rows reads as 5).  ``fastnet.network3`` sends such layers to the NumPy
-  version here, which takes the size as an extra ``poolsize`` argument.
+- ``pool_backward(da, a, where, act, dz, db, ph=0, pw=0)``: delta = da * act'(a),
+  with the derivative read off the activation a; db = delta summed over n, i, j; dz
+  is zero except at each window's maximum, which gets delta.  Without ``ph``, ``pw``
+  the window size is read off the shapes as (H // rows, W // cols), which is the pool
+  size unless the dropped edge has ``rows`` (or ``cols``) entries or more (an 11-row
+  convolution pooled by 4 into 2 rows reads as 5): ``fastnet.network3`` always gives them.
 
 Activation codes: LINEAR=0, SIGMOID=1, TANH=2, RELU=3.
 
@@ -212,17 +211,19 @@ def pool_forward(z, b, ph, pw, act, a, where):
     apply_activation(act, a)
 
 
-def pool_backward(da, a, where, act, dz, db, poolsize=None):
+def pool_backward(da, a, where, act, dz, db, ph=0, pw=0):
     """db and dz from da = d(cost)/da: delta = da * act'(a) goes to each window's maximum.
 
-    The contract reads the window size off the shapes (H // rows); where that is
-    ambiguous (an edge of ``rows`` or more dropped entries), ``poolsize`` says it.
+    Without ``ph``, ``pw`` the window size is read off the shapes (H // rows,
+    W // cols), which is the one pooled with unless an edge of ``rows`` or more
+    entries was dropped: give them when it may have been.
     """
     delta = _scratch.get("delta", a.shape, a.dtype)
     activation_derivative(act, a, delta)
     delta *= da
     np.sum(delta, axis=(0, 2, 3), out=db)
-    ph, pw = poolsize if poolsize is not None else pool_from_shapes(dz.shape, a.shape)
+    if ph <= 0 or pw <= 0:
+        ph, pw = pool_from_shapes(dz.shape, a.shape)
     if dz.shape[2] % ph or dz.shape[3] % pw:
         dz.fill(0)        # the dropped edge rows and columns get no gradient
     win = _windows(dz, ph, pw)

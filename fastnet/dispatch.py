@@ -110,6 +110,11 @@ def current():
     return LEVELS[_level]
 
 
+def current_index():
+    """The kernels in use as the number the compiled kernels take (an index into LEVELS)."""
+    return _level
+
+
 def use(name):
     """Use the kernels `name` ("avx512", "avx2" or "blas"), or the best the CPU has
     below it; returns the name of those now in use."""

@@ -582,14 +582,6 @@ class _ConvStep:
         self.z = np.empty((batch,) + layer.conv_shape, dtype=dtype)
         self.a = np.empty((batch,) + layer.output_shape, dtype=dtype)
         self.where = np.empty(self.a.shape, dtype=np.int32)
-        # The contract's pool_backward reads the window size off the shapes (H // rows);
-        # where an edge of rows or more entries is dropped that is ambiguous, and the NumPy
-        # kernel is told the size instead.
-        self.pool_backward = self.k.pool_backward
-        if convolution.pool_from_shapes(self.z.shape, self.a.shape) != (self.ph, self.pw):
-            poolsize = (self.ph, self.pw)
-            self.pool_backward = lambda *args: convolution.pool_backward(*args,
-                                                                         poolsize=poolsize)
         if training:
             self.dz = np.empty(self.z.shape, dtype=dtype)
             self.dw = np.empty(layer.filter_shape, dtype=dtype)
@@ -603,8 +595,8 @@ class _ConvStep:
         return self.a.reshape(self.a.shape[0], -1)
 
     def backward(self, delta_out, w, b, eta, decay):
-        self.pool_backward(delta_out.reshape(self.a.shape), self.a, self.where, self.act,
-                           self.dz, self.db)
+        self.k.pool_backward(delta_out.reshape(self.a.shape), self.a, self.where, self.act,
+                             self.dz, self.db, self.ph, self.pw)
         self.k.conv_backward(self.x, w, self.dz, self.dw, self.dx)
         _update(w, b, self.dw, self.db, eta, decay)
         return None if self.dx is None else self.dx.reshape(self.dx.shape[0], -1)

@@ -433,7 +433,7 @@ def test_numpy_kernels_match_the_references_pieces(dtype, single_product, monkey
         da = rng.standard_normal(a.shape).astype(dtype)
         dz = np.full(z.shape, np.nan, dtype=dtype)
         db = np.empty(4, dtype=dtype)
-        k.pool_backward(da, a, where, act, dz, db, poolsize=(2, 3))   # 8 // 2 columns != 3
+        k.pool_backward(da, a, where, act, dz, db, 2, 3)   # 8 // 2 columns != 3
         delta = da * ref.derivative(fn, a, a.astype(np.float64))
         np.testing.assert_allclose(db, delta.sum(axis=(0, 2, 3)), rtol=tol, atol=tol)
         np.testing.assert_allclose(dz, ref.unpool(delta, where, z.shape, (2, 3)), rtol=tol,

@@ -96,8 +96,8 @@ cdef int resolve_level(int level) except -1:
         if _dispatch is None:
             from fastnet import dispatch
             _dispatch = dispatch
-        # dispatch keeps its level as an index into its LEVELS, the same numbering as here.
-        level = _dispatch._level
+        # dispatch numbers its levels as the kernels here do (an index into its LEVELS).
+        level = _dispatch.current_index()
     return min(level, fastnet_simd_supported())
 
 
