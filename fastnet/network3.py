@@ -219,8 +219,8 @@ class Network:
                 raise ValueError("layer {} takes {} inputs but layer {} gives {} outputs".format(
                     j, layer.n_in, j - 1, what))
         for layer in self.layers:
-            for shared in (layer.w, layer.b):
-                shared.value = np.ascontiguousarray(shared.value, dtype=self.dtype)
+            layer.w.value = np.array(layer.w.value, dtype=self.dtype, order=_w_order(layer))
+            layer.b.value = np.ascontiguousarray(layer.b.value, dtype=self.dtype)
         self.params = [param for layer in self.layers for param in layer.params]
         self.dropout_rng = np.random.default_rng(0)
         self._test_x = self._test_y = None
@@ -366,7 +366,8 @@ class Network:
         return x
 
     def _parameters(self):
-        """Each layer's (w, b) as C-contiguous arrays of the network's dtype, checked.
+        """Each layer's (w, b) as arrays of the network's dtype in the layout the
+        kernels want (``_w_order``), checked.
 
         The arrays are the SharedValues' own (converted in place if the user
         set values of another dtype or layout), so training updates what
@@ -384,9 +385,10 @@ class Network:
                 if value.shape != shape:
                     raise ValueError("layer {}'s {} has shape {}, expected {}".format(
                         j, name, value.shape, shape))
-                if value.dtype != self.dtype or not value.flags.c_contiguous or \
-                        not value.flags.writeable:
-                    value = np.array(value, dtype=self.dtype, order="C")
+                order = _w_order(layer) if name == "w" else "C"
+                laid_out = value.flags.f_contiguous if order == "F" else value.flags.c_contiguous
+                if value.dtype != self.dtype or not laid_out or not value.flags.writeable:
+                    value = np.array(value, dtype=self.dtype, order=order)
                     shared.value = value
                 if not np.isfinite(value).all():
                     raise ValueError("layer {}'s {} contains NaN or infinity".format(j, name))
@@ -457,6 +459,18 @@ def _w_shape(layer):
     return layer.filter_shape if isinstance(layer, ConvPoolLayer) else (layer.n_in, layer.n_out)
 
 
+def _w_order(layer):
+    """The memory order of a layer's weights in training.
+
+    A dense layer's (n_in, n_out) weights are kept in Fortran order, each
+    neuron's weights together: the backward product delta . w^T then reads a
+    C-ordered matrix, which BLAS multiplies about three times faster at a
+    mini-batch of 10 than the transposed one (and the other two products
+    lose nothing).  The values, shape and indexing are the same either way.
+    """
+    return "C" if isinstance(layer, ConvPoolLayer) else "F"
+
+
 def _filters(layer):
     return layer.filter_shape[0] if isinstance(layer, ConvPoolLayer) else layer.n_out
 
@@ -520,7 +534,7 @@ class _DenseStep:
         self.a = np.empty((batch, n_out), dtype=dtype)
         if training:
             self.delta = np.empty((batch, n_out), dtype=dtype)
-            self.dw = np.empty((n_in, n_out), dtype=dtype)
+            self.dw = np.empty((n_in, n_out), dtype=dtype, order="F")   # as w (_w_order)
             self.db = np.empty(n_out, dtype=dtype)
             self.dx = None if first else np.empty((batch, n_in), dtype=dtype)
             if self.p > 0:
