@@ -26,18 +26,12 @@ For the fast array form, without 70,000 little column arrays, use
 ``fastnet.datasets.load_mnist``.
 """
 
-import os
-
 import numpy as np
 
 from fastnet.datasets import load_mnist
+from fastnet.datasets.search import BOOK_PATH, PORT_PATH
 
 __all__ = ["load_data", "load_data_wrapper", "vectorized_result", "BOOK_PATH", "PORT_PATH"]
-
-# Where the book's own loader opens the data, relative to the working directory.
-BOOK_PATH = os.path.join("..", "data", "mnist.pkl.gz")
-# Where the Python 3 port's loader opens it: the working directory itself.
-PORT_PATH = "mnist.pkl.gz"
 
 
 def load_data(path=None):

@@ -88,6 +88,9 @@ def test_no_argument_looks_where_the_book_does_first(book_layout, monkeypatch, t
     monkeypatch.chdir(root / "src")
     _, (_, y), _ = mnist_loader.load_data()
     assert np.array_equal(y, (va_y + 1) % 10)       # the book's file, not FASTNET_DATA's
+    from fastnet import network3
+    _, (_, y), _ = network3.load_data_shared()
+    assert np.array_equal(y.get_value(), (va_y + 1) % 10)
     _, validation, _ = mnist_loader.load_data_wrapper()
     assert validation[0][1] == (va_y[0] + 1) % 10 and type(validation[0][1]) is np.int64
     # From anywhere else, the documented search.
@@ -121,6 +124,14 @@ def test_no_argument_finds_the_ports_file_in_the_working_directory(
     assert np.array_equal(y, (va_y + 2) % 10)       # the port's file, not FASTNET_DATA's
     _, validation, _ = mnist_loader.load_data_wrapper()
     assert validation[0][1] == (va_y[0] + 2) % 10
+    # network3's load_data_shared, with its default or the port's "mnist.pkl.gz", finds it too.
+    from fastnet import network3
+    for args in ((), ("mnist.pkl.gz",)):
+        _, (_, y), _ = network3.load_data_shared(*args)
+        assert np.array_equal(y.get_value(), (va_y + 2) % 10) and y.get_value().dtype == np.int32
+    # A missing expanded file is an error, never the plain training set in its place.
+    with pytest.raises(FileNotFoundError, match="mnist_expanded.pkl.gz: no such file.*fastnet expand"):
+        network3.load_data_shared("../data/mnist_expanded.pkl.gz")
     # With both layouts at once, the book's ../data/mnist.pkl.gz comes first.
     both = book_root / "src" / "mnist.pkl.gz"
     shutil.copyfile(port_layout / "mnist.pkl.gz", both)

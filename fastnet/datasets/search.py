@@ -44,6 +44,12 @@ DEBIAN_DIRS = {
 }
 
 # Sub-directories of a FASTNET_DATA directory that may hold each dataset.
+# Where the book's loaders open its pickle, relative to the working directory (its
+# scripts run from src/ or fig/, the data in data/ beside them), and where the most
+# used Python 3 port (DeepLearningPython) and its notebook keep it: the folder itself.
+BOOK_PATH = os.path.join("..", "data", "mnist.pkl.gz")
+PORT_PATH = "mnist.pkl.gz"
+
 SUBDIRS = {"mnist": ["", "mnist"], "fashion": ["fashion-mnist", "fashion", ""]}
 
 

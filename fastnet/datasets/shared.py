@@ -21,8 +21,9 @@ import numpy as np
 
 from fastnet.checks import check_dtype
 from fastnet.datasets.book_pickle import MAX_PICKLE_BYTES, read_pickle
-from fastnet.datasets.formats import IMAGE_SHAPE, N_TRAIN, N_VAL, N_TEST, N_PIXELS
-from fastnet.datasets.search import load_mnist
+from fastnet.datasets.formats import (DataNotFoundError, IMAGE_SHAPE, N_PIXELS, N_TEST, N_TRAIN,
+                                      N_VAL)
+from fastnet.datasets.search import BOOK_PATH, PORT_PATH, load_mnist
 from fastnet.files import write_atomically
 
 SHIFTS = 4                               # down, up, right, left
@@ -62,8 +63,10 @@ def load_data_shared(filename="../data/mnist.pkl.gz", dtype=np.float32):
     Each x holds the images as an (n, 784) array of ``dtype``, each y the labels
     as int32.  ``filename`` is the book's pickle, its expanded one (250,000
     training images), or a folder holding the four IDX files or the pickle.
-    When it is None or does not exist, MNIST is looked for (and downloaded) as
-    ``fastnet.datasets.load_mnist`` does.
+    A ``mnist.pkl.gz`` that is not there is looked for as ``mnist_loader``
+    looks (``../data/mnist.pkl.gz``, ``./mnist.pkl.gz``, ``$FASTNET_DATA``, the
+    cache, a download); so is None.  Any other missing file is an error: a
+    missing ``mnist_expanded.pkl.gz`` must not become the plain training set.
     """
     dtype = check_dtype(dtype)
     path = "" if filename is None else os.fspath(filename)
@@ -72,8 +75,13 @@ def load_data_shared(filename="../data/mnist.pkl.gz", dtype=np.float32):
                             training_counts=(N_TRAIN, EXPANDED_TRAIN))
     elif os.path.isdir(path):
         parts = load_mnist(path, dataset="mnist", dtype=dtype)
+    elif path == "" or os.path.basename(path) == PORT_PATH:
+        places = tuple(dict.fromkeys(p for p in (path, BOOK_PATH, PORT_PATH) if p))
+        parts = load_mnist(dataset="mnist", dtype=dtype, book_files=places)
     else:
-        parts = load_mnist(dataset="mnist", dtype=dtype)
+        hint = (" (`fastnet expand --out {}` writes it)".format(path)
+                if os.path.basename(path) == "mnist_expanded.pkl.gz" else "")
+        raise DataNotFoundError("{}: no such file{}".format(path, hint))
     return [(SharedValue(x), SharedValue(y.astype(np.int32))) for x, y in parts]
 
 
