@@ -22,6 +22,14 @@ def blas_threads():
     return sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
 
 
+def test_the_test_session_holds_blas_to_one_thread():
+    """conftest's session limit: with NumPy 1.25's OpenBLAS on two threads the
+    reference implementations' tiny products made the suite 10-25 times slower.
+    It holds every BLAS the process has loaded (NumPy's and SciPy's), whether or
+    not a fastnet kernel has run yet."""
+    assert blas_threads() == [1]
+
+
 def test_kernels_run_with_one_blas_thread_and_keep_the_limit():
     rng = np.random.RandomState(0)
     X, y = rng.rand(200, 6), rng.randint(3, size=200)
