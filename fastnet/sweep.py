@@ -426,7 +426,8 @@ class _CtrlC:
     KeyboardInterrupt wherever the main thread happens to be (inside Dask's client
     code, or a ``__del__`` that would swallow it).  The sweep then cancels what is
     left, closes down and raises KeyboardInterrupt itself.  A second Ctrl-C raises
-    at once.  A handler other than Python's default is left alone."""
+    at once.  A handler other than Python's default (or fastnet.cli's, which raises as it
+    does) is left alone."""
 
     def __init__(self, stop):
         self.stop = stop
@@ -440,8 +441,10 @@ class _CtrlC:
         self.stop.set()
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        current = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread() and (
+                current is signal.default_int_handler
+                or getattr(current, "raises_keyboard_interrupt", False)):   # fastnet.cli's
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
