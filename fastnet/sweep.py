@@ -269,10 +269,13 @@ class _Dask:
 
     def wait(self, futures, timeout):
         """(done, not done) once one has finished or ``timeout`` seconds have passed."""
+        import asyncio
         try:
             done, pending = self.distributed.wait(list(futures), timeout=timeout,
                                                   return_when="FIRST_COMPLETED")
-        except TimeoutError:
+        # Dask raises asyncio's TimeoutError, which only from Python 3.11 on is the
+        # built-in one: on 3.9 and 3.10 it went through and ended every Dask sweep.
+        except (TimeoutError, asyncio.TimeoutError):
             return set(), futures
         return set(done), set(pending)
 
