@@ -8,6 +8,7 @@ settings in pyproject.toml and every file the copy holds, so a new test file
 is checked the day it is added.
 """
 import ast
+import functools
 import importlib.metadata
 import importlib.util
 import re
@@ -114,30 +115,41 @@ def _unguarded_modules(body, skipped=()):
                 yield name, node.lineno
 
 
-def _imports_of_fastnet_module(name, visiting=None):
-    """(top-level package, where) of what importing fastnet's module ``name`` imports
-    at the top of its file and of every fastnet module that imports in turn: a test
-    file's ``from fastnet.sklearn import ...`` needs scikit-learn installed."""
-    visiting = set() if visiting is None else visiting
-    if name in visiting:
-        return []
-    visiting.add(name)
+@functools.lru_cache(maxsize=None)
+def _direct_imports_of_fastnet_module(name):
+    """(other packages as (package, where), fastnet modules) that fastnet's module
+    ``name`` imports at the top of its file; nothing if ``name`` is no module."""
     parent = name.rpartition(".")[0]
     if parent:   # a name under a module that is no package is an attribute (not imported)
         parent_spec = importlib.util.find_spec(parent)
         if parent_spec is None or parent_spec.submodule_search_locations is None:
-            return []
+            return (), ()
     spec = importlib.util.find_spec(name)
     if spec is None or not (spec.origin or "").endswith(".py"):
-        return []                # not a module (an attribute), or compiled
+        return (), ()            # not a module (an attribute), or compiled
     path = Path(spec.origin)
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
-    found = []
+    others, own = [], []
     for module, line in _unguarded_modules(tree.body):
         if module.split(".")[0] == "fastnet":
-            found += _imports_of_fastnet_module(module, visiting)
+            own.append(module)
         else:
-            found.append((module.split(".")[0], "{} line {}".format(name, line)))
+            others.append((module.split(".")[0], "{} line {}".format(name, line)))
+    return tuple(others), tuple(own)
+
+
+def _imports_of_fastnet_module(name):
+    """(top-level package, where) of what importing fastnet's module ``name`` imports
+    at the top of its file and of every fastnet module that imports in turn: a test
+    file's ``from fastnet.sklearn import ...`` needs scikit-learn installed."""
+    found, visited, todo = [], set(), [name]
+    while todo:
+        module = todo.pop()
+        if module not in visited:
+            visited.add(module)
+            others, own = _direct_imports_of_fastnet_module(module)
+            found += others
+            todo += own
     return found
 
 
