@@ -269,10 +269,13 @@ class _Dask:
 
     def wait(self, futures, timeout):
         """(done, not done) once one has finished or ``timeout`` seconds have passed."""
+        import asyncio
         try:
             done, pending = self.distributed.wait(list(futures), timeout=timeout,
                                                   return_when="FIRST_COMPLETED")
-        except TimeoutError:
+        # Dask raises asyncio's TimeoutError, which only from Python 3.11 on is the
+        # built-in one: on 3.9 and 3.10 it went through and ended every Dask sweep.
+        except (TimeoutError, asyncio.TimeoutError):
             return set(), futures
         return set(done), set(pending)
 
@@ -426,7 +429,8 @@ class _CtrlC:
     KeyboardInterrupt wherever the main thread happens to be (inside Dask's client
     code, or a ``__del__`` that would swallow it).  The sweep then cancels what is
     left, closes down and raises KeyboardInterrupt itself.  A second Ctrl-C raises
-    at once.  A handler other than Python's default is left alone."""
+    at once.  A handler other than Python's default (or fastnet.cli's, which raises as it
+    does) is left alone."""
 
     def __init__(self, stop):
         self.stop = stop
@@ -440,8 +444,10 @@ class _CtrlC:
         self.stop.set()
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        current = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is threading.main_thread() and (
+                current is signal.default_int_handler
+                or getattr(current, "raises_keyboard_interrupt", False)):   # fastnet.cli's
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
+from .helpers import same_fastnet_env
+
 FUZZ_EXAMPLES = int(os.environ.get("FASTNET_FUZZ_EXAMPLES", "40"))
 WORKER_MEMORY = 1 << 30   # bytes of address space the worker may add after its imports
 
@@ -87,7 +89,8 @@ class Sandbox:
         self.log = tempfile.TemporaryFile()   # the worker's stderr, shown if it dies
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _WORKER, str(HERE), str(WORKER_MEMORY)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=str(HERE))
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=str(HERE),
+            env=same_fastnet_env())
 
     def call(self, name, *args):
         if self.proc is None or self.proc.poll() is not None:

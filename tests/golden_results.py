@@ -57,7 +57,7 @@ def train(network2, activation, output, cost, mini_batch_size, dtype, X, y):
     net = network2.Network(SIZES, getattr(network2, cost), activation=activation,
                            output=output, random_state=7)
     eta = 0.5 if mini_batch_size > 100 else 0.1
-    monitors = net.SGD((X[:1000], y[:1000]), 2, mini_batch_size, eta, lmbda=3.0,
+    monitors = net.SGD((X[:1000], y[:1000]), EPOCHS, mini_batch_size, eta, lmbda=3.0,
                        evaluation_data=(X[1000:], y[1000:]),
                        monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
                        monitor_training_cost=True, monitor_training_accuracy=True,
@@ -65,6 +65,17 @@ def train(network2, activation, output, cost, mini_batch_size, dtype, X, y):
     parts = [w.ravel() for w in net.weights + net.biases]
     parts += [np.asarray(m, dtype=np.float64).ravel() for m in monitors]
     return np.concatenate(parts)
+
+
+EPOCHS = 2   # train's: each monitor list holds one value per epoch
+
+
+def cost_positions(values):
+    """Where ``train``'s result holds the two cost monitors (evaluation, then
+    training): its last four lists are network2's SGD monitors (evaluation cost,
+    evaluation accuracy, training cost, training accuracy), EPOCHS values each."""
+    n = len(values)
+    return np.r_[n - 4 * EPOCHS:n - 3 * EPOCHS, n - 2 * EPOCHS:n - EPOCHS]
 
 
 def digest(values):

@@ -7,7 +7,6 @@ import pytest
 from fastnet import network2
 from fastnet.limits import MAX_PARAMETERS
 from fastnet.network2 import Network, load
-from fastnet.sklearn import FastNetClassifier
 
 rng = np.random.RandomState(0)
 X, y = rng.rand(8, 4), np.arange(8) % 2
@@ -97,8 +96,18 @@ def test_sizes_as_a_flat_int_array_is_a_list_of_ints():
     assert net.sizes == [4, 3, 2] and all(type(s) is int for s in net.sizes)
 
 
+def _classifier():
+    """fastnet.sklearn's estimator, or a skip where scikit-learn (an optional
+    dependency, not among cibuildwheel's test-requires) is not installed."""
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (pip install "
+                                          "fastnet[sklearn])")
+    from fastnet.sklearn import FastNetClassifier
+    return FastNetClassifier
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.dtype("float32"), "float32"])
 def test_sklearn_takes_numpys_float32_as_sklearn_users_write_it(dtype):
+    FastNetClassifier = _classifier()
     a = FastNetClassifier(hidden_layer_sizes=(3,), epochs=2, random_state=0, dtype=dtype).fit(X, y)
     b = FastNetClassifier(hidden_layer_sizes=(3,), epochs=2, random_state=0,
                           dtype="float32").fit(X, y)
@@ -109,11 +118,13 @@ def test_sklearn_takes_numpys_float32_as_sklearn_users_write_it(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float16, "float16", None])
 def test_sklearn_refuses_other_dtypes_clearly(dtype):
+    FastNetClassifier = _classifier()
     with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32'"):
         FastNetClassifier(dtype=dtype).fit(X, y)
 
 
 def test_sklearn_random_state_minus_one_is_refused_at_fit_as_sklearn_does():
+    FastNetClassifier = _classifier()
     clf = FastNetClassifier(random_state=-1)           # sklearn: no checks in __init__
     with pytest.raises(ValueError, match="random_state must be at least 0"):
         clf.fit(X, y)

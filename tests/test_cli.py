@@ -289,6 +289,46 @@ def test_an_error_caused_by_ctrl_c_counts_as_the_interrupt():
     assert not cli.caused_by_interrupt(RuntimeError("something else"))
 
 
+def _command_whose_import_loses_the_interrupt(subparsers):
+    """A command that meets Ctrl-C inside an import, which replaces the
+    KeyboardInterrupt with an ImportError that does not carry it: what NumPy 1.25's
+    import did on Python 3.9 (PyCapsule_Import could not import module "datetime";
+    CPython clears the interrupt to raise its own error)."""
+    def run(args):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):          # the handler runs between bytecodes
+                time.sleep(0.01)
+        except KeyboardInterrupt:
+            pass
+        else:
+            return 0
+        raise ImportError('PyCapsule_Import could not import module "datetime"')
+    subparsers.add_parser("lost").set_defaults(run=run)
+
+
+@posix_signals
+def test_ctrl_c_lost_inside_an_import_still_counts_as_the_interrupt(monkeypatch, capsys):
+    monkeypatch.setitem(cli.COMMANDS, "lost", _command_whose_import_loses_the_interrupt)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        assert cli.main(["lost"]) == 130
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert capsys.readouterr().err == "fastnet: interrupted\n"
+    # The same error with no Ctrl-C is no interrupt: it goes through as it is.
+    def failing_import(subparsers):
+        def run(args):
+            raise ImportError("a real one")
+        subparsers.add_parser("broken").set_defaults(run=run)
+    monkeypatch.setitem(cli.COMMANDS, "broken", failing_import)
+    try:
+        with pytest.raises(ImportError, match="a real one"):
+            cli.main(["broken"])
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
 def test_the_commands_share_the_library_s_bounds_and_names():
     """fastnet.cli.common writes the bounds out (to keep NumPy out of the startup):
     they must stay those of the library, and the choices those of fastnet.activations."""

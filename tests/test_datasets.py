@@ -17,7 +17,7 @@ from fastnet import datasets
 from fastnet.datasets import DataFormatError, DataNotFoundError, load_mnist
 from fastnet.datasets.book_pickle import ArrayUnpickler
 
-from .helpers import MNIST_DIR as DATA
+from .helpers import MNIST_DIR as DATA, same_fastnet_env
 
 FASHION = Path(datasets.DEBIAN_DIRS["fashion"][0])
 NAMES = list(datasets.IDX_FILES.values())
@@ -567,7 +567,7 @@ def _load_in_a_subprocess(path):
             "try:\n    datasets.load_mnist(sys.argv[1])\n"
             "except datasets.DataFormatError as e:\n    print(e)\n")
     return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
-                          text=True, timeout=60, cwd=str(path.parent))
+                          text=True, timeout=60, cwd=str(path.parent), env=same_fastnet_env())
 
 
 def test_crafted_pickle_cannot_crash_python(tmp_path):

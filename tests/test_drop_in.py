@@ -22,7 +22,7 @@ from fastnet._kernels import twins
 from fastnet.parameters import Parameters
 from fastnet.shuffling import shuffled_positions
 
-from .helpers import max_abs_diff
+from .helpers import max_abs_diff, same_fastnet_env
 
 ROUND_OFF = 1e-10
 
@@ -329,7 +329,7 @@ def test_edited_sizes_and_shortened_lists_give_errors_not_crashes(tmp_path, smal
         print("|".join(outcomes))
         """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=str(tmp_path), timeout=120)
+                         cwd=str(tmp_path), env=same_fastnet_env(), timeout=120)
     assert run.returncode == 0, run.stderr
     outcomes = dict(line.split(": ") for line in run.stdout.strip().split("|"))
     assert outcomes == {

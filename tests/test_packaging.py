@@ -93,3 +93,18 @@ def test_metadata_names_the_license_file():
     assert any(f.startswith("fastnet/_kernels/training.") and not f.endswith(".pyx")
                for f in files)
     assert not any(f.endswith((".c", ".h")) for f in files)
+
+
+def test_the_sanitizer_script_builds_with_both_sanitizers_and_recovers_from_nothing():
+    """tools/asan.sh: AddressSanitizer and UndefinedBehaviorSanitizer (a misaligned
+    load is undefined behaviour, found only by the second), with no recovery, and a
+    check that each built module carries both runtimes.  tools/ is not among
+    cibuildwheel's test-sources, so the wheels' test step has no script to read."""
+    script = REPO / "tools" / "asan.sh"
+    if not script.is_file():
+        pytest.skip("tools/asan.sh is not in this copy of the tests (cibuildwheel's)")
+    text = script.read_text()
+    assert 'sanitize="-fsanitize=address,undefined -fno-sanitize-recover=undefined"' in text
+    assert 'CFLAGS="$sanitize' in text and 'LDFLAGS="$sanitize"' in text
+    assert "grep __asan_" in text and "grep __ubsan_" in text
+    assert "halt_on_error=1" in text and "UBSAN_OPTIONS=" in text

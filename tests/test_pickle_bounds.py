@@ -23,7 +23,7 @@ import pytest
 from fastnet import datasets
 from fastnet.datasets.book_pickle import MAX_PICKLE_OPCODES, ArrayUnpickler
 
-from .helpers import MNIST_DIR
+from .helpers import MNIST_DIR, same_fastnet_env
 
 # The peak memory is VmHWM of /proc/self/status (Linux): unlike getrusage's
 # ru_maxrss, it starts afresh in the child and is not the parent's peak.
@@ -54,7 +54,8 @@ def _measure(path, timeout=120):
     # Started in the file's folder, so that it imports the installed fastnet (in the
     # repository root Python would import the source folder first).
     r = subprocess.run([sys.executable, "-c", MEASURE, str(path)], capture_output=True,
-                       text=True, timeout=timeout, cwd=str(Path(path).parent))
+                       text=True, timeout=timeout, cwd=str(Path(path).parent),
+                       env=same_fastnet_env())
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads(r.stdout)
 
@@ -218,3 +219,90 @@ def test_the_book_pickle_loads_bit_for_bit(tmp_path):
         assert X.dtype == np.float32 and y.dtype == np.int64
         assert X.tobytes() == X0.tobytes() == X1.tobytes()
         assert y.tobytes() == y0.tobytes() == y1.tobytes()
+
+
+# --- every way in to the reader meets the same bound --------------------------------------------
+
+ROUTES = """
+import json, os, sys, time
+def peak_kb():
+    try:
+        with open("/proc/self/status") as f:
+            return int(next(l for l in f if l.startswith("VmHWM:")).split()[1])
+    except (OSError, StopIteration):
+        return None
+import contextlib, gzip, io
+from fastnet import cli, datasets, mnist_loader
+route, path = sys.argv[1], sys.argv[2]
+before = peak_kb()
+start = time.perf_counter()
+err = io.StringIO()
+if route == "load_mnist":
+    try:
+        datasets.load_mnist(path)
+        outcome = "loaded"
+    except datasets.DataFormatError as e:
+        outcome = str(e)
+elif route == "load_data":
+    try:
+        mnist_loader.load_data(path)
+        outcome = "loaded"
+    except datasets.DataFormatError as e:
+        outcome = str(e)
+elif route == "load_data()":   # no argument: finds ./mnist.pkl.gz, as the ports' scripts do
+    os.chdir(os.path.dirname(path))
+    try:
+        mnist_loader.load_data()
+        outcome = "loaded"
+    except datasets.DataFormatError as e:
+        outcome = str(e)
+else:                          # a command: its exit code and what it printed
+    out = os.path.join(os.path.dirname(path), "out-" + route)
+    argv = {"train": ["train", "--epochs", "1", "--limit", "10"],
+            "sweep": ["sweep", "--epochs", "1", "--limit", "10", "--seeds", "1", "--no-plots",
+                      "--out", out],
+            "speed": ["speed", "--quick", "--no-plots", "--out", out],
+            "remedies": ["remedies", "--quick", "--no-plots", "--out", out]}[route]
+    # A first run on a small corrupt pickle imports what the command imports, so that
+    # what is measured is the reading of the bomb.
+    corrupt = os.path.join(os.path.dirname(path), "corrupt.pkl.gz")
+    with open(corrupt, "wb") as f:
+        f.write(gzip.compress(b"\\x80\\x02\\x85."))
+    with contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(argv + ["--data", corrupt, "--quiet"]) == 1
+    before = peak_kb()
+    start = time.perf_counter()
+    with contextlib.redirect_stderr(err):
+        code = cli.main(argv + ["--data", path, "--quiet"])
+    outcome = "exit {}: {}".format(code, err.getvalue())
+seconds = time.perf_counter() - start
+grown = None if before is None else peak_kb() - before
+print(json.dumps({"seconds": seconds, "grown_kb": grown, "outcome": outcome}))
+"""
+
+
+@pytest.mark.parametrize("route", ["load_mnist", "load_data", "load_data()", "train", "sweep",
+                                   "speed", "remedies"])
+def test_every_way_to_the_book_pickle_refuses_the_bomb_as_fast(tmp_path, route):
+    """The report's 15 KB file of empty lists, through load_mnist,
+    mnist_loader.load_data (given the file, or finding it in the working
+    folder) and every command's --data: refused by the opcode bound, in well
+    under a second and a few MB, not after gigabytes."""
+    path = tmp_path / "mnist.pkl.gz"
+    path.write_bytes(gzip.compress(BOMBS["empty lists"], compresslevel=9))
+    r = subprocess.run([sys.executable, "-c", ROUTES, route, str(path)], capture_output=True,
+                       text=True, timeout=120, cwd=str(tmp_path), env=same_fastnet_env())
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout)
+    refused = str(path) + ": not a readable MNIST pickle (refusing to load a pickle of more " \
+                          "than 10,000 opcodes"
+    if route in ("train", "sweep", "speed", "remedies"):
+        assert got["outcome"].startswith("exit 1: fastnet {}: error: {}".format(route, refused)), got
+        assert got["outcome"].count("\n") == 1, got
+    elif route == "load_data()":   # named as it was found: the working folder's file
+        assert got["outcome"].startswith(refused.replace(str(path), "mnist.pkl.gz")), got
+    else:
+        assert got["outcome"].startswith(refused), got
+    assert got["seconds"] < 1.0, got
+    if got["grown_kb"] is not None:
+        assert got["grown_kb"] < 8 << 10, got

@@ -430,6 +430,24 @@ def test_grid_search_under_joblib_dask_backend(cluster, small):
     assert on_dask.best_params_ == here.best_params_
 
 
+@pytest.mark.parametrize("timeout_error", ["builtin", "asyncio"])
+def test_a_dask_wait_that_times_out_is_no_error(timeout_error):
+    """distributed.wait raises asyncio's TimeoutError when nothing finished in time:
+    the built-in one from Python 3.11, another class on 3.9 and 3.10, where it ended
+    every Dask sweep at its first wait.  Either is "none finished yet"."""
+    import asyncio
+
+    class Distributed:
+        def wait(self, futures, timeout, return_when):
+            assert timeout == sweep.WAKE_SECONDS and return_when == "FIRST_COMPLETED"
+            raise {"builtin": TimeoutError, "asyncio": asyncio.TimeoutError}[timeout_error]()
+
+    dask = sweep._Dask.__new__(sweep._Dask)     # no cluster: only its wait is used
+    dask.distributed = Distributed()
+    futures = {"a", "b"}
+    assert dask.wait(futures, sweep.WAKE_SECONDS) == (set(), futures)
+
+
 # ---------------------------------------------------------------------------
 # The command's arguments
 

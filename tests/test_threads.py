@@ -10,6 +10,8 @@ from threadpoolctl import threadpool_info
 
 from fastnet import network2, threads
 
+from .helpers import same_fastnet_env
+
 # threadpoolctl can neither see nor limit Apple Accelerate (see fastnet.threads).
 pytestmark = pytest.mark.skipif(threads.scipy_blas_is_accelerate(),
                                 reason="SciPy's BLAS is Apple Accelerate, which threadpoolctl "
@@ -18,6 +20,14 @@ pytestmark = pytest.mark.skipif(threads.scipy_blas_is_accelerate(),
 
 def blas_threads():
     return sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+
+
+def test_the_test_session_holds_blas_to_one_thread():
+    """conftest's session limit: with NumPy 1.25's OpenBLAS on two threads the
+    reference implementations' tiny products made the suite 10-25 times slower.
+    It holds every BLAS the process has loaded (NumPy's and SciPy's), whether or
+    not a fastnet kernel has run yet."""
+    assert blas_threads() == [1]
 
 
 def test_kernels_run_with_one_blas_thread_and_keep_the_limit():
@@ -70,7 +80,7 @@ def test_parallel_runs_share_the_limit_and_it_outlives_them():
     # A fresh interpreter: OpenBLAS ignores a thread count set from a second thread
     # once the main thread has set one, which earlier tests in this process do.
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(PARALLEL_RUNS)],
-                            capture_output=True, text=True, timeout=120,
+                            capture_output=True, text=True, timeout=120, env=same_fastnet_env(),
                             cwd=Path(__file__).resolve().parent)
     assert result.returncode == 0 and "ok" in result.stdout, result.stderr
 
@@ -109,7 +119,7 @@ print("differ", differ)
 @pytest.mark.parametrize("kernel", ["blas", None])
 def test_runs_in_parallel_threads_equal_the_same_runs_one_after_the_other(kernel):
     import os
-    env = dict(os.environ)
+    env = same_fastnet_env()
     env.pop("FASTNET_KERNEL", None)
     if kernel is not None:
         env["FASTNET_KERNEL"] = kernel

@@ -23,7 +23,7 @@ from fastnet import dispatch, network2, reference
 from fastnet._kernels import training as kernels
 from fastnet._kernels.workspace import Workspace
 
-from .helpers import as_network2_list, max_abs_diff, seed
+from .helpers import as_network2_list, max_abs_diff, same_fastnet_env, seed
 
 ROUND_OFF = 1e-10
 
@@ -334,7 +334,7 @@ def test_dispatch_names_levels_and_clamps_to_the_cpu():
 @pytest.mark.parametrize("value, expected", [("blas", "blas"), ("BLAS", "blas"),
                                              ("avx512", None)])
 def test_the_environment_variable_picks_the_kernels(tmp_path, value, expected):
-    env = dict(os.environ, FASTNET_KERNEL=value)
+    env = same_fastnet_env(dict(os.environ, FASTNET_KERNEL=value))
     code = "from fastnet import dispatch; print(dispatch.current())"
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                             text=True, timeout=60, cwd=str(tmp_path))
@@ -344,7 +344,7 @@ def test_the_environment_variable_picks_the_kernels(tmp_path, value, expected):
 
 
 def test_a_bad_environment_value_warns_and_keeps_the_best(tmp_path):
-    env = dict(os.environ, FASTNET_KERNEL="fastest-please")
+    env = same_fastnet_env(dict(os.environ, FASTNET_KERNEL="fastest-please"))
     code = "from fastnet import dispatch; print(dispatch.current())"
     result = subprocess.run([sys.executable, "-W", "always", "-c", code], env=env,
                             capture_output=True, text=True, timeout=60, cwd=str(tmp_path))

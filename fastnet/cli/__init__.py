@@ -64,14 +64,34 @@ def _command_named(argv):
     return argv[0] if argv and argv[0] in COMMANDS else None
 
 
+class _Interrupt:
+    """main()'s Ctrl-C handler: Python's own (it raises KeyboardInterrupt), noting
+    that Ctrl-C came.  A KeyboardInterrupt raised inside an extension module's
+    import can be replaced by an error that does not carry it (seen with NumPy 1.25
+    on Python 3.9: "ImportError: PyCapsule_Import could not import module
+    "datetime"", CPython clearing the interrupt to raise its own error); main()
+    still knows that the error came from the Ctrl-C."""
+
+    # fastnet.sweep takes Ctrl-C over only from a handler that raises KeyboardInterrupt.
+    raises_keyboard_interrupt = True
+
+    def __init__(self):
+        self.pressed = False
+
+    def __call__(self, signum, frame):
+        self.pressed = True
+        raise KeyboardInterrupt
+
+
 def main(argv=None):
     """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit code.
 
     Ctrl-C at any point, even while the arguments are parsed or the modules
     load, ends with exit code 130 and one line, never a traceback."""
+    handler = _Interrupt()
     try:
         try:  # take Ctrl-C over from __main__'s quiet startup handler
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGINT, handler)
         except ValueError:  # not the main thread: signals are not ours to handle
             pass
         return _main(argv)
@@ -80,8 +100,9 @@ def main(argv=None):
         return EXIT_INTERRUPTED
     except Exception as e:
         # Ctrl-C inside an import can surface as another error caused by it (CPython
-        # wraps it in a RuntimeError when it lands in a class's __set_name__).
-        if not caused_by_interrupt(e):
+        # wraps it in a RuntimeError when it lands in a class's __set_name__), or as
+        # one that has lost it (see _Interrupt).
+        if not (caused_by_interrupt(e) or handler.pressed):
             raise
         print("fastnet: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
