@@ -310,7 +310,7 @@ class Network:
         return engine.accuracy(params, examples.convert(data, params.sizes, np.float64, "data"),
                                self._layers())
 
-    def _accuracy_counter(self, data):
+    def accuracy_counter(self, data):
         """A callable that returns ``accuracy(data)`` for the network as it is when called.
 
         ``data`` is converted and checked once, here, instead of at every call:

@@ -122,7 +122,7 @@ def run(args):
         random.seed(args.seed)
         np.random.seed(args.seed)
     net = fastnet.Network(args.sizes, cost=fastnet.CrossEntropyCost)
-    validation_accuracy = net._accuracy_counter(validation)   # converted once, not per epoch
+    validation_accuracy = net.accuracy_counter(validation)   # converted once, not per epoch
 
     n = len(y_train)
     n_batches = -(-n // args.mini_batch_size)
