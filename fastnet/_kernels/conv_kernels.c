@@ -13,36 +13,7 @@
 
 #include "tiles.h"
 #include "conv.h"
-
-#if defined(__x86_64__) || defined(_M_X64) || defined(_M_AMD64)
-#define FASTNET_X86 1
-#else
-#define FASTNET_X86 0
-#endif
-
-#ifndef FASTNET_UNROLL
-#if defined(__clang__)
-#define FASTNET_UNROLL _Pragma("clang loop unroll(full)")
-#elif defined(__GNUC__)
-#define FASTNET_UNROLL _Pragma("GCC unroll 16")
-#else
-#define FASTNET_UNROLL
-#endif
-#endif
-
-#if FASTNET_X86
-#include <immintrin.h>
-#endif
-/* The same definitions as tiles.c's, which tiles_isa_*.h expect. */
-#if defined(_MSC_VER) && !defined(__clang__)
-#define FASTNET_INLINE __forceinline
-#define TARGET_AVX512
-#define TARGET_AVX2
-#else
-#define FASTNET_INLINE inline __attribute__((always_inline))
-#define TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
-#define TARGET_AVX2 __attribute__((target("avx2,fma")))
-#endif
+#include "tiles_target.h"
 
 /* Level 0, in each precision. */
 #define T double

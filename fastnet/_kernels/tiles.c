@@ -17,12 +17,7 @@
 #include <string.h>
 
 #include "tiles.h"
-
-#if defined(__x86_64__) || defined(_M_X64) || defined(_M_AMD64)
-#define FASTNET_X86 1
-#else
-#define FASTNET_X86 0
-#endif
+#include "tiles_target.h"
 
 /* Level 0: no vectors, no kernels (its callers use BLAS). */
 #define NO_KERNEL(name) NULL,
@@ -32,18 +27,10 @@ static const fastnet_table_f none_f = { 1, FASTNET_KERNEL_NAMES(NO_KERNEL) };
 
 #if FASTNET_X86
 
-#include <immintrin.h>
-/* FASTNET_INLINE follows `static`: small helpers whose loops must unroll where they are used. */
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
-#define FASTNET_INLINE __forceinline
-#define TARGET_AVX512
-#define TARGET_AVX2
 #else
 #include <cpuid.h>
-#define FASTNET_INLINE inline __attribute__((always_inline))
-#define TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
-#define TARGET_AVX2 __attribute__((target("avx2,fma")))
 #endif
 
 #define FASTNET_PREFETCH(p) _mm_prefetch((const char*) (p), _MM_HINT_T0)

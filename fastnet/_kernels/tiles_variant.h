@@ -17,23 +17,10 @@
  *   UPDATE_TERMS x UPDATE_CV  the rows of D x vectors that rank update holds in registers
  *   FMA_CHAINS           how many independent accumulators fma_chain keeps in registers
  * Each family's header checks the sizes its code can take (#error).  From tiles.c, for
- * every variant: FASTNET_INLINE (forced inlining) and prefetch_share (ask for a share of
- * the next mini-batch's rows).  The variant's macros are undefined at the end of this
- * file, so that the next variant can define its own.
+ * every variant: prefetch_share (ask for a share of the next mini-batch's rows); from
+ * tiles_target.h: FASTNET_INLINE and FASTNET_UNROLL.  The variant's macros are undefined
+ * at the end of this file (tiles_isa_end.h), so that the next variant can define its own.
  */
-
-/* Unrolled loops keep a tile's accumulators in registers (GCC and Clang: the
- * loops over a tile have constant trip counts; Clang needs to be told to unroll
- * them fully, or its tiles stay in memory and run 3x slower). */
-#ifndef FASTNET_UNROLL
-#if defined(__clang__)
-#define FASTNET_UNROLL _Pragma("clang loop unroll(full)")
-#elif defined(__GNUC__)
-#define FASTNET_UNROLL _Pragma("GCC unroll 16")
-#else
-#define FASTNET_UNROLL
-#endif
-#endif
 
 #include "tiles_dotxf.h"
 #include "tiles_axpyf.h"
