@@ -14,17 +14,7 @@
  * y is clamped where 2^n stays a normal number (beyond it e^y is below the precision of 1).
  * NaN goes through as NaN.
  */
-#if SINGLE
-#define CONV_EXP_LOWEST -86.0f
-#define CONV_LN2_HI 0.693359375f
-#define CONV_LN2_LO -2.12194440e-4f
-#define CONV_LOG2E 1.44269504088896341f
-#else
-#define CONV_EXP_LOWEST -700.0
-#define CONV_LN2_HI 6.93147180369123816490e-01
-#define CONV_LN2_LO 1.90821492927058770002e-10
-#define CONV_LOG2E 1.44269504088896338700e+00
-#endif
+#include "tiles_exp.h"
 
 #if CONV_AVX512 && SINGLE
 #define CONV_KEEP_POSITIVE(a, d) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, _mm512_setzero_ps(), _CMP_GT_OQ), d)
@@ -36,58 +26,18 @@
 #define CONV_KEEP_POSITIVE(a, d) _mm256_and_pd(_mm256_cmp_pd(a, _mm256_setzero_pd(), _CMP_GT_OQ), d)
 #endif
 
-/* e^r - 1 for |r| <= ln(2)/2. */
-static FASTNET_INLINE TARGET V FN(conv_expm1_reduced)(V r)
-{
-    V p;
-#if SINGLE
-    p = VSET1(1.0f / 5040);
-    p = VFMA(p, r, VSET1(1.0f / 720));
-    p = VFMA(p, r, VSET1(1.0f / 120));
-    p = VFMA(p, r, VSET1(1.0f / 24));
-    p = VFMA(p, r, VSET1(1.0f / 6));
-    p = VFMA(p, r, VSET1(0.5f));
-    p = VFMA(p, r, VSET1(1.0f));
-#else
-    p = VSET1(1.0 / 6227020800.0);
-    p = VFMA(p, r, VSET1(1.0 / 479001600.0));
-    p = VFMA(p, r, VSET1(1.0 / 39916800.0));
-    p = VFMA(p, r, VSET1(1.0 / 3628800.0));
-    p = VFMA(p, r, VSET1(1.0 / 362880.0));
-    p = VFMA(p, r, VSET1(1.0 / 40320.0));
-    p = VFMA(p, r, VSET1(1.0 / 5040.0));
-    p = VFMA(p, r, VSET1(1.0 / 720.0));
-    p = VFMA(p, r, VSET1(1.0 / 120.0));
-    p = VFMA(p, r, VSET1(1.0 / 24.0));
-    p = VFMA(p, r, VSET1(1.0 / 6.0));
-    p = VFMA(p, r, VSET1(0.5));
-    p = VFMA(p, r, VSET1(1.0));
-#endif
-    return VMUL(p, r);
-}
-
-/* y clamped, and its split into n and r. */
-static FASTNET_INLINE TARGET V FN(conv_reduce)(V y, V* n)
-{
-    V r;
-    y = VMAX(VSET1(CONV_EXP_LOWEST), y);           /* NaN stays NaN (max takes its second) */
-    *n = VROUND(VMUL(y, VSET1(CONV_LOG2E)));
-    r = VFMA(*n, VSET1(-CONV_LN2_HI), y);
-    return VFMA(*n, VSET1(-CONV_LN2_LO), r);
-}
-
 static FASTNET_INLINE TARGET V FN(conv_sigmoid_vector)(V z)
 {
-    V n, r = FN(conv_reduce)(VSUB(VZERO(), VABS(z)), &n);
-    V e = VSCALE2(VADD(FN(conv_expm1_reduced)(r), VSET1(1)), n);
+    V n, r = FN(exp_reduce)(VSUB(VZERO(), VABS(z)), &n);
+    V e = VSCALE2(VADD(VMUL(FN(exp_series)(r), r), VSET1(1)), n);
     V s = VDIV(VSET1(1), VADD(VSET1(1), e));
     return VKEEP_NAN(z, VSELECT_GE0(z, s, VMUL(e, s)));
 }
 
 static FASTNET_INLINE TARGET V FN(conv_tanh_vector)(V z)
 {
-    V n, r = FN(conv_reduce)(VMUL(VSET1(-2), VABS(z)), &n);
-    V q = FN(conv_expm1_reduced)(r);
+    V n, r = FN(exp_reduce)(VMUL(VSET1(-2), VABS(z)), &n);
+    V q = VMUL(FN(exp_series)(r), r);           /* e^r - 1 */
     V m = VSELECT_GE0(n, q, VSUB(VSCALE2(VADD(q, VSET1(1)), n), VSET1(1)));
     V t = VDIV(VSUB(VZERO(), m), VADD(VSET1(2), m));
     return VKEEP_NAN(z, VSELECT_GE0(z, t, VSUB(VZERO(), t)));
@@ -128,7 +78,7 @@ static FASTNET_INLINE TARGET V FN(conv_derivative_vector)(const int kind, V da, 
     return da;
 }
 
-#undef CONV_EXP_LOWEST
-#undef CONV_LN2_HI
-#undef CONV_LN2_LO
-#undef CONV_LOG2E
+#undef EXP_LOWEST
+#undef EXP_LN2_HI
+#undef EXP_LN2_LO
+#undef EXP_LOG2E

@@ -7,58 +7,15 @@
  * The sigmoid, vectorised
  *
  * sigmoid(z) = 1 / (1 + e) for z >= 0 and e / (1 + e) for z < 0, e = exp(-|z|),
- * as training.pyx's scalar sigmoid (exp never overflows, no branch).  exp(x)
- * for x <= 0 is 2^n exp(r): n = round(x / ln 2), r = x - n ln 2 taken in two
- * parts (ln 2's high part has trailing zero bits, so n * LN2_HI is exact) and
- * |r| <= ln(2)/2, where the Taylor series to r^13 (float: r^7) is below half
- * an ulp of its sum.  x is clamped where 2^n stays a normal number; exp of
- * anything below is below 1e-304 (float: 1e-37) either way.
+ * as training.pyx's scalar sigmoid (exp never overflows, no branch), with exp(x)
+ * for x <= 0 as tiles_exp.h computes it.
  */
-#if SINGLE
-#define EXP_LOWEST -86.0f
-#define LN2_HI 0.693359375f
-#define LN2_LO -2.12194440e-4f
-#define LOG2E 1.44269504088896341f
-#else
-#define EXP_LOWEST -700.0
-#define LN2_HI 6.93147180369123816490e-01
-#define LN2_LO 1.90821492927058770002e-10
-#define LOG2E 1.44269504088896338700e+00
-#endif
+#include "tiles_exp.h"
 
 static FASTNET_INLINE TARGET V FN(exp_nonpositive)(V x)
 {
-    V n, r, p;
-    x = VMAX(VSET1(EXP_LOWEST), x);              /* NaN stays NaN (max takes its second) */
-    n = VROUND(VMUL(x, VSET1(LOG2E)));
-    r = VFMA(n, VSET1(-LN2_HI), x);
-    r = VFMA(n, VSET1(-LN2_LO), r);
-#if SINGLE
-    p = VSET1(1.0f / 5040);
-    p = VFMA(p, r, VSET1(1.0f / 720));
-    p = VFMA(p, r, VSET1(1.0f / 120));
-    p = VFMA(p, r, VSET1(1.0f / 24));
-    p = VFMA(p, r, VSET1(1.0f / 6));
-    p = VFMA(p, r, VSET1(0.5f));
-    p = VFMA(p, r, VSET1(1.0f));
-    p = VFMA(p, r, VSET1(1.0f));
-#else
-    p = VSET1(1.0 / 6227020800.0);
-    p = VFMA(p, r, VSET1(1.0 / 479001600.0));
-    p = VFMA(p, r, VSET1(1.0 / 39916800.0));
-    p = VFMA(p, r, VSET1(1.0 / 3628800.0));
-    p = VFMA(p, r, VSET1(1.0 / 362880.0));
-    p = VFMA(p, r, VSET1(1.0 / 40320.0));
-    p = VFMA(p, r, VSET1(1.0 / 5040.0));
-    p = VFMA(p, r, VSET1(1.0 / 720.0));
-    p = VFMA(p, r, VSET1(1.0 / 120.0));
-    p = VFMA(p, r, VSET1(1.0 / 24.0));
-    p = VFMA(p, r, VSET1(1.0 / 6.0));
-    p = VFMA(p, r, VSET1(0.5));
-    p = VFMA(p, r, VSET1(1.0));
-    p = VFMA(p, r, VSET1(1.0));
-#endif
-    return VSCALE2(p, n);
+    V n, r = FN(exp_reduce)(x, &n);
+    return VSCALE2(VFMA(FN(exp_series)(r), r, VSET1(1)), n);
 }
 
 static FASTNET_INLINE TARGET V FN(sigmoid_vector)(V z)
@@ -138,6 +95,6 @@ TARGET static int FN(all_finite)(const T* x, ptrdiff_t count)
 }
 
 #undef EXP_LOWEST
-#undef LN2_HI
-#undef LN2_LO
-#undef LOG2E
+#undef EXP_LN2_HI
+#undef EXP_LN2_LO
+#undef EXP_LOG2E
