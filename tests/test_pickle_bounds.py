@@ -27,14 +27,18 @@ from .helpers import MNIST_DIR, same_fastnet_env
 
 # The peak memory is VmHWM of /proc/self/status (Linux): unlike getrusage's
 # ru_maxrss, it starts afresh in the child and is not the parent's peak.
-MEASURE = """
-import json, sys, time
+PEAK_KB = """
 def peak_kb():
     try:
         with open("/proc/self/status") as f:
             return int(next(l for l in f if l.startswith("VmHWM:")).split()[1])
     except (OSError, StopIteration):
         return None
+"""
+
+MEASURE = """
+import json, sys, time
+""" + PEAK_KB + """
 from fastnet import datasets
 before = peak_kb()
 start = time.perf_counter()
@@ -225,12 +229,7 @@ def test_the_book_pickle_loads_bit_for_bit(tmp_path):
 
 ROUTES = """
 import json, os, sys, time
-def peak_kb():
-    try:
-        with open("/proc/self/status") as f:
-            return int(next(l for l in f if l.startswith("VmHWM:")).split()[1])
-    except (OSError, StopIteration):
-        return None
+""" + PEAK_KB + """
 import contextlib, gzip, io
 from fastnet import cli, datasets, mnist_loader
 route, path = sys.argv[1], sys.argv[2]
