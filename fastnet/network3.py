@@ -495,6 +495,7 @@ class _Plan:
 
     def __init__(self, layers, batch, dtype, training):
         self.kernels = convolution.kernels()
+        self.rows = np.arange(batch)          # the one-hot places, made once, not per step
         self.steps = []
         for j, layer in enumerate(layers):
             if isinstance(layer, ConvPoolLayer):
@@ -516,7 +517,7 @@ class _Plan:
             a = step.forward(a, w, b, rng)
         # d(cost)/dz of the softmax for the mean log-likelihood: (output - one-hot) / m.
         delta = self.steps[-1].a
-        delta[np.arange(len(y)), y] -= 1.0
+        delta[self.rows[:len(y)], y] -= 1.0
         delta *= 1.0 / len(y)
         for step, (w, b) in zip(reversed(self.steps), reversed(params)):
             delta = step.backward(delta, w, b, eta, decay)
