@@ -71,8 +71,8 @@ def machine_line(res):
         dirty=" (uncommitted changes)" if res["git"]["dirty"] else "", date=res["started_utc"])
 
 
-PARAMETERS = ("dot_chunk", "dot_block", "axpy_chunk", "columns_chunk", "prefetch_double",
-              "prefetch_float", "tile_rows")
+PARAMETERS = ("dot_chunk", "dot_block", "axpy_chunk", "columns_chunk", "columns_wide",
+              "prefetch_double", "prefetch_float", "tile_rows")
 
 
 def tables_section(k, w):

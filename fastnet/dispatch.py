@@ -27,7 +27,8 @@ it has.
 How the kernels walk their work is a table of parameters per microarchitecture
 family, as BLIS keeps one block-size table per CPU (``TABLES``): how long a
 stretch of a sum is kept in the L1 cache (``dot_chunk``, ``axpy_chunk``, in
-vectors), how many columns of tiles share it (``dot_block``), where the next mini-batch's
+vectors), how many columns of tiles share it (``dot_block``), whether the
+first layer's forward takes its wide register tiles (``columns_wide``), where the next mini-batch's
 rows are fetched to while this one computes, in each precision
 (``prefetch_double``, ``prefetch_float``: None, "L1" or "L2"), and how
 many rows still go to the tiles rather than BLAS (``tile_rows``).  None of
@@ -50,8 +51,8 @@ ENVIRONMENT_VARIABLE = "FASTNET_KERNEL"
 TABLE_VARIABLE = "FASTNET_TABLE"
 
 # The parameters of the generic row, and of the rows measured on no CPU of their own.
-_ZEN5 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, prefetch_double="L1",
-             prefetch_float="L1", tile_rows=256)
+_ZEN5 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, columns_wide=False,
+             prefetch_double="L1", prefetch_float="L1", tile_rows=256)
 # Zen 4 runs AVX-512 on 256-bit units.  There the next float64 mini-batch fetched into L2
 # rather than L1 makes AVX2-level epochs 3% faster and AVX-512 ones no slower (A/B, 21
 # interleaved repeats, twice); no other variant of chunks, blocks or prefetch moved either
@@ -60,8 +61,14 @@ _ZEN4 = dict(_ZEN5, prefetch_double="L2")
 # Zen 2's 32 KB L1 does not hold a float64 mini-batch's 63 KB of inputs beside the work on
 # this one: fetching the next one early costs float64 epochs 3-4%; float32 (31 KB) gains 10%.
 # Cutting the column forms' sums into stretches (columns_chunk 32-128) measured 5-10% slower.
-_ZEN2 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, prefetch_double=None,
-             prefetch_float="L1", tile_rows=256)
+_ZEN2 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, columns_wide=False,
+             prefetch_double=None, prefetch_float="L1", tile_rows=256)
+# Intel Xeon (family 6 model 207: two 512-bit FMA units per core) asks twice the operands per
+# cycle of Zen 4's 256-bit units: the first layer's float64 forward in 6 x 4 tiles, reading B's
+# rows whole and in order, took 0.75 of the time of the 10 x 2 tiles (forward alone, C
+# harness over a shuffled MNIST-sized array, 3 interleaved pairs), 0.96 of a whole epoch.
+# No prefetch placement or chunk beat the noise of that host (+-30% from minute to minute).
+_SKX = dict(_ZEN5, columns_wide=True)
 PREFETCH = (None, "L1", "L2")      # where the next mini-batch's rows are fetched to
 
 # One row per microarchitecture family: its instruction set, parameters and where they
@@ -74,8 +81,8 @@ TABLES = {
                           "from the zen5 row"),
     "zen2": dict(_ZEN2, isa="avx2", family="AMD Zen 2 and Zen 3 (AVX2)",
                  measured="tuned on AMD EPYC Zen 2, family 23 model 49 (2 cores, KVM)"),
-    "skx": dict(_ZEN5, isa="avx512", family="Intel AVX-512 servers (Skylake-SP to Granite Rapids)",
-                measured="copy of zen5; not yet measured on that CPU"),
+    "skx": dict(_SKX, isa="avx512", family="Intel AVX-512 servers (Skylake-SP to Granite Rapids)",
+                measured="tuned on Intel Xeon, family 6 model 207 (2 cores, KVM), from the zen5 row"),
     "icl": dict(_ZEN5, isa="avx512", family="Intel AVX-512 clients (Ice Lake, Tiger Lake, Rocket Lake)",
                 measured="copy of zen5; not yet measured on that CPU"),
     "haswell": dict(_ZEN2, isa="avx2", family="Intel AVX2 (Haswell to Raptor Lake, Meteor Lake)",
@@ -210,7 +217,8 @@ def use_table(name):
     global _table
     values = table_values(name)
     training.set_tuning(values["dot_chunk"], values["dot_block"], values["axpy_chunk"],
-                        values["columns_chunk"], PREFETCH.index(values["prefetch_double"]),
+                        values["columns_chunk"], values["columns_wide"],
+                        PREFETCH.index(values["prefetch_double"]),
                         PREFETCH.index(values["prefetch_float"]))
     set_tile_rows(values["tile_rows"])
     old, _table = _table, name

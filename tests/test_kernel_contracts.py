@@ -140,10 +140,11 @@ def test_axpy_rows(level, dtype, rows, terms, k, beta, s_transposed, margin_s, m
 @SWEEP
 @given(m=near_multiples(25), n=near_multiples(70), k=near_multiples(60),
        scale=st.sampled_from([1.0, 0.999, -2.0]), with_bias=st.booleans(), margin_a=margins(),
-       extra_b=st.integers(0, 9), margin_c=margins(rows=1), with_prefetch=st.booleans(),
+       extra_b=st.integers(0, 9), margin_c=margins(rows=1),
+       prefetch_width=st.sampled_from([None, "k", 200]), wide=st.booleans(),
        seed=st.integers(0, 2**32 - 1))
 def test_rows_times_matrix(level, dtype, m, n, k, scale, with_bias, margin_a, extra_b, margin_c,
-                           with_prefetch, seed):
+                           prefetch_width, wide, seed):
     rng = np.random.default_rng(seed)
     width = twins.padded(n, twins.lanes(level, dtype == np.float32))
     a, b = values(rng, (m, k), dtype), values(rng, (k, n), dtype)
@@ -154,8 +155,14 @@ def test_rows_times_matrix(level, dtype, m, n, k, scale, with_bias, margin_a, ex
     b_whole = np.full((k, width + extra_b), np.nan, dtype)
     b_whole[:, :n] = b
     c_whole, c_view = embedded(np.full((m, n), np.nan, dtype), margin_c, GUARD)
-    prefetch = values(rng, (4, 200), dtype) if with_prefetch else None
-    twins.rows_times_matrix(level, a_view, b_whole, scale, bias, c_view, prefetch)
+    # Next rows as wide as a's take the kernel's one-line-per-stretch path, others its shares.
+    prefetch = (None if prefetch_width is None else
+                values(rng, (4, k if prefetch_width == "k" else prefetch_width), dtype))
+    twins.columns_wide(wide)        # both register tiles (the same sums, in another order of tiles)
+    try:
+        twins.rows_times_matrix(level, a_view, b_whole, scale, bias, c_view, prefetch)
+    finally:
+        twins.columns_wide(False)
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
     want = scale * (a64 @ b64) + (0 if bias is None else bias.astype(np.float64))
     bound = abs(scale) * (np.abs(a64) @ np.abs(b64)) + (0 if bias is None else np.abs(bias.astype(np.float64)))

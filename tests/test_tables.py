@@ -27,7 +27,7 @@ RUNNABLE = [name for name, row in dispatch.TABLES.items()
 # A row whose parameters differ from every real row's in each way the kernels read them:
 # short stretches of every sum, one column of tiles per stretch, fetching into L2.
 ODD_ROW = dict(dispatch.TABLES["generic-avx2"], dot_chunk=3, dot_block=1, axpy_chunk=1,
-               columns_chunk=7, prefetch_double="L2", prefetch_float=None)
+               columns_chunk=7, columns_wide=True, prefetch_double="L2", prefetch_float=None)
 
 
 @pytest.fixture

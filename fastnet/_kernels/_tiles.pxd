@@ -64,10 +64,15 @@ cdef extern from "tiles.h" nogil:
     const fastnet_table_d* fastnet_tables_d[]
     const fastnet_table_f* fastnet_tables_f[]
 
+    # How the kernels walk their work (tiles.h; the module's own copy).
+    ctypedef struct fastnet_tuning:
+        int columns_wide
+    fastnet_tuning fastnet_tuning_in_use
+
     int fastnet_simd_supported()
     void fastnet_prefetch(const void* p, Py_ssize_t bytes)
     void fastnet_set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
-                            int prefetch_double, int prefetch_float)
+                            int columns_wide, int prefetch_double, int prefetch_float)
     void fastnet_cpu_signature(char* vendor, int* family, int* model)
     double fastnet_fma_chain(int level, int single_precision, long long rounds)
 

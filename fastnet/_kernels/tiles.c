@@ -66,7 +66,7 @@ static FASTNET_INLINE void prefetch_share(int where, const char* const* rows, in
 
 static volatile double fma_sink;      /* where fma_chain leaves its sums */
 
-fastnet_tuning fastnet_tuning_in_use = { 24, 2, 4, 0, FASTNET_PREFETCH_TO_L1, FASTNET_PREFETCH_TO_L1 };
+fastnet_tuning fastnet_tuning_in_use = { 24, 2, 4, 0, 0, FASTNET_PREFETCH_TO_L1, FASTNET_PREFETCH_TO_L1 };
 
 #define SINGLE 0
 #include "tiles_isa_avx512.h"
@@ -176,13 +176,14 @@ int fastnet_simd_supported(void)
 }
 
 void fastnet_set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
-                        int prefetch_double, int prefetch_float)
+                        int columns_wide, int prefetch_double, int prefetch_float)
 {
     fastnet_tuning_in_use.dot_chunk = dot_chunk < 1 ? 1 : dot_chunk;
     fastnet_tuning_in_use.dot_block = dot_block < 1 ? 1 : dot_block > FASTNET_DOT_BLOCK_MAX
                                                                 ? FASTNET_DOT_BLOCK_MAX : dot_block;
     fastnet_tuning_in_use.axpy_chunk = axpy_chunk < 1 ? 1 : axpy_chunk;
     fastnet_tuning_in_use.columns_chunk = columns_chunk < 0 ? 0 : columns_chunk;
+    fastnet_tuning_in_use.columns_wide = columns_wide != 0;
     fastnet_tuning_in_use.prefetch_double = prefetch_double < 0 || prefetch_double > 2
                                             ? FASTNET_PREFETCH_TO_L1 : prefetch_double;
     fastnet_tuning_in_use.prefetch_float = prefetch_float < 0 || prefetch_float > 2

@@ -102,6 +102,8 @@ extern const fastnet_table_f* const fastnet_tables_f[FASTNET_SIMD_LEVELS];
  *   axpy_chunk  axpy rows: the stretch of a row, in groups of AXPY_KV vectors, per pass
  *   columns_chunk  the column forms: rows of B (or C) per pass over every tile, so that a
  *               stretch of the weights and of the inputs is read from L2 once (0: all k)
+ *   columns_wide  rows times matrix: wide tiles (COLS_WIDE_MR x COLS_WIDE_CV, where the
+ *               instruction set has them) for outputs of more than COLS_CV vectors (0: never)
  *   prefetch_double, prefetch_float   where the kernels fetch the next mini-batch's rows
  *               to as they go, in each precision: FASTNET_PREFETCH_* below
  * One copy per compiled module (each links its own tiles.c); the defaults are the zen5 row. */
@@ -110,13 +112,14 @@ extern const fastnet_table_f* const fastnet_tables_f[FASTNET_SIMD_LEVELS];
 #define FASTNET_PREFETCH_TO_L1 1
 #define FASTNET_PREFETCH_TO_L2 2
 typedef struct {
-    int dot_chunk, dot_block, axpy_chunk, columns_chunk, prefetch_double, prefetch_float;
+    int dot_chunk, dot_block, axpy_chunk, columns_chunk, columns_wide, prefetch_double,
+        prefetch_float;
 } fastnet_tuning;
 extern fastnet_tuning fastnet_tuning_in_use;
 
 /* Set fastnet_tuning_in_use, each value clamped to what the kernels take. */
 void fastnet_set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
-                        int prefetch_double, int prefetch_float);
+                        int columns_wide, int prefetch_double, int prefetch_float);
 
 /* CPUID's vendor string (12 characters and a NUL; empty off x86-64), display family
  * and model (the extended fields folded in, as the vendors' manuals say). */

@@ -89,5 +89,9 @@ TARGET_AVX512 static FASTNET_INLINE float sum_avx512_f(__m512 v)
 #define AXPY_KV 5
 #define COLS_MR 10
 #define COLS_CV 2
+/* The forward's wide tile (the table's columns_wide), for outputs of more than two vectors:
+ * 6 x 4 sums, 4 vectors of B and a broadcast fill 29 of the 32 registers. */
+#define COLS_WIDE_MR 6
+#define COLS_WIDE_CV 4
 #define UPDATE_TERMS 10
 #define UPDATE_CV 2

@@ -35,5 +35,7 @@
 #undef AXPY_KV
 #undef COLS_MR
 #undef COLS_CV
+#undef COLS_WIDE_MR
+#undef COLS_WIDE_CV
 #undef UPDATE_TERMS
 #undef UPDATE_CV

@@ -368,9 +368,10 @@ def backprop_row(sizes, x, target, params, Cost cost, gradient, Activation hidde
 
 
 def set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
-               int prefetch_double, int prefetch_float):
+               bint columns_wide, int prefetch_double, int prefetch_float):
     """Walk the tile kernels' work this way from now on (fastnet.dispatch's table in use):
-    chunk lengths (columns_chunk 0: none), columns of tiles per chunk, and where the next rows are fetched to in
-    each precision (0 not at all, 1 the L1 cache, 2 the L2)."""
-    fastnet_set_tuning(dot_chunk, dot_block, axpy_chunk, columns_chunk, prefetch_double,
-                       prefetch_float)
+    chunk lengths (columns_chunk 0: none), columns of tiles per chunk, whether the column
+    forms' forward takes its wide tiles, and where the next rows are fetched to in each
+    precision (0 not at all, 1 the L1 cache, 2 the L2)."""
+    fastnet_set_tuning(dot_chunk, dot_block, axpy_chunk, columns_chunk, columns_wide,
+                       prefetch_double, prefetch_float)

@@ -26,6 +26,7 @@ from ._blas cimport AS_STORED, TRANSPOSED, gemm, gemv
 from ._tiles cimport (FASTNET_SIMD_NONE, axpy_rows as tile_axpy_rows,
                       bias_step as tile_bias_step, dot_rows as tile_dot_rows,
                       fastnet_fma_chain, fastnet_simd_supported, fastnet_tables_d,
+                      fastnet_tuning_in_use,
                       fastnet_tables_f, rank_update as tile_rank_update,
                       rows_times_matrix as tile_rows_times_matrix, sigmoid_all,
                       times_sigmoid_slope as tile_times_sigmoid_slope, vector_all_finite)
@@ -300,6 +301,12 @@ def all_finite(int level, x):
     if x.dtype == np.float32:
         return bool(vector_all_finite[float](level, <const float*> address(x), x.size))
     return bool(vector_all_finite[double](level, <const double*> address(x), x.size))
+
+
+def columns_wide(bint wide):
+    """Whether rows_times_matrix takes its wide register tiles (the tables' columns_wide) in
+    this module's copy of the kernels from now on."""
+    fastnet_tuning_in_use.columns_wide = wide
 
 
 def fma_chain(int level, bint single_precision, long long rounds):
