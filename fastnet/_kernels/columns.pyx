@@ -99,7 +99,8 @@ def copy_columns(list columns, out):
     spends about a microsecond on each small array's setup before that).
     Returns False, with ``out`` partly written, at the first column whose bytes
     are not one C-contiguous block of a row's length (a strided view), for the
-    caller to take its general path.
+    caller to take its general path.  (NumPy refuses a strided array's buffer
+    with ValueError, other exporters with BufferError.)
     """
     cdef Py_buffer dest, src
     cdef Py_ssize_t i, n = len(columns), row_bytes
@@ -116,7 +117,7 @@ def copy_columns(list columns, out):
         for i in range(n):
             try:
                 PyObject_GetBuffer(columns[i], &src, PyBUF_SIMPLE)
-            except BufferError:
+            except (BufferError, ValueError):
                 whole = False
                 break
             if src.len != row_bytes:
