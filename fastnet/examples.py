@@ -326,7 +326,8 @@ def _stack_columns(columns, height):
         return None
     if not columns:
         return np.empty((0, height))
-    # The usual list (aligned columns sharing one dtype) costs one C pass and a memcpy each.
+    # The usual list (aligned columns sharing one dtype object and shape): one C pass
+    # that checks them and finds their values, then a memcpy each.
     found = _addresses(columns, height)
     if found is not None:
         stacked = np.empty((len(columns), height), dtype=found[1])
@@ -334,8 +335,9 @@ def _stack_columns(columns, height):
         return stacked
     if set(map(type, columns)) != {np.ndarray}:
         return None
-    # The usual list (one dtype, one shape) is copied by one memcpy per column, after
-    # set-wide checks that run in C (attrgetter through map); the rest is concatenated.
+    # Other lists of one dtype and shape (unaligned or byte-swapped columns, equal dtypes
+    # that are distinct objects) are copied by one memcpy per column, after set-wide
+    # checks that run in C (attrgetter through map); the rest is concatenated.
     dtypes = set(map(_DTYPE, columns))
     if len(dtypes) == 1 and set(map(_SHAPE, columns)) in ({(height, 1)}, {(height,)}):
         dtype, = dtypes
