@@ -4,8 +4,10 @@ Each ``.pyx`` of fastnet/_kernels is its own extension module, listed in
 ``MODULES`` with the hand-written C it links: the tile kernels of tiles.c
 for the modules that call them.  Adding a module is one line there.  The
 extensions make no NumPy C-API call (typed memoryviews and a Python-level
-``import numpy`` only), so NumPy is not needed to build them; SciPy is, for
-the ``scipy.linalg.cython_blas`` declarations they cimport.
+``import numpy``); only ``columns`` includes NumPy's headers, for their
+inline accessors of an array's fields (``NUMPY_HEADERS``), so NumPy is needed
+to build, as SciPy is, for the ``scipy.linalg.cython_blas`` declarations the
+kernels cimport.
 
 Rebuilds are incremental: a module's C file (in build/cython) is regenerated
 only when what Cython reads for it changes (its .pyx, the shared .pxd/.h
@@ -37,12 +39,30 @@ MODULES = {
     "shuffle": [],             # random.shuffle, replayed
     "simd": TILES,             # what the CPU runs
     "identity": [],            # same_items, for fastnet.parameters
-    "columns": [],             # copy_columns, for fastnet.examples' list path
+    "columns": [],             # the list path's columns, for fastnet.examples
     "twins": TILES,            # the tile kernels and BLAS wrappers one by one, for tests
     "conv": CONV,              # convolution and pooling, for fastnet.network3
 }
 
 GENERATED = Path("build", "cython")
+
+# The modules that include NumPy's headers (ndarraytypes.h's accessors only, no
+# C-API call, so no import_array): ``columns`` reads 50,000 arrays' addresses.
+NUMPY_HEADERS = {"columns"}
+
+
+def include_dirs(name):
+    dirs = [str(KERNELS)]
+    if name in NUMPY_HEADERS:
+        import numpy
+        dirs.append(numpy.get_include())
+    return dirs
+
+
+def define_macros(name):
+    # The API of NumPy 1.7 on: the accessors are inline functions, not macros over
+    # the deprecated direct fields.
+    return [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")] if name in NUMPY_HEADERS else []
 
 
 def shared_inputs_digest():
@@ -80,7 +100,7 @@ class BuildKernels(build_ext):
             digest = module_digest(shared, name)
             if not (c_file.is_file() and stamp.is_file() and stamp.read_text() == digest):
                 cythonize([Extension("fastnet._kernels." + name, [str(KERNELS / (name + ".pyx"))],
-                                     include_dirs=[str(KERNELS)])],
+                                     include_dirs=include_dirs(name))],
                           force=True, build_dir=str(GENERATED),
                           compiler_directives={"language_level": "3"})
                 stamp.write_text(digest)
@@ -104,7 +124,8 @@ class BuildKernels(build_ext):
 
 setup(
     ext_modules=[Extension("fastnet._kernels." + name, [str(KERNELS / (name + ".pyx"))] + c,
-                           include_dirs=[str(KERNELS)],
+                           include_dirs=include_dirs(name),
+                           define_macros=define_macros(name),
                            depends=(TILES_HEADERS + (CONV_HEADERS if name == "conv" else [])
                                     if c else []))
                  for name, c in MODULES.items()],

@@ -184,6 +184,7 @@ class MiniBatchDescent:
                                                                       lmbda, cost_kind)
         self.layers = layers
         self.targets, self.target_rows = train.kernel_targets()
+        self.inputs, self.row_addresses = train.kernel_inputs()
         self.work = workspace(params, min(mini_batch_size, train.n))
 
     def epoch(self, order, progress=None, step_bias_sums=None, check_inputs=False):
@@ -198,18 +199,20 @@ class MiniBatchDescent:
             for first in range(0, batches, chunk):
                 stop = min(first + chunk, batches)
                 stopped_at = kernels.sgd_epoch(
-                    work=self.work, inputs=train.X, targets=self.targets, order=order,
+                    work=self.work, inputs=self.inputs, targets=self.targets, order=order,
                     params=params.flat, cost=self.cost_kind,
                     mini_batch_size=self.mini_batch_size, eta=self.eta, lmbda=self.lmbda,
                     n=self.n, first_batch=first, stop_batch=stop, bias_sums=step_bias_sums,
                     check_inputs=check_inputs, hidden=self.layers.hidden,
-                    output=self.layers.output, target_rows=self.target_rows)
+                    output=self.layers.output, target_rows=self.target_rows,
+                    row_addresses=self.row_addresses)
                 if stopped_at >= 0:
                     raise NonFiniteInputs(
                         "training_data inputs contain NaN or infinity{} (in mini-batch {} of "
                         "the first epoch)".format(
                             ", or values beyond float32's range"
-                            if params.flat.dtype == np.float32 and train.X.dtype == np.float64
+                            if params.flat.dtype == np.float32
+                            and train.input_dtype == np.float64
                             else "", stopped_at))
                 if progress is not None:
                     progress(stop - first)

@@ -16,18 +16,42 @@ Data is read as it is at every call, as network2 reads it; nothing is
 cached.  Arrays that are already C-contiguous float32 or float64 are used in
 place, whatever the training precision (the kernels convert rows as they
 read them), and their finiteness is checked in one pass.  A list of pairs is
-gathered into one array per call, one memcpy per column (or one concatenation).
+gathered into one array per call, one memcpy per column (or one concatenation);
+but for SGD, whose kernel checks the inputs as it reads them, a list of
+aligned, native float columns of one dtype and shape is not copied at all:
+the kernel reads each column where it lies, through a table of their
+addresses (``InputColumns``), and the array is only made if something else
+asks for it (a monitor of the training cost, say).
 """
 import numbers
 import operator
 
 import numpy as np
 
-from fastnet._kernels.columns import copy_columns
+from fastnet._kernels.columns import column_addresses, copy_columns, gather_rows
 from fastnet.checks import real_array
 
 FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+class InputColumns:
+    """Input rows left where they lie: network2's columns, and the address of each one's values.
+
+    ``columns`` is fastnet's own list of the arrays (so they live as long as
+    this does, and an ndarray's values never move); ``column_addresses`` has
+    checked that each holds ``width`` aligned, native values of ``dtype``.
+    """
+
+    def __init__(self, columns, addresses, dtype, width):
+        self.columns, self.addresses, self.dtype, self.width = columns, addresses, dtype, width
+        self.n = len(columns)
+
+    def stacked(self):
+        """The rows in one new (n, width) array, as the copying path would have made it."""
+        X = np.empty((self.n, self.width), dtype=self.dtype)
+        gather_rows(self.addresses, X)
+        return X
 
 
 class Examples:
@@ -37,22 +61,45 @@ class Examples:
     training precision.  ``pairs`` is the caller's list when the data came as
     one (SGD shuffles it in place, as network2 does), else None.
     Examples made ``with_labels`` (int labels) have one-hot targets, made only
-    if asked for: SGD takes the labels instead.
+    if asked for: SGD takes the labels instead.  Made from ``InputColumns``
+    (``columns``, X None), ``X`` is stacked from them at its first use; the
+    SGD kernel reads the columns themselves (``kernel_inputs``).
     """
 
-    def __init__(self, X, targets, labels=None, pairs=None):
-        self.X = X
+    def __init__(self, X, targets, labels=None, pairs=None, columns=None):
+        self._X = X
+        self._columns = columns
         self._targets = targets
         self._labels = labels
         self.pairs = pairs
-        self.n = X.shape[0]
+        self.n = X.shape[0] if X is not None else columns.n
 
     @classmethod
-    def with_labels(cls, X, labels, n_out, dtype, pairs=None):
+    def with_labels(cls, X, labels, n_out, dtype, pairs=None, columns=None):
         """Examples whose targets are the one-hot rows (n_out wide, in ``dtype``) of ``labels``."""
-        examples = cls(X, None, labels, pairs)
+        examples = cls(X, None, labels, pairs, columns)
         examples.n_out, examples.dtype = n_out, np.dtype(dtype)
         return examples
+
+    @property
+    def X(self):
+        if self._X is None:
+            self._X = self._columns.stacked()
+        return self._X
+
+    @property
+    def input_dtype(self):
+        """The dtype the inputs are stored in (float32 or float64)."""
+        return self._X.dtype if self._X is not None else self._columns.dtype
+
+    def kernel_inputs(self):
+        """``(inputs, addresses)`` for the SGD kernel: input row r is ``inputs[r]``, or,
+        if addresses is not None, the values at ``addresses[r]``, of the dtype and
+        width of ``inputs``, then an empty array."""
+        if self._X is None:
+            columns = self._columns
+            return np.empty((0, columns.width), dtype=columns.dtype), columns.addresses
+        return self._X, None
 
     @property
     def targets(self):
@@ -207,13 +254,16 @@ def _from_pairs(data, sizes, dtype, what, check_inputs):
             ys = [y for _, y in pairs]
         except (TypeError, ValueError):
             xs = ys = None
-    X = _stack_columns(xs, n0)
+    # SGD's kernel checks the inputs as it reads them (check_inputs False): it can
+    # read the columns where they lie.
+    columns = _input_columns(xs, n0) if not check_inputs else None
+    X = _stack_columns(xs, n0) if columns is None else None
     labels = targets = None
     if ys is not None and _all_int_labels(ys):
         labels = _int_labels(ys, n_out, what + " labels")
     elif ys is not None:
         targets = _stack_columns(ys, n_out)
-    if X is None or (targets is None and labels is None):
+    if (X is None and columns is None) or (targets is None and labels is None):
         try:
             X, targets = _pair_by_pair(pairs, n0, n_out, dtype, what)
         except (TypeError, ValueError):
@@ -221,22 +271,46 @@ def _from_pairs(data, sizes, dtype, what, check_inputs):
             if meant is None:
                 raise
             raise ValueError(meant) from None
-        labels = None
-    if X.dtype not in FLOAT_TYPES:
+        labels, columns = None, None
+    if X is not None and X.dtype not in FLOAT_TYPES:
         X = X.astype(dtype)
     if check_inputs:
         check_finite(X, what + " inputs",
                      fits_float32=(dtype == np.float32 and X.dtype == np.float64))
     shuffled = pairs if isinstance(pairs, list) and pairs is data else None
     if labels is not None:
-        return Examples.with_labels(X, labels, n_out, dtype, shuffled)
+        return Examples.with_labels(X, labels, n_out, dtype, shuffled, columns)
     targets = targets.astype(dtype, copy=False)
     check_finite(targets, what + " labels")
-    return Examples(X, targets, None, shuffled)
+    return Examples(X, targets, None, shuffled, columns)
 
 
 _DTYPE, _SHAPE = operator.attrgetter("dtype"), operator.attrgetter("shape")
 _FIRST, _SECOND = operator.itemgetter(0), operator.itemgetter(1)
+
+
+def _addresses(columns, height):
+    """``(addresses, dtype)`` of NumPy columns that all share the first one's real dtype
+    (the very dtype object) and shape, ``(height, 1)`` or ``(height,)``, C-contiguous
+    and aligned: one C pass (``column_addresses``).  None for any other list."""
+    first = columns[0] if columns else None
+    if type(first) is not np.ndarray or first.dtype.kind not in "biuf":
+        return None
+    addresses = np.empty(len(columns), dtype=np.intp)
+    if not column_addresses(columns, np.ndarray, first.dtype, first.ndim, height, addresses):
+        return None
+    return addresses, first.dtype
+
+
+def _input_columns(columns, height):
+    """``InputColumns`` of the columns, if the kernels can read them in place (native
+    float32 or float64, as ``_addresses`` checks them); else None."""
+    if columns is None:
+        return None
+    found = _addresses(columns, height)
+    if found is None or found[1] not in FLOAT_TYPES:
+        return None
+    return InputColumns(columns, found[0], found[1], height)
 
 
 def _stack_columns(columns, height):
@@ -252,10 +326,18 @@ def _stack_columns(columns, height):
         return None
     if not columns:
         return np.empty((0, height))
+    # The usual list (aligned columns sharing one dtype object and shape): one C pass
+    # that checks them and finds their values, then a memcpy each.
+    found = _addresses(columns, height)
+    if found is not None:
+        stacked = np.empty((len(columns), height), dtype=found[1])
+        gather_rows(found[0], stacked)
+        return stacked
     if set(map(type, columns)) != {np.ndarray}:
         return None
-    # The usual list (one dtype, one shape) is copied by one memcpy per column, after
-    # set-wide checks that run in C (attrgetter through map); the rest is concatenated.
+    # Other lists of one dtype and shape (unaligned or byte-swapped columns, equal dtypes
+    # that are distinct objects) are copied by one memcpy per column, after set-wide
+    # checks that run in C (attrgetter through map); the rest is concatenated.
     dtypes = set(map(_DTYPE, columns))
     if len(dtypes) == 1 and set(map(_SHAPE, columns)) in ({(height, 1)}, {(height,)}):
         dtype, = dtypes

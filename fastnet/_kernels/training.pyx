@@ -20,6 +20,7 @@ all of its arithmetic.
 """
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_WRITABLE
 from cython cimport floating
+from libc.stdint cimport uintptr_t
 from libc.string cimport memcpy
 
 from ._passes cimport backward, forward, parameter_count, rows_finite
@@ -36,13 +37,21 @@ cdef inline int check_precision(Workspace work, const floating* params) except -
     return 0
 
 
+cdef inline const input_t* input_row(const input_t* stored, const Py_ssize_t* addresses,
+                                     Py_ssize_t row, int n0) noexcept nogil:
+    """Where input row `row` lies: at addresses[row], or in the (rows, n0) array `stored`."""
+    if addresses != NULL:
+        return <const input_t*> <uintptr_t> addresses[row]
+    return stored + row * <Py_ssize_t> n0
+
+
 def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::1] targets,
               const Py_ssize_t[::1] order, floating[::1] params, Cost cost,
               Py_ssize_t mini_batch_size, double eta, double lmbda, Py_ssize_t n,
               Py_ssize_t first_batch, Py_ssize_t stop_batch,
               floating[::1] bias_sums=None, bint check_inputs=False,
               Activation hidden=SIGMOID, Activation output=SIGMOID,
-              const Py_ssize_t[::1] target_rows=None):
+              const Py_ssize_t[::1] target_rows=None, const Py_ssize_t[::1] row_addresses=None):
     """Run mini-batches first_batch .. stop_batch-1 of one SGD epoch in place on `params`.
 
     The epoch visits the rows inputs[order[0]], inputs[order[1]], ... cut into
@@ -55,6 +64,13 @@ def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::
         w <- (1 - eta*lmbda/n) w - (eta/m) sum dC/dw,   b <- b - (eta/m) sum dC/db,
     with n the size of the whole training set.  Hidden layers apply `hidden`,
     the output layer `output` (softmax goes with the LOG_LIKELIHOOD cost).
+
+    With `row_addresses`, input row r is instead the n0 values at address
+    row_addresses[r] (network2's list of columns, read where they lie rather
+    than copied into one array first), and `inputs` is an empty (0, n0) array
+    that only gives their type.  The caller keeps the columns alive and has
+    checked each is n0 aligned, native values of that type.  The epoch
+    computes exactly what it computes on those rows stacked in one array.
 
     An epoch of at least COLUMNS_MIN_BATCHES mini-batches with the tile
     kernels trains its first layer transposed, in `work`; the transposed copy
@@ -86,6 +102,9 @@ def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::
     cdef int n0 = w.sizes[0]
     cdef int n_last = w.sizes[num_layers - 1]
     cdef Py_ssize_t rows_in_order = order.shape[0]
+    cdef const Py_ssize_t* addresses = NULL
+    cdef const input_t* stored = NULL
+    cdef Py_ssize_t rows_stored = inputs.shape[0]
     cdef Py_ssize_t batches = (rows_in_order + mini_batch_size - 1) // mini_batch_size
     cdef const Py_ssize_t* label_of = NULL
     cdef Py_ssize_t batch, start, row, i
@@ -97,8 +116,15 @@ def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::
     cdef floating* batch_targets = <floating*> w.target_rows
     if rows_in_order == 0 or first_batch >= stop_batch:
         return -1
+    if row_addresses is not None:
+        if inputs.shape[0] != 0 or row_addresses.shape[0] < rows_in_order:
+            raise ValueError("sgd_epoch: with row_addresses, inputs must be empty and the "
+                             "addresses cover every row in order")
+        addresses, rows_stored = &row_addresses[0], row_addresses.shape[0]
+    elif inputs.shape[0] != 0:
+        stored = &inputs[0, 0]
     if target_rows is not None:
-        if target_rows.shape[0] != inputs.shape[0]:
+        if target_rows.shape[0] != rows_stored:
             raise ValueError("sgd_epoch: target_rows must have one entry per input row")
         label_of = &target_rows[0]
     if bias_sums is not None:
@@ -110,9 +136,12 @@ def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::
     else:
         first_layer_give_back(w, &params[0])
         w.first = IN_PARAMS
-    cdef bint whole_set_in_place = (
-        mini_batch_size >= rows_in_order and rows_in_order == inputs.shape[0]
-        and same_precision(<input_t*> NULL, <floating*> NULL))
+    # One mini-batch of every row: the sum over it does not depend on the order (but for
+    # round-off), so its rows are taken in storage order, the order of the array the
+    # kernel reads where it lies (the addressed rows, gathered, give the same sums).
+    cdef bint whole_set = (mini_batch_size >= rows_in_order and rows_in_order == rows_stored
+                           and same_precision(<input_t*> NULL, <floating*> NULL))
+    cdef bint whole_set_in_place = whole_set and addresses == NULL
     # The tile kernels read the rows where they lie (when no conversion is needed), and
     # fetch the next mini-batch's rows into the cache while this one computes.
     cdef bint rows_in_place = (w.level != FASTNET_SIMD_NONE and not whole_set_in_place
@@ -124,10 +153,9 @@ def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::
             start = batch * mini_batch_size
             m = <int> min(mini_batch_size, rows_in_order - start)
             if whole_set_in_place:
-                # One mini-batch of every row: the sum over it does not depend on
-                # the order (but for round-off), so the rows are read where they lie,
-                # and so are the targets (labels' rows are gathered in the same order).
-                batch_inputs = <floating*> &inputs[0, 0]
+                # The rows are read where they lie, and so are the targets (labels'
+                # rows are gathered in the same order).
+                batch_inputs = <floating*> stored
                 if label_of == NULL:
                     batch_targets = <floating*> &targets[0, 0]
                 else:
@@ -136,11 +164,12 @@ def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::
                                &targets[label_of[i], 0], n_last * sizeof(floating))
             else:
                 for i in range(m):
-                    row = order[start + i]
+                    row = i if whole_set else order[start + i]
                     if rows_in_place:
-                        w.input_pointers[i] = <void*> &inputs[row, 0]
+                        w.input_pointers[i] = <void*> input_row(stored, addresses, row, n0)
                     else:
-                        copy_values(&inputs[row, 0], batch_inputs + i * <Py_ssize_t> n0, n0)
+                        copy_values(input_row(stored, addresses, row, n0),
+                                    batch_inputs + i * <Py_ssize_t> n0, n0)
                     memcpy(batch_targets + i * <Py_ssize_t> n_last,
                            &targets[row if label_of == NULL else label_of[row], 0],
                            n_last * sizeof(floating))
@@ -153,7 +182,7 @@ def sgd_epoch(Workspace work, const input_t[:, ::1] inputs, const floating[:, ::
                     w.prefetch_rows = 0
                 for i in range(w.prefetch_rows):
                     row = order[next_start + i]
-                    w.prefetch[i] = <const char*> &inputs[row, 0]
+                    w.prefetch[i] = <const char*> input_row(stored, addresses, row, n0)
                     # Its target row too (or its label): a random row of a few MB, the
                     # next step's first wait otherwise.
                     if label_of != NULL:
