@@ -5,7 +5,8 @@
  *
  * The block sizes (BLIS's block-size table for this instruction set) are register
  * tiles: with 32 registers, dot rows keeps 5 x 5 sums, the column forms 10 rows by
- * 2 vectors.
+ * 2 vectors, or (the forward's wide tile, where the CPU's table asks for it) 6 rows by
+ * 4 vectors.
  */
 #ifndef FASTNET_ISA_AVX512_HELPERS
 #define FASTNET_ISA_AVX512_HELPERS

@@ -1,5 +1,6 @@
 /* The column forms (BLIS's sup-rv: vectors along the outputs, no sum across lanes),
- * for tiles_variant.h.  Block sizes: COLS_MR x COLS_CV (rows times matrix) and
+ * for tiles_variant.h.  Block sizes: COLS_MR x COLS_CV, or the wide COLS_WIDE_MR x
+ * COLS_WIDE_CV where the instruction set defines it (rows times matrix), and
  * UPDATE_TERMS x UPDATE_CV (rank update).
  */
 #if COLS_MR > 12
@@ -39,8 +40,8 @@
  * weight decay is carried as the forward's `scale` instead (training.pyx), so
  * that each row of C costs a load, the fused multiply-adds and a store.
  *
- * The forward keeps COLS_MR rows by COLS_CV vectors of sums in registers while
- * B streams past; the update keeps UPDATE_TERMS rows by UPDATE_CV vectors of
+ * The forward keeps COLS_MR rows by COLS_CV vectors of sums (or the wide tile's)
+ * in registers while B streams past; the update keeps UPDATE_TERMS rows by UPDATE_CV vectors of
  * alpha D in registers while each row of C is loaded, updated and stored once.
  * ROW_LINE values of a row of A make one 64-byte cache line: the forward's
  * `prefetch` asks for its rows' share of lines that often (see dot rows).
