@@ -110,13 +110,16 @@ def run(args):
     try:
         (X_train, y_train), (X_val, y_val), _ = datasets.load_mnist(
             args.data, dataset=args.dataset, dtype=dtype, progress=False if args.quiet else None,
-            test_images=False)
+            # The kernels read float32 images into a float64 network exactly, so the
+            # accuracies are the same, read from half the bytes (each epoch's evaluation
+            # is about 12% faster), and no float64 copy of them is made.
+            test_images=False, validation_dtype=np.float32)
     except (datasets.DataFormatError, datasets.DataNotFoundError) as e:
         raise Failure(str(e)) from None
     if args.limit is not None:
         X_train, y_train = X_train[:args.limit], y_train[:args.limit]
     training = (X_train, y_train)
-    validation = (_exact_float32(X_val) if dtype is np.float64 else X_val, y_val)
+    validation = (X_val, y_val)
 
     if args.seed is not None:
         random.seed(args.seed)
@@ -204,18 +207,6 @@ def _check_save(path):
     except (OSError, ValueError) as e:
         raise UsageError("--save {}: cannot write there: {}".format(
             path, getattr(e, "strerror", None) or e)) from None
-
-
-def _exact_float32(X):
-    """``X`` in float32 if that holds its values exactly (MNIST's bytes / 256 do), else ``X``.
-
-    The kernels read float32 inputs into a float64 network exactly, so the accuracies are
-    the same, read from half the bytes: each epoch's evaluation is about 12% faster.
-    """
-    import numpy as np
-
-    X32 = X.astype(np.float32)
-    return X32 if np.array_equal(X32, X) else X
 
 
 def _percent(correct, total):

@@ -75,12 +75,14 @@ def _pickle_file(directory):
     return None
 
 
-def _load_from_dir(directory, dataset, dtype, verify=False, test_images=True):
+def _load_from_dir(directory, dataset, dtype, verify=False, test_images=True,
+                   validation_dtype=None):
     """Load from a directory holding the IDX files or (for MNIST) the pickle;
-    return None if it holds neither.  ``verify``, ``test_images``: see ``idx.load_idx``."""
+    return None if it holds neither.  ``verify``, ``test_images``, ``validation_dtype``:
+    see ``idx.load_idx`` (a pickle's X_val is converted by ``load_mnist``)."""
     files = _idx_files(directory)
     if files is not None:
-        return load_idx(files, dataset, dtype, verify, test_images)
+        return load_idx(files, dataset, dtype, verify, test_images, validation_dtype)
     if dataset == "mnist":
         p = _pickle_file(directory)
         if p is not None:
@@ -99,7 +101,7 @@ def _places(dataset):
     return places + list(DEBIAN_DIRS[dataset])
 
 
-def _load_from_path(path, dataset, dtype, test_images=True):
+def _load_from_path(path, dataset, dtype, test_images=True, validation_dtype=None):
     """Load from the folder or pickle file the caller named; nothing else is tried."""
     name = NAMES[dataset]
     base = os.path.basename(path)
@@ -112,7 +114,8 @@ def _load_from_path(path, dataset, dtype, test_images=True):
                                 "or a socket)" if os.path.exists(path) else
                                 "no such file or directory"))
     try:
-        data = _load_from_dir(path, dataset, dtype, test_images=test_images)
+        data = _load_from_dir(path, dataset, dtype, test_images=test_images,
+                              validation_dtype=validation_dtype)
     except WrongDataset as e:
         raise DataFormatError(path, str(e)) from None
     if data is None:
@@ -125,7 +128,7 @@ def _load_from_path(path, dataset, dtype, test_images=True):
 
 def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
                mirrors=None, cache_dir=None, timeout=DEFAULT_TIMEOUT, progress=None,
-               opener=None, book_files=(), test_images=True):
+               opener=None, book_files=(), test_images=True, validation_dtype=None):
     """Return ``(X_train, y_train), (X_val, y_val), (X_test, y_test)``.
 
     path: a directory with the four IDX files (gzip'd or not) or ``mnist.pkl.gz``,
@@ -148,17 +151,43 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
         None; the labels are read all the same): for a caller that uses only the
         training and validation images, 63 MB of float64 less to make.  The
         book's pickle holds all three sets in one file and always gives them.
+    validation_dtype: np.float32 or np.float64 for X_val instead of ``dtype``, where
+        that holds its values exactly (the IDX files' bytes / 256 always do; a pickle
+        whose validation images it cannot hold exactly keeps them in ``dtype``): for
+        a caller that trains in float64 and evaluates float32 images, no float64
+        copy of them is made.
 
     Raises DataFormatError (a ValueError) for a bad file, DataNotFoundError
     (a FileNotFoundError) when the data is nowhere and cannot be downloaded.
     """
     check_dataset(dataset)
     dtype = check_dtype(dtype)
-    name = NAMES[dataset]
-
+    if validation_dtype is not None:
+        validation_dtype = check_dtype(validation_dtype)
     if path is not None:
-        return _load_from_path(os.path.expanduser(os.fspath(path)), dataset, dtype,
-                               test_images)
+        return _validation_in(validation_dtype, _load_from_path(
+            os.path.expanduser(os.fspath(path)), dataset, dtype, test_images, validation_dtype))
+    return _validation_in(validation_dtype, _search(
+        dataset, dtype, download, mirrors, cache_dir, timeout, progress, opener, book_files,
+        test_images, validation_dtype))
+
+
+def _validation_in(dtype, data):
+    """``data`` with X_val in ``dtype`` where that holds its values exactly (a pickle's
+    images arrive in the other dtype)."""
+    (X_val, y_val) = data[1]
+    if dtype is None or X_val.dtype == dtype:
+        return data
+    converted = X_val.astype(dtype)
+    if not np.array_equal(converted, X_val):
+        return data
+    return data[0], (converted, y_val), data[2]
+
+
+def _search(dataset, dtype, download, mirrors, cache_dir, timeout, progress, opener,
+            book_files, test_images, validation_dtype):
+    """load_mnist without ``path``: the places of this module's docstring, in order."""
+    name = NAMES[dataset]
 
     looked = []
     for book_file in book_files:
@@ -180,7 +209,7 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
         try:
             # The cache holds downloads: their SHA-256 is checked at every use.
             data = _load_from_dir(place, dataset, dtype, verify=place == cache,
-                                  test_images=test_images)
+                                  test_images=test_images, validation_dtype=validation_dtype)
         except WrongDataset as e:
             looked.append("{} ({})".format(place, e))
             continue
@@ -214,7 +243,8 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
             raise DataNotFoundError("no {} files found: {}; download failed: {}; {}".format(
                 name, where, e, how)) from None
         try:
-            data = _load_from_dir(cache, dataset, dtype, verify=True, test_images=test_images)
+            data = _load_from_dir(cache, dataset, dtype, verify=True, test_images=test_images,
+                                  validation_dtype=validation_dtype)
         except ChangedFile as e:
             warnings.warn("{}; deleted it, downloading it again".format(e), stacklevel=2)
             _unlink(e.path)
