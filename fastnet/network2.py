@@ -18,7 +18,6 @@ network2's types.  Data checking lives in ``fastnet.examples``, the packed
 parameters in ``fastnet.parameters``, the training loop and every kernel call
 in ``fastnet.engine``.
 """
-import json
 import random
 import threading
 import warnings
@@ -357,6 +356,8 @@ class Network:
             data["activation"] = self.activation
         if layers.output != activations.DEFAULT.output:
             data["output"] = self.output
+        import json   # here: every command imports this module, few save
+
         text = json.dumps(data)
         write_atomically(filename, lambda f: f.write(text.encode()))
 
@@ -477,6 +478,8 @@ def load(filename):
     A file without ``activation``/``output`` keys (every network2 file) is a
     sigmoid network.
     """
+    import json   # here: every command imports this module, few load
+
     try:
         with open(filename, "r", encoding="utf-8") as f:
             data = json.load(f)

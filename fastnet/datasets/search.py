@@ -36,7 +36,6 @@ import numpy as np
 
 from fastnet.checks import check_dtype
 from fastnet.datasets import downloads   # load_mnist's argument "download" hides the function
-from fastnet.datasets.book_pickle import read_pickle
 from fastnet.datasets.downloads import DEFAULT_TIMEOUT, default_cache_dir
 from fastnet.datasets.formats import (
     IDX_FILES, NAMES, PICKLE_NAMES, ChangedFile, DataFormatError, DataNotFoundError,
@@ -101,7 +100,7 @@ def _load_from_dir(directory, dataset, dtype, verify=False, test_images=True,
     if dataset == "mnist":
         p = _pickle_file(directory)
         if p is not None:
-            return read_pickle(p, dtype)
+            return _read_pickle(p, dtype)
     return None
 
 
@@ -124,7 +123,7 @@ def _load_from_path(path, dataset, dtype, test_images=True, validation_dtype=Non
     if base in IDX_FILES.values() or base[:-3] in IDX_FILES.values():
         path = os.path.dirname(path) or "."  # one of the four files: use its folder
     if os.path.isfile(path):
-        return read_pickle(path, dtype)
+        return _read_pickle(path, dtype)
     if not os.path.isdir(path):
         raise DataNotFoundError("{}: {}".format(path, "not a file or folder (a device, a FIFO "
                                 "or a socket)" if os.path.exists(path) else
@@ -212,7 +211,7 @@ def _search(dataset, dtype, download, mirrors, cache_dir, timeout, progress, ope
             raise ValueError("book_files: the book's pickle holds MNIST, not " + name)
         book_file = os.path.expanduser(os.fspath(book_file))
         if os.path.isfile(book_file):
-            return read_pickle(book_file, dtype)
+            return _read_pickle(book_file, dtype)
         looked.append("{} ({})".format(os.path.abspath(book_file), "not a file" if
                                        os.path.exists(book_file) else "missing"))
     cache = os.path.join(cache_dir or default_cache_dir(), dataset)
@@ -272,6 +271,12 @@ def _search(dataset, dtype, download, mirrors, cache_dir, timeout, progress, ope
                 cache))
         return data
     raise DataFormatError(cache, "the cache keeps holding changed files")  # pragma: no cover
+
+
+def _read_pickle(path, dtype):
+    from fastnet.datasets.book_pickle import read_pickle   # only for a pickle
+
+    return read_pickle(path, dtype)
 
 
 def _unlink(path):
