@@ -105,27 +105,6 @@ def test_float64(mnist):
         load_mnist(DATA, dataset="cifar")
 
 
-def test_validation_dtype(mnist, book_pickle, tmp_path):
-    # Training images in one precision, validation images in the other, the same values.
-    for source in (DATA, book_pickle):
-        (X, y), (Xv, yv), (Xt, yt) = load_mnist(source, dtype=np.float64,
-                                                validation_dtype=np.float32)
-        assert X.dtype == Xt.dtype == np.float64 and Xv.dtype == np.float32
-        assert Xv.flags.c_contiguous and X.flags.c_contiguous
-        for a, b in zip((X, y, Xv, yv, Xt, yt), (mnist[0] + mnist[1] + mnist[2])):
-            assert np.array_equal(a, b)
-    _, (Xv, _), _ = load_mnist(DATA, dtype=np.float32, validation_dtype=np.float64)
-    assert Xv.dtype == np.float64 and np.array_equal(Xv, mnist[1][0])
-    # A pickle whose validation images float32 cannot hold keeps them in float64.
-    inexact = mnist[1][0].astype(np.float64) + 1e-12
-    path = tmp_path / "mnist.pkl"
-    path.write_bytes(pickle.dumps((mnist[0], (inexact, mnist[1][1]), mnist[2]), protocol=4))
-    _, (Xv, _), _ = load_mnist(path, dtype=np.float64, validation_dtype=np.float32)
-    assert Xv.dtype == np.float64 and np.array_equal(Xv, inexact)
-    with pytest.raises(ValueError, match="dtype must be float64 or float32, got uint8"):
-        load_mnist(DATA, validation_dtype=np.uint8)
-
-
 def test_uncompressed_idx(tmp_path, mnist, raw_uint8):
     for name in NAMES:
         (tmp_path / name).write_bytes(gzip.decompress((DATA / (name + ".gz")).read_bytes()))

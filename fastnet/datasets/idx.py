@@ -364,16 +364,14 @@ def _identify(digest):
     return None
 
 
-def load_idx(files, dataset, dtype, verify=False, test_images=True, validation_dtype=None,
-             inflated=None):
+def load_idx(files, dataset, dtype, verify=False, test_images=True, inflated=None):
     """Load the split from the four IDX paths in ``files`` (keyed by role).
 
     ``verify``: compare every file's SHA-256 with ``CONTENT_SHA256`` (used for
     the cache, which holds downloaded files; a user's own folder is only
     checked for shape and values, as a folder of modified files may be meant).
     ``test_images=False``: the test images are not read, and X_test is None.
-    ``validation_dtype``: X_val's dtype, if not ``dtype`` (the bytes / 256 are exact in
-    either).  ``inflated``: a folder where gzip'd image files are kept inflated, to be
+    ``inflated``: a folder where gzip'd image files are kept inflated, to be
     read from there the next time (see ``_read_idx_through``); None: no copies.
     """
     arrays, digests = {}, {}
@@ -400,15 +398,10 @@ def load_idx(files, dataset, dtype, verify=False, test_images=True, validation_d
     for role in ("train_labels", "test_labels"):
         _check_label_values(arrays[role], files[role])
 
-    images = arrays["train_images"]
+    X = _scale(arrays["train_images"], dtype)
     y = arrays["train_labels"].astype(np.int64)
-    if validation_dtype is None or validation_dtype == dtype:
-        X = _scale(images, dtype)
-        X_train, X_val = X[:N_TRAIN], X[N_TRAIN:]   # row slices: C-contiguous
-    else:
-        X_train, X_val = _scale(images[:N_TRAIN], dtype), _scale(images[N_TRAIN:],
-                                                                 validation_dtype)
-    return ((X_train, y[:N_TRAIN]),
-            (X_val, y[N_TRAIN:]),
+    # Row slices of a C-contiguous array are C-contiguous.
+    return ((X[:N_TRAIN], y[:N_TRAIN]),
+            (X[N_TRAIN:], y[N_TRAIN:]),
             (_scale(arrays["test_images"], dtype) if test_images else None,
              arrays["test_labels"].astype(np.int64)))

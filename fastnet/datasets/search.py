@@ -88,14 +88,12 @@ def _pickle_file(directory):
     return None
 
 
-def _load_from_dir(directory, dataset, dtype, verify=False, test_images=True,
-                   validation_dtype=None, cache_dir=None):
+def _load_from_dir(directory, dataset, dtype, verify=False, test_images=True, cache_dir=None):
     """Load from a directory holding the IDX files or (for MNIST) the pickle;
-    return None if it holds neither.  ``verify``, ``test_images``, ``validation_dtype``:
-    see ``idx.load_idx`` (a pickle's X_val is converted by ``load_mnist``)."""
+    return None if it holds neither.  ``verify``, ``test_images``: see ``idx.load_idx``."""
     files = _idx_files(directory)
     if files is not None:
-        return load_idx(files, dataset, dtype, verify, test_images, validation_dtype,
+        return load_idx(files, dataset, dtype, verify, test_images,
                         inflated=_inflated_folder(cache_dir, dataset))
     if dataset == "mnist":
         p = _pickle_file(directory)
@@ -115,8 +113,7 @@ def _places(dataset):
     return places + list(DEBIAN_DIRS[dataset])
 
 
-def _load_from_path(path, dataset, dtype, test_images=True, validation_dtype=None,
-                    cache_dir=None):
+def _load_from_path(path, dataset, dtype, test_images=True, cache_dir=None):
     """Load from the folder or pickle file the caller named; nothing else is tried."""
     name = NAMES[dataset]
     base = os.path.basename(path)
@@ -130,7 +127,7 @@ def _load_from_path(path, dataset, dtype, test_images=True, validation_dtype=Non
                                 "no such file or directory"))
     try:
         data = _load_from_dir(path, dataset, dtype, test_images=test_images,
-                              validation_dtype=validation_dtype, cache_dir=cache_dir)
+                              cache_dir=cache_dir)
     except WrongDataset as e:
         raise DataFormatError(path, str(e)) from None
     if data is None:
@@ -143,7 +140,7 @@ def _load_from_path(path, dataset, dtype, test_images=True, validation_dtype=Non
 
 def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
                mirrors=None, cache_dir=None, timeout=DEFAULT_TIMEOUT, progress=None,
-               opener=None, book_files=(), test_images=True, validation_dtype=None):
+               opener=None, book_files=(), test_images=True):
     """Return ``(X_train, y_train), (X_val, y_val), (X_test, y_test)``.
 
     path: a directory with the four IDX files (gzip'd or not) or ``mnist.pkl.gz``,
@@ -166,44 +163,17 @@ def load_mnist(path=None, dataset="mnist", dtype=np.float32, *, download=True,
         None; the labels are read all the same): for a caller that uses only the
         training and validation images, 63 MB of float64 less to make.  The
         book's pickle holds all three sets in one file and always gives them.
-    validation_dtype: np.float32 or np.float64 for X_val instead of ``dtype``, where
-        that holds its values exactly (the IDX files' bytes / 256 always do; a pickle
-        whose validation images it cannot hold exactly keeps them in ``dtype``): for
-        a caller that trains in float64 and evaluates float32 images, no float64
-        copy of them is made.
 
     Raises DataFormatError (a ValueError) for a bad file, DataNotFoundError
     (a FileNotFoundError) when the data is nowhere and cannot be downloaded.
     """
     check_dataset(dataset)
     dtype = check_dtype(dtype)
-    if validation_dtype is not None:
-        validation_dtype = check_dtype(validation_dtype)
-    if path is not None:
-        return _validation_in(validation_dtype, _load_from_path(
-            os.path.expanduser(os.fspath(path)), dataset, dtype, test_images, validation_dtype,
-            cache_dir))
-    return _validation_in(validation_dtype, _search(
-        dataset, dtype, download, mirrors, cache_dir, timeout, progress, opener, book_files,
-        test_images, validation_dtype))
-
-
-def _validation_in(dtype, data):
-    """``data`` with X_val in ``dtype`` where that holds its values exactly (a pickle's
-    images arrive in the other dtype)."""
-    (X_val, y_val) = data[1]
-    if dtype is None or X_val.dtype == dtype:
-        return data
-    converted = X_val.astype(dtype)
-    if not np.array_equal(converted, X_val):
-        return data
-    return data[0], (converted, y_val), data[2]
-
-
-def _search(dataset, dtype, download, mirrors, cache_dir, timeout, progress, opener,
-            book_files, test_images, validation_dtype):
-    """load_mnist without ``path``: the places of this module's docstring, in order."""
     name = NAMES[dataset]
+
+    if path is not None:
+        return _load_from_path(os.path.expanduser(os.fspath(path)), dataset, dtype,
+                               test_images, cache_dir)
 
     looked = []
     for book_file in book_files:
@@ -225,8 +195,7 @@ def _search(dataset, dtype, download, mirrors, cache_dir, timeout, progress, ope
         try:
             # The cache holds downloads: their SHA-256 is checked at every use.
             data = _load_from_dir(place, dataset, dtype, verify=place == cache,
-                                  test_images=test_images, validation_dtype=validation_dtype,
-                                  cache_dir=cache_dir)
+                                  test_images=test_images, cache_dir=cache_dir)
         except WrongDataset as e:
             looked.append("{} ({})".format(place, e))
             continue
@@ -261,7 +230,7 @@ def _search(dataset, dtype, download, mirrors, cache_dir, timeout, progress, ope
                 name, where, e, how)) from None
         try:
             data = _load_from_dir(cache, dataset, dtype, verify=True, test_images=test_images,
-                                  validation_dtype=validation_dtype, cache_dir=cache_dir)
+                                  cache_dir=cache_dir)
         except ChangedFile as e:
             warnings.warn("{}; deleted it, downloading it again".format(e), stacklevel=2)
             _unlink(e.path)
