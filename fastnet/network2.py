@@ -92,7 +92,7 @@ class Network:
         A column ``(n0, 1)`` gives a column ``(nL, 1)``, ``(n0, k)`` gives
         ``(nL, k)`` and a flat ``(n0,)`` a flat ``(nL,)``, in float64.
         """
-        column, out_column, _, calls, _ = self._row_calls()
+        column, out_column, _, calls, params = self._row_calls()
         if type(a) is np.ndarray and a.shape == column:
             # network2's column, one example: the per-call path, as short as it can be
             # (one_input's test inline; ``flags`` is a new object at every access).
@@ -102,8 +102,7 @@ class Network:
             result = np.empty(out_column)
             calls.feedforward(a, result, dispatch.level_for(1))
             return result
-        params = self._parameters(check_finite=False)
-        n0 = params.sizes[0]
+        n0 = column[0]
         shape = a.shape if type(a) is np.ndarray else np.shape(a)
         ndim = len(shape)
         if ndim == 2 and shape[0] == n0 and shape[1] != 1:
