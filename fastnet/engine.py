@@ -448,6 +448,14 @@ def _mean_cost_example_by_example(params, examples, cost, layers, workspaces):
 
 # Positional arguments: each keyword costs the call a lookup, and these run once per example.
 
+def row_calls(params, layers=DEFAULT):
+    """The one-example calls on ``params`` with ``layers``, for a caller that makes many:
+    ``feedforward(x, out, level)`` and ``backprop(x, target, cost_kind, gradient, level)``
+    compute what ``feedforward_row`` and ``backprop_row`` do (level:
+    ``dispatch.level_for(1)``), with the sizes' and parameters' buffers held in between."""
+    return kernels.Rows(params.kernel_sizes, params.flat, layers.hidden, layers.output)
+
+
 def feedforward_row(params, x, out, layers=DEFAULT):
     """out (float64, sizes[-1]) = the network's output for one input row x."""
     kernels.feedforward_row(params.kernel_sizes, x, params.flat, out, layers.hidden,

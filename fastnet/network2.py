@@ -18,14 +18,13 @@ network2's types.  Data checking lives in ``fastnet.examples``, the packed
 parameters in ``fastnet.parameters``, the training loop and every kernel call
 in ``fastnet.engine``.
 """
-import json
 import random
 import threading
 import warnings
 
 import numpy as np
 
-from fastnet import activations, engine, examples
+from fastnet import activations, dispatch, engine, examples
 from fastnet.checks import (check_count, check_dtype, check_real, check_sizes, json_numbers,
                             normal_generator)
 from fastnet.costs import (CrossEntropyCost, LogLikelihoodCost, QuadraticCost,  # noqa: F401
@@ -93,17 +92,17 @@ class Network:
         A column ``(n0, 1)`` gives a column ``(nL, 1)``, ``(n0, k)`` gives
         ``(nL, k)`` and a flat ``(n0,)`` a flat ``(nL,)``, in float64.
         """
-        params = self._parameters(check_finite=False)
-        n0 = params.sizes[0]
-        if type(a) is np.ndarray and a.shape == (n0, 1):
+        column, out_column, _, calls, params = self._row_calls()
+        if type(a) is np.ndarray and a.shape == column:
             # network2's column, one example: the per-call path, as short as it can be
             # (one_input's test inline; ``flags`` is a new object at every access).
             if not (a.dtype.char in "fd" and a.dtype.isnative
                     and (flags := a.flags).c_contiguous and flags.aligned):
-                a = examples.one_input(a, n0, "feedforward's input")
-            result = np.empty((params.sizes[-1], 1))
-            engine.feedforward_row(params, a, result, self._layers())
+                a = examples.one_input(a, column[0], "feedforward's input")
+            result = np.empty(out_column)
+            calls.feedforward(a, result, dispatch.level_for(1))
             return result
+        n0 = column[0]
         shape = a.shape if type(a) is np.ndarray else np.shape(a)
         ndim = len(shape)
         if ndim == 2 and shape[0] == n0 and shape[1] != 1:
@@ -270,12 +269,12 @@ class Network:
         ``x`` is an input column, ``y`` the desired output column (or an int
         label).  The results are fresh arrays shaped like biases and weights.
         """
-        params = self._parameters(check_finite=False)
+        _, _, kind, calls, params = self._row_calls()
         sizes = params.sizes
         x = examples.one_input(x, sizes[0], "x")
         y = examples.one_target(y, sizes[-1], "y")
         gradient = np.empty_like(params.flat)
-        engine.backprop_row(params, x, y, cost_kind(self.cost), gradient, self._layers())
+        calls.backprop(x, y, kind, gradient, dispatch.level_for(1))
         weights, biases = unpack_apart(gradient, sizes)
         return biases, weights
 
@@ -357,6 +356,8 @@ class Network:
             data["activation"] = self.activation
         if layers.output != activations.DEFAULT.output:
             data["output"] = self.output
+        import json   # here: every command imports this module, few save
+
         text = json.dumps(data)
         write_atomically(filename, lambda f: f.write(text.encode()))
 
@@ -385,6 +386,31 @@ class Network:
         layers = activations.kernel_layers(activation, output, cost_kind(self.cost))
         self._layers_for = (activation, output, self.cost, layers)
         return layers
+
+    def _row_calls(self):
+        """``(input column shape, output column shape, cost kind, engine.row_calls,
+        parameters)`` for the parameters and activations as they are now
+        (``_parameters`` without the finiteness check, and ``_layers``), made once for
+        many per-example calls.
+
+        What ``_parameters`` and ``_layers`` look at is compared by identity with what
+        they were when made; any difference goes through them again.
+        """
+        state = self.__dict__
+        held = state.get("_row_calls_for")
+        if (held is not None and held[0] is state.get("_packed")
+                and held[1] is state.get("activation", "sigmoid")
+                and held[2] is state.get("output", "sigmoid") and held[3] is self.cost
+                and held[0].describes(self.sizes, self.weights, self.biases)):
+            return held[4]
+        params = self._parameters(check_finite=False)
+        calls = engine.row_calls(params, self._layers())
+        made = ((params.sizes[0], 1), (params.sizes[-1], 1), cost_kind(self.cost), calls,
+                params)
+        # After _layers(), which has checked these against each other.
+        state["_row_calls_for"] = (params, state.get("activation", "sigmoid"),
+                                   state.get("output", "sigmoid"), self.cost, made)
+        return made
 
     def _adopt(self, params):
         """Make ``weights``/``biases`` new lists of views of ``params`` (float64)."""
@@ -423,6 +449,7 @@ class Network:
         state.pop("_packed", None)
         state.pop("_busy", None)
         state.pop("_layers_for", None)
+        state.pop("_row_calls_for", None)
         return state
 
     def __setstate__(self, state):
@@ -477,6 +504,8 @@ def load(filename):
     A file without ``activation``/``output`` keys (every network2 file) is a
     sigmoid network.
     """
+    import json   # here: every command imports this module, few load
+
     try:
         with open(filename, "r", encoding="utf-8") as f:
             data = json.load(f)

@@ -355,12 +355,14 @@ def test_importing_the_command_line_loads_no_numpy(env, tmp_path):
 
 def test_train_loads_neither_the_other_commands_nor_scipy_special(env, tmp_path, mnist_train):
     """``fastnet train`` imports what training uses: no other command's module, no
-    SciPy special functions (a third of a second to import)."""
+    SciPy special functions (a third of a second to import), nor what only a download,
+    the book's pickle, chapter 6's data or a saved network needs."""
     code = ("import sys; from fastnet.cli import main; "
             "code = main(['train', '--data', {!r}, '--limit', '200', '--epochs', '1', "
             "'--quiet']); "
             "print(code, sorted(m for m in sys.modules if m.startswith(('fastnet.cli.', "
-            "'scipy.special', 'scipy.stats'))))".format(str(DATA)))
+            "'scipy.special', 'scipy.stats', 'urllib.request', 'http.client', 'json', "
+            "'fastnet.datasets.book_pickle', 'fastnet.datasets.shared'))))".format(str(DATA)))
     r = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr

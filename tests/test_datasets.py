@@ -622,3 +622,104 @@ def test_book_files_are_looked_at_first_and_for_mnist_only(tmp_path, book_pickle
         load_mnist(book_files=[missing], download=False)
     with pytest.raises(ValueError, match="book_files: the book's pickle holds MNIST"):
         load_mnist(dataset="fashion", book_files=[book_pickle])
+
+
+# Inflated copies of gzip'd image files, kept in the cache.
+
+def _copies(cache):
+    folder = cache / "inflated" / "mnist"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def _folder_of_real_files(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in NAMES:
+        (folder / (name + ".gz")).write_bytes((DATA / (name + ".gz")).read_bytes())
+    return folder
+
+
+def _same(a, b):
+    return all(np.array_equal(x, y) for (X, y_), (X2, y2) in zip(a, b)
+               for x, y in ((X, X2), (y_, y2)))
+
+
+def test_inflated_copy_is_made_and_read_back(tmp_path, monkeypatch, mnist, raw_uint8):
+    import hashlib
+    import zlib
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FASTNET_CACHE", str(cache))
+    folder = _folder_of_real_files(tmp_path)
+    assert _same(load_mnist(folder), mnist)
+    copies = _copies(cache)
+    # The two image files (the label files are too small to be worth a copy).
+    assert [p.name.split(".")[0] for p in copies] == ["t10k-images-idx3-ubyte",
+                                                      "train-images-idx3-ubyte"]
+    for copy in copies:
+        stem, key, crc = copy.name.split(".")
+        gz = (folder / (stem + ".gz")).read_bytes()
+        assert key == hashlib.sha256(gz).hexdigest()
+        assert copy.read_bytes() == gzip.decompress(gz)
+        assert crc == "{:08x}".format(zlib.crc32(copy.read_bytes()))
+    # Read back without inflating anything bigger than a label file.
+    real = zlib.decompressobj
+
+    def small_only(*args):
+        inflater = real(*args)
+
+        class Small:
+            unconsumed_tail = property(lambda self: inflater.unconsumed_tail)
+            unused_data = property(lambda self: inflater.unused_data)
+            eof = property(lambda self: inflater.eof)
+
+            def decompress(self, data, room):
+                out = inflater.decompress(data, room)
+                assert not out.startswith(b"\0\0\x08\x03"), "an image file was inflated"
+                return out
+        return Small()
+    monkeypatch.setattr(zlib, "decompressobj", small_only)
+    assert _same(load_mnist(folder, dtype=np.float64), mnist)
+    assert _copies(cache) == copies
+
+
+def test_inflated_copy_that_changed_is_not_used(tmp_path, monkeypatch, mnist):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FASTNET_CACHE", str(cache))
+    folder = _folder_of_real_files(tmp_path)
+    load_mnist(folder, test_images=False)
+    [copy] = _copies(cache)
+    content = bytearray(copy.read_bytes())
+    content[1000] ^= 0xFF                       # one pixel of the first image
+    copy.write_bytes(bytes(content))
+    assert _same(load_mnist(folder), mnist)
+    assert [p.name for p in _copies(cache)][1] == copy.name   # written again, whole
+    assert copy.read_bytes()[1000] == content[1000] ^ 0xFF
+    copy.write_bytes(bytes(content[:-5]))       # truncated
+    assert _same(load_mnist(folder), mnist)
+
+
+def test_inflated_copy_follows_the_file(tmp_path, monkeypatch, raw_uint8):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FASTNET_CACHE", str(cache))
+    folder = _folder_of_real_files(tmp_path)
+    load_mnist(folder, test_images=False)
+    [old] = _copies(cache)
+    # The same folder with other images: the copy of the old ones must not be used.
+    name = "train-images-idx3-ubyte"
+    content = bytearray(gzip.decompress((folder / (name + ".gz")).read_bytes()))
+    content[16:16 + 784] = bytes(range(256)) * 3 + bytes(16)
+    (folder / (name + ".gz")).write_bytes(gzip.compress(bytes(content), compresslevel=1))
+    (X, _), _, _ = load_mnist(folder, test_images=False)
+    assert np.array_equal(X[0] * 256, list(range(256)) * 3 + [0] * 16)
+    assert np.array_equal(X[1:] * 256, raw_uint8[name].reshape(60000, 784)[1:50000])
+    [new] = _copies(cache)
+    assert new.name != old.name and new.read_bytes() == bytes(content)
+
+
+def test_unwritable_cache_only_costs_time(tmp_path, monkeypatch, mnist):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_bytes(b"")
+    monkeypatch.setenv("FASTNET_CACHE", str(blocker))
+    assert _same(load_mnist(_folder_of_real_files(tmp_path)), mnist)
+    assert blocker.read_bytes() == b""

@@ -396,6 +396,133 @@ def backprop_row(sizes, x, target, params, Cost cost, gradient, Activation hidde
         close_row_call(&call)
 
 
+cdef class Rows:
+    """The one-example calls of one network, its sizes and parameters held between calls.
+
+    ``feedforward_row`` and ``backprop_row`` take the sizes and the parameters at
+    every call, and holding a NumPy array's buffer costs about 0.1 us: a caller
+    that makes many calls on the same parameters (network2's per-example
+    feedforward and backprop, the book's scripts' loops) makes one of these and
+    pays for the two buffers once.  The parameters' values are read at each
+    call, so steps taken in place in between are seen.  The same checks as the
+    functions': buffer lengths against the sizes, the input row finite.
+    """
+    cdef Py_buffer views[2]       # SIZES and PARAMS of a RowCall, in that order
+    cdef int held
+    cdef readonly int num_layers
+    cdef Activation hidden, output
+
+    def __cinit__(self, sizes, params, Activation hidden, Activation output):
+        cdef int* layer
+        self.held = 0
+        PyObject_GetBuffer(sizes, &self.views[0], PyBUF_SIMPLE)
+        self.held = 1
+        PyObject_GetBuffer(params, &self.views[1], PyBUF_SIMPLE)
+        self.held = 2
+        layer = <int*> self.views[0].buf
+        self.num_layers = <int> (self.views[0].len // sizeof(int))
+        if (self.num_layers < 2 or self.views[1].len !=
+                parameter_count(layer, self.num_layers) * <Py_ssize_t> sizeof(double)):
+            raise ValueError("Rows got parameters that do not match its sizes")
+        self.hidden = hidden
+        self.output = output
+
+    def __dealloc__(self):
+        cdef int k
+        for k in range(self.held):
+            PyBuffer_Release(&self.views[k])
+
+    cdef int open(self, RowCall* call, object x, object out, object target,
+                  int level) except -1:
+        """open_row_call with the held sizes and parameters (released by release())."""
+        cdef int* layer = <int*> self.views[0].buf
+        cdef int L = self.num_layers - 1
+        cdef int n0 = layer[0]
+        cdef Py_ssize_t expected_out
+        call.acquired = 0
+        call.num_layers = self.num_layers
+        call.views[SIZES] = self.views[0]
+        call.views[PARAMS] = self.views[1]
+        PyObject_GetBuffer(x, &call.views[X], PyBUF_SIMPLE)
+        call.acquired = 1
+        PyObject_GetBuffer(out, &call.views[OUT], PyBUF_SIMPLE | PyBUF_WRITABLE)
+        call.acquired = 2
+        if target is not None:
+            PyObject_GetBuffer(target, &call.views[TARGET], PyBUF_SIMPLE)
+            call.acquired = 3
+        expected_out = (self.views[1].len // <Py_ssize_t> sizeof(double) if target is not None
+                        else layer[L])
+        call.x_is_float = call.views[X].len == n0 * <Py_ssize_t> sizeof(float)
+        if ((call.views[X].len != n0 * <Py_ssize_t> sizeof(double) and not call.x_is_float)
+                or call.views[OUT].len != expected_out * <Py_ssize_t> sizeof(double)
+                or (target is not None and
+                    call.views[TARGET].len != layer[L] * <Py_ssize_t> sizeof(double))):
+            raise ValueError("a one-example kernel call got buffers that do not match its "
+                             "sizes")
+        if not (all_finite(level, <float*> call.views[X].buf, n0) if call.x_is_float
+                else all_finite(level, <double*> call.views[X].buf, n0)):
+            raise ValueError("x contains NaN or infinity")
+        return 0
+
+    @staticmethod
+    cdef void release(RowCall* call) noexcept:
+        # Only what open() acquired: X, OUT and TARGET, in that order.
+        if call.acquired > 0:
+            PyBuffer_Release(&call.views[X])
+        if call.acquired > 1:
+            PyBuffer_Release(&call.views[OUT])
+        if call.acquired > 2:
+            PyBuffer_Release(&call.views[TARGET])
+        call.acquired = 0
+
+    def feedforward(self, x, out, int level):
+        """out (float64, the last layer's size) = the network's output for input row x."""
+        cdef RowCall call
+        cdef Buffers work
+        cdef int status
+        cdef int L = self.num_layers - 1
+        call.acquired = 0
+        try:
+            self.open(&call, x, out, None, level)
+            with nogil:
+                status = row_forward(<int*> call.views[SIZES].buf, call.num_layers,
+                                     call.views[X].buf, call.x_is_float,
+                                     <double*> call.views[PARAMS].buf, &work, level,
+                                     self.hidden, self.output)
+                if status == 0:
+                    memcpy(call.views[OUT].buf, work.activations[L],
+                           (<int*> call.views[SIZES].buf)[L] * sizeof(double))
+                    buffers_free(&work)
+            if status != 0:
+                raise MemoryError()
+        finally:
+            Rows.release(&call)
+
+    def backprop(self, x, target, Cost cost, gradient, int level):
+        """gradient (float64, the parameters' layout) = dC_x/d(params) for (x, target row)."""
+        cdef RowCall call
+        cdef Buffers work
+        cdef int status
+        call.acquired = 0
+        try:
+            self.open(&call, x, gradient, target, level)
+            with nogil:
+                status = row_forward(<int*> call.views[SIZES].buf, call.num_layers,
+                                     call.views[X].buf, call.x_is_float,
+                                     <double*> call.views[PARAMS].buf, &work, level,
+                                     self.hidden, self.output)
+                if status == 0:
+                    backward(call.num_layers, <int*> call.views[SIZES].buf,
+                             <double*> call.views[PARAMS].buf, &work,
+                             <double*> call.views[TARGET].buf, cost, self.hidden, 1,
+                             <double*> call.views[OUT].buf, 1, 0, 0, NULL)
+                    buffers_free(&work)
+            if status != 0:
+                raise MemoryError()
+        finally:
+            Rows.release(&call)
+
+
 def set_tuning(int dot_chunk, int dot_block, int axpy_chunk, int columns_chunk,
                bint columns_wide, int prefetch_double, int prefetch_float):
     """Walk the tile kernels' work this way from now on (fastnet.dispatch's table in use):

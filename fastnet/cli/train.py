@@ -116,7 +116,11 @@ def run(args):
     if args.limit is not None:
         X_train, y_train = X_train[:args.limit], y_train[:args.limit]
     training = (X_train, y_train)
-    validation = (_exact_float32(X_val) if dtype is np.float64 else X_val, y_val)
+    # The validation images in the training's precision, read where they lie: a float64
+    # network reads float32 rows exactly, but converting them costs more than their
+    # bytes save (an evaluation of 10,000 images took 16.4 ms from float32 and 14.4 ms
+    # from float64 on the Xeon of issue 23; a float32 copy cost 0.02 s more to make).
+    validation = (X_val, y_val)
 
     if args.seed is not None:
         random.seed(args.seed)
@@ -204,18 +208,6 @@ def _check_save(path):
     except (OSError, ValueError) as e:
         raise UsageError("--save {}: cannot write there: {}".format(
             path, getattr(e, "strerror", None) or e)) from None
-
-
-def _exact_float32(X):
-    """``X`` in float32 if that holds its values exactly (MNIST's bytes / 256 do), else ``X``.
-
-    The kernels read float32 inputs into a float64 network exactly, so the accuracies are
-    the same, read from half the bytes: each epoch's evaluation is about 12% faster.
-    """
-    import numpy as np
-
-    X32 = X.astype(np.float32)
-    return X32 if np.array_equal(X32, X) else X
 
 
 def _percent(correct, total):

@@ -25,7 +25,6 @@ One module per concern:
                ``expand_mnist``, the book's expanded training set
 """
 
-from fastnet.datasets.book_pickle import MAX_PICKLE_BYTES, read_pickle
 from fastnet.datasets.downloads import (
     DEFAULT_TIMEOUT, MIRRORS, USER_AGENT, default_cache_dir, download)
 from fastnet.datasets.formats import (
@@ -34,8 +33,6 @@ from fastnet.datasets.formats import (
     DataFormatError, DataNotFoundError)
 from fastnet.datasets.idx import IDX_UBYTE, MAX_IDX_BYTES, TRAILING_LIMIT, read_idx
 from fastnet.datasets.search import DEBIAN_DIRS, SUBDIRS, load_mnist
-from fastnet.datasets.shared import (EXPANDED_TRAIN, SharedValue, expand_mnist, expand_training,
-                                     load_data_shared, shifted_images)
 
 __all__ = [
     "load_mnist", "download", "read_idx", "read_pickle", "default_cache_dir",
@@ -43,3 +40,24 @@ __all__ = [
     "MIRRORS", "CONTENT_SHA256", "DEBIAN_DIRS",
     "load_data_shared", "SharedValue", "expand_mnist",
 ]
+
+# Imported when first asked for: loading the IDX files (fastnet train) needs neither
+# the pickle reader nor chapter 6's helpers, and each import is paid by every command.
+_LATER = {"MAX_PICKLE_BYTES": "book_pickle", "read_pickle": "book_pickle",
+          "EXPANDED_TRAIN": "shared", "SharedValue": "shared", "expand_mnist": "shared",
+          "expand_training": "shared", "load_data_shared": "shared",
+          "shifted_images": "shared"}
+
+
+def __getattr__(name):
+    if name not in _LATER:
+        raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
+    import importlib
+
+    value = getattr(importlib.import_module("fastnet.datasets." + _LATER[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LATER))

@@ -18,8 +18,6 @@ folders it created, if they are still empty.
 import hashlib
 import os
 import sys
-import urllib.error
-import urllib.request
 
 from fastnet.datasets.formats import (
     CONTENT_SHA256, EXPECTED_SHAPES, GZIP_MAGIC, IDX_FILES, READ_CHUNK, ChecksumError,
@@ -73,6 +71,8 @@ def _fetch(url, folder, name, *, shape, content_sha256, file_sha256, timeout, pr
     the contents, and the SHA-256 of the file itself if the mirror gives one.
     It is stored as ``name.gz`` if it came gzip'd, else as ``name``.  Raises
     OSError (urllib's errors, timeouts, a short transfer) or DataFormatError."""
+    import urllib.request   # here, not at the top: every load_mnist imports this module
+
     # Some servers turn away urllib's default User-Agent.
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     with opener(request, timeout=timeout) as response:
@@ -144,6 +144,8 @@ def download(dataset="mnist", cache_dir=None, mirrors=None, timeout=DEFAULT_TIME
     """
     check_dataset(dataset)
     if opener is None:
+        import urllib.request
+
         opener = urllib.request.urlopen
     if mirrors is None:
         mirrors = os.environ.get("FASTNET_MIRRORS", "").replace(",", " ").split() \
@@ -216,6 +218,8 @@ def _remove_empty_folders(folders):
 
 def _describe(error):
     """A short, one-line description of a download failure."""
+    import urllib.error   # cheap once a download has imported urllib.request
+
     if isinstance(error, urllib.error.HTTPError):
         return "HTTP {} {}".format(error.code, error.reason)
     if isinstance(error, urllib.error.URLError):
