@@ -244,15 +244,26 @@ def gradient_sums(Workspace work, const input_t[:, ::1] inputs, const floating[:
 
 def feedforward(Workspace work, const input_t[:, ::1] inputs, const floating[::1] params,
                 floating[:, ::1] outputs, Activation hidden=SIGMOID, Activation output=SIGMOID):
-    """outputs = the network's output for every row of inputs, work.rows at a time."""
+    """outputs = the network's output for every row of inputs, work.rows at a time.
+
+    With the tile kernels and at least COLUMNS_MIN_BATCHES rows, the first layer runs
+    from a transposed copy of its weights made for this call (the column forms, as an
+    SGD epoch's forward: an evaluation of 10,000 MNIST images spends most of its time
+    there), unless `work` keeps one already; the copy is dropped at the end, since
+    `params` may change before the next call."""
     check_precision(work, &params[0])
     cdef Buffers* w = &work.buffers
     cdef int last = w.num_layers - 1
     cdef Py_ssize_t n = inputs.shape[0]
     cdef Py_ssize_t start = 0
     cdef int m
+    cdef bint transposed_here = False
     if n == 0:
         return
+    if w.first == IN_PARAMS and first_layer_fits(w, n):
+        if first_layer_take(w, &params[0]) != 0:
+            raise MemoryError()
+        transposed_here = True
     with nogil:
         while start < n:
             m = <int> min(w.rows, n - start)
@@ -263,6 +274,8 @@ def feedforward(Workspace work, const input_t[:, ::1] inputs, const floating[::1
             forward(w.num_layers, w.sizes, &params[0], w, m, hidden, output)
             start += w.rows
         w.activations[last] = w.own_output
+        if transposed_here:
+            w.first = IN_PARAMS
 
 
 # One example at a time: network2's feedforward(a) and backprop(x, y)
