@@ -65,9 +65,10 @@ _ZEN2 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, columns_w
              prefetch_double=None, prefetch_float="L1", tile_rows=256)
 # Intel Xeon (family 6 model 207: two 512-bit FMA units per core) asks twice the operands per
 # cycle of Zen 4's 256-bit units: the first layer's float64 forward in 6 x 4 tiles, reading B's
-# rows whole and in order, took 0.75 of the time of the 10 x 2 tiles (forward alone, C
-# harness over a shuffled MNIST-sized array, 3 interleaved pairs), 0.96 of a whole epoch.
-# No prefetch placement or chunk beat the noise of that host (+-30% from minute to minute).
+# rows whole and in order, took 0.72-0.80 of the time of the 10 x 2 tiles (the forward alone,
+# in a C harness over a shuffled 50,000-row array, interleaved pairs); whole epochs took
+# 0.96-0.99.  No prefetch placement or chunk beat the noise of that host, whose FMA peak
+# itself moved between 70 and 101 GFLOP/s from one minute to the next.
 _SKX = dict(_ZEN5, columns_wide=True)
 PREFETCH = (None, "L1", "L2")      # where the next mini-batch's rows are fetched to
 
