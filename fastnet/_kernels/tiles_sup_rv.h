@@ -78,7 +78,8 @@ static FASTNET_INLINE TARGET void FN(times_matrix_tile)(const int MR, const int 
             /* Next rows as wide as A's (the usual case): the same line of each as this stretch
              * of A, a fixed count of requests with no division.  prefetch_share's varying
              * count of lines per row costs mispredicted branches in the middle of the sums:
-             * float32 forwards measured 0.72 of the time without it (Intel Xeon, model 207). */
+             * this way the float32 forward took 0.71-0.74 of the time it took through
+             * prefetch_share (C harness, alternating runs, Intel Xeon family 6 model 207). */
             if (PREFETCH_WHERE(SINGLE) == FASTNET_PREFETCH_TO_L2)
                 for (r = 0; r < prefetch_rows; r++) FASTNET_PREFETCH_L2(prefetch[r] + p * (ptrdiff_t) sizeof(T));
             else
