@@ -295,55 +295,9 @@ cdef enum:
 
 cdef struct RowCall:
     Py_buffer views[5]     # indexed by the enum above
-    int acquired           # how many of them are held
+    int acquired           # how many of X, OUT and TARGET are held (Rows holds the rest)
     int num_layers
     bint x_is_float
-
-
-cdef int open_row_call(RowCall* call, object sizes, object x, object params, object out,
-                       object target, int level) except -1:
-    """Acquire the buffers of a one-example call and check their lengths against `sizes`."""
-    cdef int L, n0
-    cdef Py_ssize_t count, expected_out
-    cdef int* layer
-    call.acquired = 0
-    acquire(call, sizes, PyBUF_SIMPLE)
-    acquire(call, x, PyBUF_SIMPLE)
-    acquire(call, params, PyBUF_SIMPLE)
-    acquire(call, out, PyBUF_SIMPLE | PyBUF_WRITABLE)
-    if target is not None:
-        acquire(call, target, PyBUF_SIMPLE)
-    layer = <int*> call.views[SIZES].buf
-    call.num_layers = <int> (call.views[SIZES].len // sizeof(int))
-    L = call.num_layers - 1
-    n0 = layer[0]
-    count = parameter_count(layer, call.num_layers)
-    expected_out = count if target is not None else layer[L]
-    call.x_is_float = call.views[X].len == n0 * <Py_ssize_t> sizeof(float)
-    if ((call.views[X].len != n0 * <Py_ssize_t> sizeof(double) and not call.x_is_float)
-            or call.views[PARAMS].len != count * <Py_ssize_t> sizeof(double)
-            or call.views[OUT].len != expected_out * <Py_ssize_t> sizeof(double)
-            or (target is not None and
-                call.views[TARGET].len != layer[L] * <Py_ssize_t> sizeof(double))):
-        raise ValueError("a one-example kernel call got buffers that do not match its sizes")
-    if not (all_finite(level, <float*> call.views[X].buf, n0) if call.x_is_float
-            else all_finite(level, <double*> call.views[X].buf, n0)):
-        raise ValueError("x contains NaN or infinity")
-    return 0
-
-
-cdef inline int acquire(RowCall* call, object obj, int flags) except -1:
-    """Hold obj's buffer as the next view of the call (C-contiguous, or BufferError)."""
-    PyObject_GetBuffer(obj, &call.views[call.acquired], flags)
-    call.acquired += 1
-    return 0
-
-
-cdef void close_row_call(RowCall* call) noexcept:
-    cdef int k
-    for k in range(call.acquired):
-        PyBuffer_Release(&call.views[k])
-    call.acquired = 0
 
 
 cdef int row_forward(const int* sizes, int num_layers, const void* x, bint x_is_float,
@@ -363,62 +317,25 @@ cdef int row_forward(const int* sizes, int num_layers, const void* x, bint x_is_
 
 def feedforward_row(sizes, x, params, out, Activation hidden, Activation output, int level):
     """out (float64, sizes[-1]) = the output of the float64 network for one input row x."""
-    cdef RowCall call
-    cdef Buffers work
-    call.acquired = 0
-    cdef int status, L
-    try:
-        open_row_call(&call, sizes, x, params, out, None, level)
-        L = call.num_layers - 1
-        with nogil:
-            status = row_forward(<int*> call.views[SIZES].buf, call.num_layers, call.views[X].buf,
-                                 call.x_is_float, <double*> call.views[PARAMS].buf, &work,
-                                 level, hidden, output)
-            if status == 0:
-                memcpy(call.views[OUT].buf, work.activations[L],
-                       (<int*> call.views[SIZES].buf)[L] * sizeof(double))
-                buffers_free(&work)
-        if status != 0:
-            raise MemoryError()
-    finally:
-        close_row_call(&call)
+    Rows(sizes, params, hidden, output).feedforward(x, out, level)
 
 
 def backprop_row(sizes, x, target, params, Cost cost, gradient, Activation hidden,
                  Activation output, int level):
     """gradient (float64, params' layout) = dC_x/d(params) for one example (x, target row)."""
-    cdef RowCall call
-    cdef Buffers work
-    call.acquired = 0
-    cdef int status
-    try:
-        open_row_call(&call, sizes, x, params, gradient, target, level)
-        with nogil:
-            status = row_forward(<int*> call.views[SIZES].buf, call.num_layers, call.views[X].buf,
-                                 call.x_is_float, <double*> call.views[PARAMS].buf, &work,
-                                 level, hidden, output)
-            if status == 0:
-                backward(call.num_layers, <int*> call.views[SIZES].buf,
-                         <double*> call.views[PARAMS].buf, &work,
-                         <double*> call.views[TARGET].buf, cost, hidden, 1,
-                         <double*> call.views[OUT].buf, 1, 0, 0, NULL)
-                buffers_free(&work)
-        if status != 0:
-            raise MemoryError()
-    finally:
-        close_row_call(&call)
+    Rows(sizes, params, hidden, output).backprop(x, target, cost, gradient, level)
 
 
 cdef class Rows:
     """The one-example calls of one network, its sizes and parameters held between calls.
 
-    ``feedforward_row`` and ``backprop_row`` take the sizes and the parameters at
-    every call, and holding a NumPy array's buffer costs about 0.1 us: a caller
-    that makes many calls on the same parameters (network2's per-example
-    feedforward and backprop, the book's scripts' loops) makes one of these and
-    pays for the two buffers once.  The parameters' values are read at each
-    call, so steps taken in place in between are seen.  The same checks as the
-    functions': buffer lengths against the sizes, the input row finite.
+    Holding a NumPy array's buffer costs about 0.1 us: a caller that makes many
+    calls on the same parameters (network2's per-example feedforward and
+    backprop, the book's scripts' loops) makes one of these and pays for the
+    two buffers once (``feedforward_row`` and ``backprop_row`` make one per
+    call).  The parameters' values are read at each call, so steps taken in
+    place in between are seen.  Every call checks its buffers' lengths against
+    the sizes, and the input row's values for NaN and infinity.
     """
     cdef Py_buffer views[2]       # SIZES and PARAMS of a RowCall, in that order
     cdef int held
@@ -436,7 +353,8 @@ cdef class Rows:
         self.num_layers = <int> (self.views[0].len // sizeof(int))
         if (self.num_layers < 2 or self.views[1].len !=
                 parameter_count(layer, self.num_layers) * <Py_ssize_t> sizeof(double)):
-            raise ValueError("Rows got parameters that do not match its sizes")
+            raise ValueError("a one-example kernel call got buffers that do not match its "
+                             "sizes")
         self.hidden = hidden
         self.output = output
 
@@ -447,7 +365,8 @@ cdef class Rows:
 
     cdef int open(self, RowCall* call, object x, object out, object target,
                   int level) except -1:
-        """open_row_call with the held sizes and parameters (released by release())."""
+        """Acquire the call's other buffers (released by release()) beside the held sizes
+        and parameters, and check their lengths against the sizes and x's values."""
         cdef int* layer = <int*> self.views[0].buf
         cdef int L = self.num_layers - 1
         cdef int n0 = layer[0]
