@@ -71,6 +71,15 @@ def as_network2_list(X, labels, one_hot=True):
     return data
 
 
+def unaligned(a):
+    """A copy of ``a`` in a buffer one byte off alignment."""
+    raw = np.zeros(a.nbytes + 1, dtype=np.uint8)
+    view = raw[1:].view(a.dtype).reshape(a.shape)
+    view[...] = a
+    assert not view.flags.aligned
+    return view
+
+
 def seed(s):
     """Seed both generators, as network2 scripts do."""
     random.seed(s)

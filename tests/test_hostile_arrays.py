@@ -4,6 +4,8 @@ import pytest
 
 from fastnet.network2 import Network
 
+from .helpers import unaligned
+
 SIZES = [6, 5, 3]
 
 
@@ -11,20 +13,11 @@ def _net():
     return Network(SIZES, random_state=3)
 
 
-def _unaligned(a):
-    """A copy of ``a`` in a buffer one byte off alignment."""
-    raw = np.zeros(a.nbytes + 1, dtype=np.uint8)
-    view = raw[1:].view(a.dtype).reshape(a.shape)
-    view[...] = a
-    assert not view.flags.aligned
-    return view
-
-
 def _variants(a):
     yield "big-endian >f8", a.astype(">f8")
     yield "big-endian >f4", a.astype(np.float32).astype(">f4")
-    yield "unaligned f8", _unaligned(a.astype(np.float64))
-    yield "unaligned f4", _unaligned(a.astype(np.float32))
+    yield "unaligned f8", unaligned(a.astype(np.float64))
+    yield "unaligned f4", unaligned(a.astype(np.float32))
 
 
 def _data(n=12):
@@ -66,7 +59,7 @@ def test_batch_paths_read_hostile_arrays_like_native_ones(dtype):
                                       err_msg=name)
         np.testing.assert_array_equal(net.feedforward(Xh.T), net.feedforward(Xn.T), err_msg=name)
         for yh, yn in ((labels, labels), (targets.astype(">f8"), targets),
-                       (_unaligned(targets), targets)):
+                       (unaligned(targets), targets)):
             assert net.accuracy((Xh, yh)) == net.accuracy((Xn, yn)), name
             assert net.total_cost((Xh, yh), 0.1) == net.total_cost((Xn, yn), 0.1), name
             for a, b in zip(net.gradients((Xh, yh), dtype=dtype),

@@ -15,24 +15,16 @@ import pytest
 
 from fastnet import examples, mnist_loader, network2
 from fastnet.engine import NonFiniteInputs
-from tests.helpers import MNIST_DIR, need_mnist
+from tests.helpers import MNIST_DIR, need_mnist, unaligned
 
 SIZES = [6, 5, 3]
-
-
-def _unaligned(a):
-    raw = np.zeros(a.nbytes + 1, dtype=np.uint8)
-    view = raw[1:].view(a.dtype).reshape(a.shape)
-    view[...] = a
-    assert not view.flags.aligned
-    return view
 
 
 def _copying(pairs):
     """The same pairs, the last input column unaligned: the list takes the copying path."""
     pairs = list(pairs)
     x, y = pairs[-1]
-    pairs[-1] = (_unaligned(x), y)
+    pairs[-1] = (unaligned(x), y)
     return pairs
 
 
