@@ -71,6 +71,15 @@ def as_network2_list(X, labels, one_hot=True):
     return data
 
 
+def runnable(level):
+    """A pytest param for kernel `level`, skipped (saying why) where the CPU lacks it."""
+    from fastnet import dispatch
+    lacking = dispatch.LEVELS.index(level) > dispatch.LEVELS.index(dispatch.supported())
+    return pytest.param(level, marks=pytest.mark.skipif(
+        lacking, reason="this CPU does not run the {} kernels (best: {})".format(
+            level, dispatch.supported())))
+
+
 def unaligned(a):
     """A copy of ``a`` in a buffer one byte off alignment."""
     raw = np.zeros(a.nbytes + 1, dtype=np.uint8)

@@ -16,18 +16,10 @@ import pytest
 from fastnet import dispatch
 from fastnet._kernels import conv
 
-from .helpers import first_training_images, need_mnist
+from .helpers import first_training_images, need_mnist, runnable
 
 ROUND_OFF = 1e-13      # float64: measured worst about 2e-15 relative to the largest value
 SINGLE = 2e-5          # float32: measured worst about 1e-6
-
-
-def runnable(level):
-    """A pytest param for `level`, skipped (saying why) where the CPU lacks it."""
-    lacking = dispatch.LEVELS.index(level) > dispatch.LEVELS.index(dispatch.supported())
-    return pytest.param(level, marks=pytest.mark.skipif(
-        lacking, reason="this CPU does not run the {} kernels (best: {})".format(
-            level, dispatch.supported())))
 
 
 LEVELS = [runnable(level) for level in dispatch.LEVELS]

@@ -23,17 +23,9 @@ from fastnet import dispatch, network2, reference
 from fastnet._kernels import training as kernels
 from fastnet._kernels.workspace import Workspace
 
-from .helpers import as_network2_list, max_abs_diff, same_fastnet_env, seed
+from .helpers import as_network2_list, max_abs_diff, runnable, same_fastnet_env, seed
 
 ROUND_OFF = 1e-10
-
-
-def runnable(level):
-    """A pytest param for `level`, skipped (saying why) where the CPU lacks it."""
-    lacking = dispatch.LEVELS.index(level) > dispatch.LEVELS.index(dispatch.supported())
-    return pytest.param(level, marks=pytest.mark.skipif(
-        lacking, reason="this CPU does not run the {} kernels (best: {})".format(
-            level, dispatch.supported())))
 
 
 LEVELS = [runnable(level) for level in dispatch.LEVELS]
