@@ -407,6 +407,12 @@ cdef class Rows:
             PyBuffer_Release(&call.views[TARGET])
         call.acquired = 0
 
+    cdef int forward_into(self, RowCall* call, Buffers* work, int level) noexcept nogil:
+        """The opened call's forward pass into `work` (-1: out of memory)."""
+        return row_forward(<int*> call.views[SIZES].buf, call.num_layers, call.views[X].buf,
+                           call.x_is_float, <double*> call.views[PARAMS].buf, work, level,
+                           self.hidden, self.output)
+
     def feedforward(self, x, out, int level):
         """out (float64, the last layer's size) = the network's output for input row x."""
         cdef RowCall call
@@ -417,10 +423,7 @@ cdef class Rows:
         try:
             self.open(&call, x, out, None, level)
             with nogil:
-                status = row_forward(<int*> call.views[SIZES].buf, call.num_layers,
-                                     call.views[X].buf, call.x_is_float,
-                                     <double*> call.views[PARAMS].buf, &work, level,
-                                     self.hidden, self.output)
+                status = self.forward_into(&call, &work, level)
                 if status == 0:
                     memcpy(call.views[OUT].buf, work.activations[L],
                            (<int*> call.views[SIZES].buf)[L] * sizeof(double))
@@ -439,10 +442,7 @@ cdef class Rows:
         try:
             self.open(&call, x, gradient, target, level)
             with nogil:
-                status = row_forward(<int*> call.views[SIZES].buf, call.num_layers,
-                                     call.views[X].buf, call.x_is_float,
-                                     <double*> call.views[PARAMS].buf, &work, level,
-                                     self.hidden, self.output)
+                status = self.forward_into(&call, &work, level)
                 if status == 0:
                     backward(call.num_layers, <int*> call.views[SIZES].buf,
                              <double*> call.views[PARAMS].buf, &work,
