@@ -35,10 +35,13 @@ many rows still go to the tiles rather than BLAS (``tile_rows``).  None of
 these changes the order in which any sum is taken, so every table gives the
 same numbers, bit for bit; they change only the speed.  The register tiles
 themselves are fixed per instruction set, when the kernels are compiled
-(tiles_isa_*.h).  The table is chosen once, when fastnet starts, from the
-CPU's vendor, family and model (CPUID: ``table_for``), never by timing, so a
-machine always picks the same one; ``FASTNET_TABLE`` names another, for
-measurement, and ``use_table``/``using_table`` change it afterwards.
+(tiles_isa_*.h).  The table is chosen from the CPU's vendor, family and model
+(CPUID) and the kernels in use (``table_for``), never by timing, so a machine
+always picks the same one: an Intel AVX-512 CPU asked for the avx2 kernels
+walks them by the row of Intel's AVX2 cores, whose parameters suit 256-bit
+code, not by its AVX-512 row.  ``FASTNET_TABLE`` names a table for
+measurement, and ``use_table``/``using_table`` change it afterwards; a table
+so named stays when the kernels change.
 """
 import contextlib
 import os
@@ -70,6 +73,13 @@ _ZEN2 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, columns_w
 # 0.96-0.99.  No prefetch placement or chunk beat the noise of that host, whose FMA peak
 # itself moved between 70 and 101 GFLOP/s from one minute to the next.
 _SKX = dict(_ZEN5, columns_wide=True)
+# The same Xeon at the avx2 level (its cores are those of Intel's AVX2 clients since Alder
+# Lake): the column forms' sums cut into stretches of 128 rows, and the next mini-batch
+# fetched by the hardware alone in float64, into L2 in float32, took 0.91-0.94 (float64)
+# and 0.94-0.96 (float32) of the time of the zen2 row's walk (whole epochs, variants
+# interleaved in one process, 7 repeats, twice).  On the AVX-512 level the same stretches
+# measured 1-2% slower, so the skx row keeps whole sums.
+_INTEL_AVX2 = dict(_ZEN2, columns_chunk=128, prefetch_double=None, prefetch_float="L2")
 PREFETCH = (None, "L1", "L2")      # where the next mini-batch's rows are fetched to
 
 # One row per microarchitecture family: its instruction set, parameters and where they
@@ -86,8 +96,11 @@ TABLES = {
                 measured="tuned on Intel Xeon, family 6 model 207 (2 cores, KVM), from the zen5 row"),
     "icl": dict(_ZEN5, isa="avx512", family="Intel AVX-512 clients (Ice Lake, Tiger Lake, Rocket Lake)",
                 measured="copy of zen5; not yet measured on that CPU"),
-    "haswell": dict(_ZEN2, isa="avx2", family="Intel AVX2 (Haswell to Raptor Lake, Meteor Lake)",
-                    measured="copy of zen2; not yet measured on that CPU"),
+    "haswell": dict(_INTEL_AVX2, isa="avx2",
+                    family="Intel AVX2 (Haswell to Raptor Lake, Meteor Lake), and Intel's "
+                           "AVX-512 CPUs running the avx2 kernels",
+                    measured="tuned on Intel Xeon, family 6 model 207 (2 cores, KVM), at the "
+                             "avx2 level; not yet measured on an AVX2-only CPU"),
     "generic-avx512": dict(_ZEN5, isa="avx512", family="any other CPU with AVX-512",
                            measured="copy of zen5"),
     "generic-avx2": dict(_ZEN2, isa="avx2", family="any other CPU with AVX2 and FMA",
@@ -105,6 +118,7 @@ _ZEN4_MODELS = set(range(0x10, 0x20)) | set(range(0x60, 0x80)) | set(range(0xA0,
 _SUPPORTED = simd.supported()
 _level = _SUPPORTED             # the level in use, as an index into LEVELS
 _table = None                   # the name of the table in use (set below)
+_table_named = False            # whether FASTNET_TABLE or use_table chose it
 _tile_rows = 256
 
 
@@ -130,6 +144,8 @@ def use(name):
     if name not in LEVELS:
         raise ValueError("kernels must be one of {}, not {!r}".format(", ".join(LEVELS), name))
     _level = min(LEVELS.index(name), _SUPPORTED)
+    if not _table_named and _table is not None and chosen_table() != _table:
+        _walk_by(chosen_table())
     return current()
 
 
@@ -166,9 +182,11 @@ def level_for(rows):
 def table_for(vendor, family, model, level):
     """The name of the table for a CPU: its CPUID vendor string ("GenuineIntel",
     "AuthenticAMD"), display family and model, and the best level it runs (a name
-    of LEVELS).  A family's row needs its instruction set; otherwise the generic
-    row of the level."""
+    of LEVELS, the kernels that will run).  A family's row needs its instruction set;
+    otherwise the generic row of the level."""
     name = None
+    if vendor == "GenuineIntel" and family == 6 and level == "avx2":
+        return "haswell"       # every Intel core of the last decade runs AVX2 alike
     if vendor == "AuthenticAMD":
         if family == 0x17 or (family == 0x19 and model not in _ZEN4_MODELS):
             name = "zen2"
@@ -193,9 +211,10 @@ def cpu():
 
 
 def chosen_table():
-    """The table this CPU gets when fastnet starts without FASTNET_TABLE."""
+    """The table this CPU gets for the kernels in use when none is named (FASTNET_TABLE,
+    ``use_table``)."""
     here = cpu()
-    return table_for(here["vendor"], here["family"], here["model"], supported())
+    return table_for(here["vendor"], here["family"], here["model"], current())
 
 
 def table():
@@ -213,8 +232,15 @@ def table_values(name=None):
 
 
 def use_table(name):
-    """Walk the kernels' work by table `name` from now on (and send blocks of more than
-    its tile_rows to BLAS); returns the name of the table before."""
+    """Walk the kernels' work by table `name` from now on, whatever kernels run (and send
+    blocks of more than its tile_rows to BLAS); returns the name of the table before."""
+    global _table_named
+    old = _walk_by(name)
+    _table_named = True
+    return old
+
+
+def _walk_by(name):
     global _table
     values = table_values(name)
     training.set_tuning(values["dot_chunk"], values["dot_block"], values["axpy_chunk"],
@@ -228,12 +254,16 @@ def use_table(name):
 
 @contextlib.contextmanager
 def using_table(name):
-    """``with using_table("zen4"): ...`` runs the block with that table, then restores the one before."""
+    """``with using_table("zen4"): ...`` runs the block with that table, then restores the one
+    before (and whether it was named or follows the kernels)."""
+    global _table_named
+    named = _table_named
     before = use_table(name)
     try:
         yield name
     finally:
-        use_table(before)
+        _walk_by(before)
+        _table_named = named
 
 
 def info():
@@ -256,8 +286,11 @@ def _apply_environment():
 
 def _apply_table_environment():
     wanted = os.environ.get(TABLE_VARIABLE, "").strip().lower()
-    use_table(wanted or chosen_table())
+    if wanted:
+        use_table(wanted)
+    else:
+        _walk_by(chosen_table())
 
 
-_apply_table_environment()
 _apply_environment()
+_apply_table_environment()

@@ -92,7 +92,7 @@ def test_using_table_restores_the_table_and_its_tile_rows(odd_row):
 def test_the_cpu_chooses_its_table_the_same_way_in_every_process():
     here = dispatch.cpu()
     assert dispatch.chosen_table() == dispatch.table_for(here["vendor"], here["family"],
-                                                         here["model"], dispatch.supported())
+                                                         here["model"], dispatch.current())
     env = {k: v for k, v in os.environ.items() if k != dispatch.TABLE_VARIABLE}
     if os.environ.get(dispatch.TABLE_VARIABLE) is None:
         assert dispatch.table() == dispatch.chosen_table()
@@ -113,6 +113,7 @@ def test_the_cpu_chooses_its_table_the_same_way_in_every_process():
     ("GenuineIntel", 6, 0x55, "avx512", "skx"),           # Skylake-SP, Cascade Lake
     ("GenuineIntel", 6, 0x8F, "avx512", "skx"),           # Sapphire Rapids
     ("GenuineIntel", 6, 0x7E, "avx512", "icl"),           # Ice Lake client
+    ("GenuineIntel", 6, 0xCF, "avx2", "haswell"),         # Emerald Rapids at the avx2 level
     ("GenuineIntel", 6, 0x9A, "avx2", "haswell"),         # Alder Lake
     ("GenuineIntel", 6, 0x3C, "avx2", "haswell"),         # Haswell
     ("GenuineIntel", 6, 0x1A, "blas", "generic"),         # Nehalem: no AVX2
@@ -121,6 +122,32 @@ def test_the_cpu_chooses_its_table_the_same_way_in_every_process():
 ])
 def test_cpuid_picks_the_row_of_the_family(vendor, family, model, level, table):
     assert dispatch.table_for(vendor, family, model, level) == table
+
+
+@pytest.mark.skipif(os.environ.get(dispatch.TABLE_VARIABLE), reason="FASTNET_TABLE names the table")
+def test_the_table_follows_the_kernels_unless_one_was_named():
+    here = dispatch.cpu()
+    before = dispatch.table()
+    for level in dispatch.LEVELS[:dispatch.LEVELS.index(dispatch.supported()) + 1]:
+        with dispatch.using(level):
+            assert dispatch.table() == dispatch.chosen_table() == dispatch.table_for(
+                here["vendor"], here["family"], here["model"], level)
+    assert dispatch.table() == before
+    with dispatch.using_table("generic-avx2"):
+        with dispatch.using("blas"):
+            assert dispatch.table() == "generic-avx2"
+    assert dispatch.table() == before
+    with dispatch.using("blas"):                # and it follows them again afterwards
+        assert dispatch.table() == "generic"
+
+
+def test_fastnet_kernel_picks_the_table_of_those_kernels():
+    env = {k: v for k, v in os.environ.items() if k != dispatch.TABLE_VARIABLE}
+    env[dispatch.ENVIRONMENT_VARIABLE] = "blas"
+    code = "from fastnet import dispatch; print(dispatch.current(), dispatch.table())"
+    out = subprocess.run([sys.executable, "-c", code], env=same_fastnet_env(env),
+                         cwd=str(HERE), capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["blas", "generic"]
 
 
 def test_every_row_names_its_instruction_set_and_where_it_was_measured():
