@@ -66,7 +66,10 @@ static FASTNET_INLINE void prefetch_share(int where, const char* const* rows, in
 
 static volatile double fma_sink;      /* where fma_chain leaves its sums */
 
-fastnet_tuning fastnet_tuning_in_use = { 24, 2, 4, 0, 0, FASTNET_PREFETCH_TO_L1, FASTNET_PREFETCH_TO_L1 };
+/* Named fields, so that a field added to fastnet_tuning cannot shift the others. */
+fastnet_tuning fastnet_tuning_in_use = { .dot_chunk = 24, .dot_block = 2, .axpy_chunk = 4,
+                                         .prefetch_double = FASTNET_PREFETCH_TO_L1,
+                                         .prefetch_float = FASTNET_PREFETCH_TO_L1 };
 
 #define SINGLE 0
 #include "tiles_isa_avx512.h"
@@ -149,7 +152,10 @@ void fastnet_cpu_signature(char vendor[13], int* family, int* model)
 
 #else   /* not x86-64 */
 
-fastnet_tuning fastnet_tuning_in_use = { 24, 2, 4, 0, FASTNET_PREFETCH_TO_L1, FASTNET_PREFETCH_TO_L1 };
+/* Named fields, so that a field added to fastnet_tuning cannot shift the others. */
+fastnet_tuning fastnet_tuning_in_use = { .dot_chunk = 24, .dot_block = 2, .axpy_chunk = 4,
+                                         .prefetch_double = FASTNET_PREFETCH_TO_L1,
+                                         .prefetch_float = FASTNET_PREFETCH_TO_L1 };
 
 void fastnet_cpu_signature(char vendor[13], int* family, int* model)
 {
