@@ -81,7 +81,8 @@ def tables_section(k, w):
     if not tables:
         return
     w("Kernel tables (`fastnet.dispatch.TABLES`, one per microarchitecture family, chosen by "
-      "CPUID; FASTNET_TABLE={}): this run used **{}** (this CPU's: {}). Every table gives the "
+      "CPUID and the kernels in use; FASTNET_TABLE={}): this run used **{}** (this CPU's: {}). "
+      "Every table gives the "
       "same numbers; they differ in how the kernels walk their work.".format(
           k.get("table_environment") or "unset", k.get("table"), k.get("chosen_table")))
     w("")

@@ -1,10 +1,12 @@
-"""The kernel tables of fastnet.dispatch: one per microarchitecture family, chosen by CPUID.
+"""The kernel tables of fastnet.dispatch: one per microarchitecture family, chosen by CPUID
+and the kernels in use.
 
 Every table must give the same numbers (its parameters change how the kernels walk
 their work, never the order of a sum): each one this CPU runs trains to the NumPy
 reference's float64 numbers and to the default table's, bit for bit.  The choice
-depends only on the CPU, so it is the same in every process, and FASTNET_TABLE names
-another or fails, saying which names there are.
+depends only on the CPU and the kernels, so it is the same in every process; it follows
+the kernels when they change, unless FASTNET_TABLE or use_table named a table, and
+FASTNET_TABLE names another or fails, saying which names there are.
 """
 import io
 import os
