@@ -139,7 +139,8 @@ def current_index():
 
 def use(name):
     """Use the kernels `name` ("avx512", "avx2" or "blas"), or the best the CPU has
-    below it; returns the name of those now in use."""
+    below it, walked by their table for this CPU unless one was named (``use_table``,
+    FASTNET_TABLE); returns the name of the kernels now in use."""
     global _level
     if name not in LEVELS:
         raise ValueError("kernels must be one of {}, not {!r}".format(", ".join(LEVELS), name))
@@ -181,12 +182,13 @@ def level_for(rows):
 
 def table_for(vendor, family, model, level):
     """The name of the table for a CPU: its CPUID vendor string ("GenuineIntel",
-    "AuthenticAMD"), display family and model, and the best level it runs (a name
-    of LEVELS, the kernels that will run).  A family's row needs its instruction set;
-    otherwise the generic row of the level."""
+    "AuthenticAMD"), display family and model, and the level of the kernels that will
+    run (a name of LEVELS).  A family's row needs its instruction set; otherwise the
+    generic row of the level."""
     name = None
     if vendor == "GenuineIntel" and family == 6 and level == "avx2":
-        return "haswell"       # every Intel core of the last decade runs AVX2 alike
+        # 256-bit code on any Intel core: one row, measured on a Xeon's cores at this level.
+        return "haswell"
     if vendor == "AuthenticAMD":
         if family == 0x17 or (family == 0x19 and model not in _ZEN4_MODELS):
             name = "zen2"
@@ -241,6 +243,7 @@ def use_table(name):
 
 
 def _walk_by(name):
+    """Hand table `name`'s parameters to the kernels; returns the name of the table before."""
     global _table
     values = table_values(name)
     training.set_tuning(values["dot_chunk"], values["dot_block"], values["axpy_chunk"],
