@@ -39,7 +39,10 @@ themselves are fixed per instruction set, when the kernels are compiled
 (CPUID) and the kernels in use (``table_for``), never by timing, so a machine
 always picks the same one: an Intel AVX-512 CPU asked for the avx2 kernels
 walks them by the row of Intel's AVX2 cores, whose parameters suit 256-bit
-code, not by its AVX-512 row.  ``FASTNET_TABLE`` names a table for
+code, not by its AVX-512 row; an AMD one by the generic avx2 row, as when its
+AVX-512 is hidden (before, it kept its AVX-512 row: on Zen 4 that row's float64
+prefetch into L2 had measured 3% faster at the avx2 level too; the generic row
+leaves it to the hardware).  ``FASTNET_TABLE`` names a table for
 measurement, and ``use_table``/``using_table`` change it afterwards; a table
 so named stays when the kernels change.
 """
