@@ -78,10 +78,10 @@ _ZEN2 = dict(dot_chunk=24, dot_block=2, axpy_chunk=4, columns_chunk=0, columns_w
 _SKX = dict(_ZEN5, columns_wide=True)
 # The same Xeon at the avx2 level (its cores are those of Intel's AVX2 clients since Alder
 # Lake): the column forms' sums cut into stretches of 128 rows, and the next mini-batch
-# fetched by the hardware alone in float64, into L2 in float32, took 0.91-0.94 (float64)
-# and 0.94-0.96 (float32) of the time of the zen2 row's walk (whole epochs, variants
-# interleaved in one process, 7 repeats, twice).  On the AVX-512 level the same stretches
-# measured 1-2% slower, so the skx row keeps whole sums.
+# fetched by the hardware alone in float64, into L2 in float32, took 0.91-0.92 (float64,
+# twice) and 0.94 (float32, once) of the time of the zen2 row's walk (whole epochs,
+# variants interleaved in one process, 7 repeats).  On the AVX-512 level the same
+# stretches measured 1-2% slower, so the skx row keeps whole sums.
 _INTEL_AVX2 = dict(_ZEN2, columns_chunk=128, prefetch_double=None, prefetch_float="L2")
 PREFETCH = (None, "L1", "L2")      # where the next mini-batch's rows are fetched to
 
