@@ -39,10 +39,9 @@ themselves are fixed per instruction set, when the kernels are compiled
 (CPUID) and the kernels in use (``table_for``), never by timing, so a machine
 always picks the same one: an Intel AVX-512 CPU asked for the avx2 kernels
 walks them by the row of Intel's AVX2 cores, whose parameters suit 256-bit
-code, not by its AVX-512 row; an AMD one by the generic avx2 row, as when its
-AVX-512 is hidden (before, it kept its AVX-512 row: on Zen 4 that row's float64
-prefetch into L2 had measured 3% faster at the avx2 level too; the generic row
-leaves it to the hardware).  ``FASTNET_TABLE`` names a table for
+code, not by its AVX-512 row; a Zen 4 keeps its own row, measured at both
+levels, and a Zen 5 takes the generic avx2 row, as when its AVX-512 is hidden.
+``FASTNET_TABLE`` names a table for
 measurement, and ``use_table``/``using_table`` change it afterwards; a table
 so named stays when the kernels change.
 """
@@ -192,6 +191,8 @@ def table_for(vendor, family, model, level):
     if vendor == "GenuineIntel" and family == 6 and level == "avx2":
         # 256-bit code on any Intel core: one row, measured on a Xeon's cores at this level.
         return "haswell"
+    if vendor == "AuthenticAMD" and family == 0x19 and model in _ZEN4_MODELS and level == "avx2":
+        return "zen4"          # its row was measured at both levels (see _ZEN4)
     if vendor == "AuthenticAMD":
         if family == 0x17 or (family == 0x19 and model not in _ZEN4_MODELS):
             name = "zen2"

@@ -110,6 +110,7 @@ def test_the_cpu_chooses_its_table_the_same_way_in_every_process():
     ("AuthenticAMD", 23, 49, "avx2", "zen2"),             # EPYC 7002 (Rome), Zen 2
     ("AuthenticAMD", 25, 0x01, "avx2", "zen2"),           # EPYC 7003 (Milan), Zen 3
     ("AuthenticAMD", 25, 0x11, "avx512", "zen4"),         # EPYC 9004 (Genoa), Zen 4
+    ("AuthenticAMD", 25, 0x11, "avx2", "zen4"),           # the same at the avx2 level
     ("AuthenticAMD", 26, 0x02, "avx512", "zen5"),         # Zen 5
     ("AuthenticAMD", 26, 0x02, "avx2", "generic-avx2"),   # Zen 5 with AVX-512 hidden
     ("GenuineIntel", 6, 0x55, "avx512", "skx"),           # Skylake-SP, Cascade Lake
