@@ -147,8 +147,10 @@ def use(name):
     if name not in LEVELS:
         raise ValueError("kernels must be one of {}, not {!r}".format(", ".join(LEVELS), name))
     _level = min(LEVELS.index(name), _SUPPORTED)
-    if not _table_named and _table is not None and chosen_table() != _table:
-        _walk_by(chosen_table())
+    if not _table_named and _table is not None:
+        wanted = chosen_table()
+        if wanted != _table:
+            _walk_by(wanted)
     return current()
 
 
